@@ -1,0 +1,83 @@
+# skiff — build, test, demo, benchmark. Every install step lives here.
+#   make demo   install what is missing, build, run a busybox container
+#   make test   install what is missing, build, run unit and integration tests
+#   make bench  skiff vs podman vs bwrap, side by side (hyperfine)
+
+GO        ?= go
+CC        ?= gcc
+TAGS      := exclude_graphdriver_btrfs exclude_graphdriver_devicemapper containers_image_openpgp urfave_cli_no_docs
+VERSION   := $(shell git describe --tags --always --dirty 2>/dev/null || echo 0.1.0-dev)
+GOFLAGS_B := -mod=vendor -trimpath -tags '$(TAGS)' -ldflags '-s -w -X main.version=$(VERSION)'
+PREFIX    ?= /usr/local
+# Debian packages the build, the tests, the demo and the benchmark need.
+BUILD_PKGS := gcc libc6-dev libseccomp-dev pkg-config make git
+RUN_PKGS   := uidmap busybox-static util-linux procps
+TEST_PKGS  := bsdextrautils iproute2
+BENCH_PKGS := hyperfine podman runc bubblewrap
+
+GO_SOURCES := $(shell find cmd pkg -name '*.go' -o -name '*.c' -o -name '*.h') go.mod go.sum
+
+.PHONY: all build deps deps-bench test unit integration lint demo bench install clean vendor
+
+all: build
+
+build: bin/skiff bin/skiff-init
+
+bin/skiff: $(GO_SOURCES)
+	@mkdir -p bin
+	CGO_ENABLED=1 $(GO) build $(GOFLAGS_B) -o $@ ./cmd/skiff
+
+# The init shim: static, libc only, so it runs the same in every container.
+bin/skiff-init: libexec/skiff-init/skiff-init.c
+	@mkdir -p bin
+	$(CC) -O2 -static -Wall -Wextra -Werror -o $@ $<
+
+# deps installs missing Debian packages when run as root; otherwise it says what is missing.
+define install_pkgs
+	@missing=""; for p in $(1); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "installing:$$missing"; \
+	    (apt-get install -y -q $$missing >/dev/null 2>&1 || (apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing >/dev/null)) \
+	      || { echo "apt-get install$$missing failed"; exit 1; }; \
+	  else echo "missing Debian packages:$$missing — run: sudo apt-get install$$missing"; exit 1; fi; \
+	fi
+endef
+
+deps:
+	$(call install_pkgs,$(BUILD_PKGS) $(RUN_PKGS) $(TEST_PKGS))
+	@[ -c /dev/net/tun ] && [ "$$(id -u)" = 0 ] && chmod 666 /dev/net/tun || true
+
+deps-bench: deps
+	$(call install_pkgs,$(BENCH_PKGS))
+
+lint:
+	@out=$$(gofmt -l cmd pkg test); if [ -n "$$out" ]; then echo "gofmt needed: $$out"; exit 1; fi
+	CGO_ENABLED=1 $(GO) vet -mod=vendor -tags '$(TAGS)' ./cmd/... ./pkg/... ./test/...
+
+unit: build
+	CGO_ENABLED=1 $(GO) test -mod=vendor -tags '$(TAGS)' -count=1 ./cmd/... ./pkg/...
+
+integration: build
+	cd test && SKIFF_BIN=$(CURDIR)/bin/skiff $(GO) test -mod=vendor -count=1 -timeout 20m -v ./...
+
+test: deps build lint unit integration
+
+demo: deps build
+	@bash contrib/demo.sh $(CURDIR)/bin/skiff
+
+bench: deps-bench build
+	@bash test/bench/bench.sh $(CURDIR)/bin/skiff
+
+install: build
+	install -D -m 0755 bin/skiff $(DESTDIR)$(PREFIX)/bin/skiff
+	install -D -m 0755 bin/skiff-init $(DESTDIR)$(PREFIX)/libexec/skiff/skiff-init
+	install -D -m 0644 completions/bash/skiff $(DESTDIR)$(PREFIX)/share/bash-completion/completions/skiff
+	install -D -m 0644 completions/zsh/_skiff $(DESTDIR)$(PREFIX)/share/zsh/site-functions/_skiff
+	install -D -m 0644 completions/fish/skiff.fish $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d/skiff.fish
+
+vendor:
+	$(GO) mod tidy && $(GO) mod vendor
+
+clean:
+	rm -rf bin

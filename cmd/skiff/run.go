@@ -1,0 +1,97 @@
+package main
+
+import (
+	"errors"
+	"os"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/skiff-project/skiff/pkg/container"
+	"github.com/skiff-project/skiff/pkg/spec"
+)
+
+func runCommand() *cli.Command {
+	return &cli.Command{
+		Name:                   "run",
+		Usage:                  "run a command in a new container",
+		ArgsUsage:              "IMAGE [COMMAND [ARG...]]",
+		UseShortOptionHandling: true,
+		Flags: []cli.Flag{
+			&cli.BoolFlag{Name: "rm", Usage: "remove the container when it exits"},
+			&cli.StringFlag{Name: "name", Usage: "name the container"},
+			&cli.StringSliceFlag{Name: "env", Aliases: []string{"e"}, Usage: "set an environment variable (KEY=VALUE, or KEY to pass yours)"},
+			&cli.StringSliceFlag{Name: "env-file", Usage: "read environment variables from a file"},
+			&cli.StringFlag{Name: "workdir", Aliases: []string{"w"}, Usage: "working directory inside the container"},
+			&cli.StringFlag{Name: "user", Aliases: []string{"u"}, Usage: "user: NAME|UID[:GROUP|GID]"},
+			&cli.StringFlag{Name: "entrypoint", Usage: "override the image's ENTRYPOINT (\"\" for none)"},
+			&cli.StringFlag{Name: "hostname", Aliases: []string{"h"}, Usage: "container host name"},
+			&cli.BoolFlag{Name: "interactive", Aliases: []string{"i"}, Usage: "keep stdin open"},
+			&cli.BoolFlag{Name: "tty", Aliases: []string{"t"}, Usage: "allocate a terminal"},
+			&cli.StringSliceFlag{Name: "volume", Aliases: []string{"v"}, Usage: "bind mount HOST-DIR:CONTAINER-DIR[:ro]"},
+			&cli.StringSliceFlag{Name: "tmpfs", Usage: "mount a tmpfs: CONTAINER-DIR[:OPTIONS]"},
+			&cli.BoolFlag{Name: "read-only", Usage: "mount the container's root file system read-only"},
+			&cli.StringFlag{Name: "network", Aliases: []string{"net"}, Value: "none", Usage: "network: none or host"},
+			&cli.StringSliceFlag{Name: "cap-add", Usage: "add a capability (or ALL)"},
+			&cli.StringSliceFlag{Name: "cap-drop", Usage: "drop a capability (or ALL)"},
+			&cli.BoolFlag{Name: "privileged", Usage: "all capabilities, no seccomp, no masked paths"},
+			&cli.StringSliceFlag{Name: "security-opt", Usage: "seccomp=unconfined|PROFILE.json, no-new-privileges"},
+			&cli.StringSliceFlag{Name: "ulimit", Usage: "set a resource limit: NAME=SOFT[:HARD]"},
+			&cli.BoolFlag{Name: "init", Usage: "accepted for compatibility: skiff-init is always PID 1", Hidden: true},
+		},
+		Action: func(c *cli.Context) error {
+			if c.NArg() < 1 {
+				return &usageError{"skiff run needs an image: skiff run [OPTIONS] IMAGE [COMMAND [ARG...]]"}
+			}
+			o := container.RunOptions{
+				Image:  c.Args().First(),
+				Remove: c.Bool("rm"),
+				Stdin:  os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr,
+				Trace: tracer(),
+				Spec: spec.Options{
+					Name:        c.String("name"),
+					Hostname:    c.String("hostname"),
+					Workdir:     c.String("workdir"),
+					User:        c.String("user"),
+					Cmd:         c.Args().Tail(),
+					Env:         c.StringSlice("env"),
+					EnvFiles:    c.StringSlice("env-file"),
+					Interactive: c.Bool("interactive"),
+					TTY:         c.Bool("tty"),
+					ReadOnly:    c.Bool("read-only"),
+					Privileged:  c.Bool("privileged"),
+					Volumes:     c.StringSlice("volume"),
+					Tmpfs:       c.StringSlice("tmpfs"),
+					Network:     c.String("network"),
+					CapAdd:      c.StringSlice("cap-add"),
+					CapDrop:     c.StringSlice("cap-drop"),
+					SecurityOpt: c.StringSlice("security-opt"),
+					Ulimits:     c.StringSlice("ulimit"),
+				},
+			}
+			if c.IsSet("entrypoint") {
+				ep := c.String("entrypoint")
+				o.Spec.Entrypoint = &ep
+			}
+			st, err := openStore(c)
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			if o.Trace != nil {
+				o.Trace("store")
+			}
+			code, err := container.Run(st, o)
+			if err != nil {
+				var ee *container.ExitError
+				if !errors.As(err, &ee) {
+					err = &container.ExitError{Code: code, Err: err}
+				}
+				return err
+			}
+			if code != 0 {
+				return &silentExit{code}
+			}
+			return nil
+		},
+	}
+}

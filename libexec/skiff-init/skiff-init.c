@@ -1,0 +1,749 @@
+/*
+ * skiff-init: builds one container from a plan and stays as its PID 1.
+ *
+ * skiff (Go) resolves everything — image, user, mounts, capabilities, the compiled seccomp
+ * program — and starts this program already inside fresh mount, pid, uts, ipc and (usually)
+ * net namespaces. This program then does, in the order the kernel needs it:
+ *
+ *   1. read the plan (fd 3) and the seccomp program
+ *   2. make every mount private, open the container's root
+ *   3. mounts, each target resolved inside the root (openat2 RESOLVE_IN_ROOT, so an image's
+ *      symlinks can never point a mount outside it): /proc, /dev, /dev/pts, /dev/shm,
+ *      /dev/mqueue, /sys, /etc files, volumes, tmpfs; masked and read-only paths; read-only root
+ *   4. pivot_root into the root and detach the old one
+ *   5. hostname, terminal, rlimits, working directory
+ *   6. seccomp (before dropping capabilities unless no_new_privs), bounding set, groups,
+ *      gid, uid, capabilities, no_new_privs
+ *   7. fork the command; report "started" or the exec error to skiff (fd 4)
+ *   8. as PID 1: forward every catchable signal to the command, reap zombies, exit with the
+ *      command's status (128+N when it died of signal N)
+ *
+ * It links nothing but libc, keeps no heap after start-up and is the only process a container
+ * adds besides its own. Errors go to skiff over fd 4 as one line; skiff prints them.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <limits.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/types.h>
+#include <sys/uio.h>
+#include <sys/wait.h>
+#include <termios.h>
+#include <unistd.h>
+#include <linux/capability.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+
+/* The new mount API, declared here to avoid header clashes between glibc and linux/mount.h. */
+#ifndef OPEN_TREE_CLONE
+#define OPEN_TREE_CLONE 1
+#endif
+#ifndef MOVE_MOUNT_F_EMPTY_PATH
+#define MOVE_MOUNT_F_EMPTY_PATH 0x00000004
+#endif
+#ifndef MOVE_MOUNT_T_EMPTY_PATH
+#define MOVE_MOUNT_T_EMPTY_PATH 0x00000040
+#endif
+#ifndef FSOPEN_CLOEXEC
+#define FSOPEN_CLOEXEC 0x00000001
+#endif
+#ifndef FSMOUNT_CLOEXEC
+#define FSMOUNT_CLOEXEC 0x00000001
+#endif
+#ifndef FSCONFIG_SET_FLAG
+#define FSCONFIG_SET_FLAG 0
+#define FSCONFIG_SET_STRING 1
+#define FSCONFIG_CMD_CREATE 6
+#endif
+#ifndef MOUNT_ATTR_RDONLY
+#define MOUNT_ATTR_RDONLY 0x00000001
+#define MOUNT_ATTR_NOSUID 0x00000002
+#define MOUNT_ATTR_NODEV 0x00000004
+#define MOUNT_ATTR_NOEXEC 0x00000008
+#endif
+#ifndef AT_RECURSIVE
+#define AT_RECURSIVE 0x8000
+#endif
+#ifndef RESOLVE_IN_ROOT
+#define RESOLVE_NO_MAGICLINKS 0x02
+#define RESOLVE_IN_ROOT 0x10
+#endif
+
+struct skiff_open_how { uint64_t flags, mode, resolve; };
+struct skiff_mount_attr { uint64_t attr_set, attr_clr, propagation, userns_fd; };
+
+static int sys_openat2(int dfd, const char *path, uint64_t flags, uint64_t resolve)
+{
+	struct skiff_open_how how = { .flags = flags, .mode = 0, .resolve = resolve };
+	return (int)syscall(SYS_openat2, dfd, path, &how, sizeof how);
+}
+static int sys_open_tree(int dfd, const char *path, unsigned flags)
+{
+	return (int)syscall(SYS_open_tree, dfd, path, flags);
+}
+static int sys_move_mount(int from, const char *fp, int to, const char *tp, unsigned flags)
+{
+	return (int)syscall(SYS_move_mount, from, fp, to, tp, flags);
+}
+static int sys_fsopen(const char *fs, unsigned flags) { return (int)syscall(SYS_fsopen, fs, flags); }
+static int sys_fsconfig(int fd, unsigned cmd, const char *key, const void *val, int aux)
+{
+	return (int)syscall(SYS_fsconfig, fd, cmd, key, val, aux);
+}
+static int sys_fsmount(int fd, unsigned flags, unsigned attrs) { return (int)syscall(SYS_fsmount, fd, flags, attrs); }
+static int sys_mount_setattr(int dfd, const char *path, unsigned flags, uint64_t set)
+{
+	struct skiff_mount_attr a = { .attr_set = set };
+	return (int)syscall(SYS_mount_setattr, dfd, path, flags, &a, sizeof a);
+}
+static int sys_pivot_root(const char *n, const char *o) { return (int)syscall(SYS_pivot_root, n, o); }
+
+/* ---- reporting --------------------------------------------------------------------------- */
+
+#define PLAN_FD 3
+#define SYNC_FD 4
+
+static int sync_fd = -1;
+
+static void send_msg(const char *msg)
+{
+	if (sync_fd < 0 || send(sync_fd, msg, strlen(msg), MSG_NOSIGNAL) < 0)
+		dprintf(2, "Error: %s\n", msg + 1);
+}
+
+/* die reports a setup error as one line and exits with code (125 unless told otherwise). */
+static void __attribute__((noreturn, format(printf, 2, 3))) die_code(int code, const char *fmt, ...)
+{
+	char buf[1024];
+	int n = snprintf(buf, sizeof buf, "E%d:", code);
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(buf + n, sizeof buf - n, fmt, ap);
+	va_end(ap);
+	send_msg(buf);
+	_exit(code);
+}
+#define die(...) die_code(125, __VA_ARGS__)
+
+/* ---- the plan ---------------------------------------------------------------------------- */
+
+/* The plan is a sequence of NUL-terminated words: an opcode followed by its fixed arguments,
+ * ending with "end". skiff's pkg/container writes it; see plan.go there for the opcodes. */
+static char *plan_buf;
+static size_t plan_len, plan_pos;
+
+static void read_plan(void)
+{
+	size_t cap = 16384;
+	plan_buf = malloc(cap);
+	if (!plan_buf)
+		die("out of memory");
+	for (;;) {
+		if (plan_len == cap) {
+			cap *= 2;
+			plan_buf = realloc(plan_buf, cap);
+			if (!plan_buf)
+				die("out of memory");
+		}
+		ssize_t n = read(PLAN_FD, plan_buf + plan_len, cap - plan_len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			die("read plan: %s", strerror(errno));
+		if (n == 0)
+			break;
+		plan_len += n;
+	}
+	close(PLAN_FD);
+	if (plan_len == 0 || plan_buf[plan_len - 1] != '\0')
+		die("plan is truncated (skiff and skiff-init versions differ?)");
+}
+
+static const char *word(void)
+{
+	if (plan_pos >= plan_len)
+		die("plan ends early (skiff and skiff-init versions differ?)");
+	const char *w = plan_buf + plan_pos;
+	plan_pos += strlen(w) + 1;
+	return w;
+}
+static long long num(void)
+{
+	const char *w = word();
+	char *end;
+	errno = 0;
+	long long v = strtoll(w, &end, 0);
+	if (errno || *end)
+		die("plan: bad number %s", w);
+	return v;
+}
+static uint64_t unum(void)
+{
+	const char *w = word();
+	char *end;
+	errno = 0;
+	unsigned long long v = strtoull(w, &end, 0);
+	if (errno || *end)
+		die("plan: bad number %s", w);
+	return v;
+}
+
+/* ---- paths inside the root --------------------------------------------------------------- */
+
+static int root_fd = -1;
+
+/* in_root opens path (absolute, inside the container) as an O_PATH descriptor, resolving every
+ * symlink as if the container's root were "/". With create, missing directories are made
+ * (mode 0755) and a missing last component becomes a directory (kind 'd') or an empty file
+ * (kind 'f'). Returns -1 with errno set when it does not exist and create is 0. */
+static int in_root(const char *path, int create, char kind)
+{
+	int fd = sys_openat2(root_fd, path, O_PATH | O_CLOEXEC, RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS);
+	if (fd >= 0 || errno != ENOENT || !create)
+		return fd;
+	char prefix[PATH_MAX];
+	size_t len = strlen(path);
+	if (len >= sizeof prefix)
+		die("path too long: %s", path);
+	int parent = dup(root_fd);
+	size_t i = 0;
+	prefix[0] = '\0';
+	while (i < len) {
+		while (i < len && path[i] == '/')
+			i++;
+		if (i >= len)
+			break;
+		size_t start = i;
+		while (i < len && path[i] != '/')
+			i++;
+		char name[NAME_MAX + 1];
+		if (i - start > NAME_MAX)
+			die("path component too long in %s", path);
+		memcpy(name, path + start, i - start);
+		name[i - start] = '\0';
+		size_t plen = strlen(prefix);
+		snprintf(prefix + plen, sizeof prefix - plen, "/%s", name);
+		int last = (i >= len) || path[i + strspn(path + i, "/")] == '\0';
+		int next = sys_openat2(root_fd, prefix, O_PATH | O_CLOEXEC, RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS);
+		if (next < 0 && errno == ENOENT) {
+			int r;
+			if (last && kind == 'f') {
+				r = openat(parent, name, O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0644);
+				if (r >= 0)
+					close(r);
+			} else {
+				r = mkdirat(parent, name, 0755);
+			}
+			if (r < 0 && errno != EEXIST)
+				die("create %s in the container: %s", prefix, strerror(errno));
+			next = sys_openat2(root_fd, prefix, O_PATH | O_CLOEXEC, RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS);
+		}
+		if (next < 0)
+			die("open %s in the container: %s", prefix, strerror(errno));
+		close(parent);
+		parent = next;
+	}
+	return parent;
+}
+
+/* ---- mounts ------------------------------------------------------------------------------ */
+
+static void attach(int mfd, int target, const char *what, const char *dest)
+{
+	if (sys_move_mount(mfd, "", target, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+		die("mount %s on %s: %s", what, dest, strerror(errno));
+	close(mfd);
+	close(target);
+}
+
+static unsigned attr_flags(const char *s)
+{
+	unsigned a = 0;
+	for (const char *p = s; *p; p++) {
+		switch (*p) {
+		case 'r': a |= MOUNT_ATTR_RDONLY; break;
+		case 's': a |= MOUNT_ATTR_NOSUID; break;
+		case 'd': a |= MOUNT_ATTR_NODEV; break;
+		case 'x': a |= MOUNT_ATTR_NOEXEC; break;
+		}
+	}
+	return a;
+}
+
+/* fs_mount makes a new filesystem (proc, sysfs, tmpfs, devpts, mqueue) at dest.
+ * opts is "key=value,flag,...", attrs letters r(eadonly) s(nosuid) d(nodev) x(noexec). */
+static void fs_mount(const char *type, const char *dest, const char *attrs, const char *opts)
+{
+	int fs = sys_fsopen(type, FSOPEN_CLOEXEC);
+	if (fs < 0) {
+		if (errno == ENOSYS)
+			die("this kernel lacks the new mount API (fsopen): skiff needs Linux 5.12 or newer");
+		die("mount %s on %s: %s", type, dest, strerror(errno));
+	}
+	char o[1024];
+	snprintf(o, sizeof o, "%s", opts);
+	for (char *save = NULL, *kv = strtok_r(o, ",", &save); kv; kv = strtok_r(NULL, ",", &save)) {
+		char *eq = strchr(kv, '=');
+		int r;
+		if (eq) {
+			*eq = '\0';
+			r = sys_fsconfig(fs, FSCONFIG_SET_STRING, kv, eq + 1, 0);
+		} else {
+			r = sys_fsconfig(fs, FSCONFIG_SET_FLAG, kv, NULL, 0);
+		}
+		if (r < 0)
+			die("mount %s on %s: option %s: %s", type, dest, kv, strerror(errno));
+	}
+	if (sys_fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
+		die("mount %s on %s: %s", type, dest, strerror(errno));
+	int m = sys_fsmount(fs, FSMOUNT_CLOEXEC, attr_flags(attrs));
+	if (m < 0)
+		die("mount %s on %s: %s", type, dest, strerror(errno));
+	close(fs);
+	attach(m, in_root(dest, 1, 'd'), type, dest);
+}
+
+/* bind_mount puts a copy of the host's src (a whole tree when recursive) on dest, read-only
+ * when asked; kind is 'f' or 'd' for the mount point to create. */
+static void bind_mount(const char *src, const char *dest, int ro, int recursive, char kind, int optional)
+{
+	int m = sys_open_tree(AT_FDCWD, src, OPEN_TREE_CLONE | O_CLOEXEC | (recursive ? AT_RECURSIVE : 0));
+	if (m < 0) {
+		if (optional && errno == ENOENT)
+			return;
+		if (errno == ENOSYS)
+			die("this kernel lacks the new mount API (open_tree): skiff needs Linux 5.12 or newer");
+		die("bind %s: %s", src, strerror(errno));
+	}
+	if (ro && sys_mount_setattr(m, "", AT_EMPTY_PATH | (recursive ? AT_RECURSIVE : 0), MOUNT_ATTR_RDONLY) < 0)
+		die("make %s read-only: %s", dest, strerror(errno));
+	attach(m, in_root(dest, 1, kind), src, dest);
+}
+
+/* mask hides a path: /dev/null over a file, an empty read-only tmpfs over a directory. */
+static void mask(const char *path)
+{
+	int t = in_root(path, 0, 0);
+	if (t < 0)
+		return;
+	struct stat st;
+	if (fstat(t, &st) < 0)
+		die("stat %s: %s", path, strerror(errno));
+	int m;
+	if (S_ISDIR(st.st_mode)) {
+		int fs = sys_fsopen("tmpfs", FSOPEN_CLOEXEC);
+		if (fs < 0 || sys_fsconfig(fs, FSCONFIG_SET_STRING, "size", "0", 0) < 0 ||
+		    sys_fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
+			die("mask %s: %s", path, strerror(errno));
+		m = sys_fsmount(fs, FSMOUNT_CLOEXEC, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC);
+		close(fs);
+	} else {
+		m = sys_open_tree(AT_FDCWD, "/dev/null", OPEN_TREE_CLONE | O_CLOEXEC);
+	}
+	if (m < 0)
+		die("mask %s: %s", path, strerror(errno));
+	attach(m, t, "mask", path);
+}
+
+/* readonly re-attaches path's mount tree on itself, read-only. */
+static void readonly(const char *path)
+{
+	int t = in_root(path, 0, 0);
+	if (t < 0)
+		return;
+	int m = sys_open_tree(t, "", OPEN_TREE_CLONE | O_CLOEXEC | AT_RECURSIVE | AT_EMPTY_PATH);
+	if (m < 0 || sys_mount_setattr(m, "", AT_EMPTY_PATH | AT_RECURSIVE, MOUNT_ATTR_RDONLY) < 0)
+		die("make %s read-only: %s", path, strerror(errno));
+	attach(m, t, "read-only", path);
+}
+
+static void make_symlink(const char *target, const char *link)
+{
+	char dir[PATH_MAX];
+	snprintf(dir, sizeof dir, "%s", link);
+	char *slash = strrchr(dir, '/');
+	if (!slash)
+		die("symlink %s: not absolute", link);
+	const char *name = link + (slash - dir) + 1;
+	*slash = '\0';
+	int d = in_root(dir[0] ? dir : "/", 1, 'd');
+	if (symlinkat(target, d, name) < 0 && errno != EEXIST)
+		die("symlink %s: %s", link, strerror(errno));
+	close(d);
+}
+
+/* ---- credentials ------------------------------------------------------------------------- */
+
+struct creds {
+	uid_t uid;
+	gid_t gid;
+	gid_t groups[64];
+	int ngroups;
+	uint64_t bounding, effective, permitted, inheritable, ambient;
+	int nnp;
+	int set_creds;
+};
+
+static int last_cap(void)
+{
+	int fd = open("/proc/sys/kernel/cap_last_cap", O_RDONLY | O_CLOEXEC);
+	char b[16] = { 0 };
+	if (fd >= 0) {
+		ssize_t n = read(fd, b, sizeof b - 1);
+		close(fd);
+		if (n > 0)
+			return atoi(b);
+	}
+	return CAP_LAST_CAP;
+}
+
+static void load_seccomp(struct sock_filter *prog, size_t n, int have_prog)
+{
+	if (!have_prog)
+		return;
+	struct sock_fprog fp = { .len = (unsigned short)n, .filter = prog };
+	if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &fp) < 0)
+		die("load seccomp filter: %s", strerror(errno));
+}
+
+static void drop_privileges(struct creds *c, int lastcap, struct sock_filter *prog, size_t nprog, int have_prog)
+{
+	if (!c->nnp)
+		load_seccomp(prog, nprog, have_prog);
+	for (int i = 0; i <= lastcap; i++)
+		if (!(c->bounding & (1ULL << i)) && prctl(PR_CAPBSET_DROP, i, 0, 0, 0) < 0 && errno != EINVAL)
+			die("drop capability %d from the bounding set: %s", i, strerror(errno));
+	if (c->set_creds) {
+		if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0)
+			die("keep capabilities: %s", strerror(errno));
+		if (setgroups(c->ngroups, c->groups) < 0 && !(errno == EPERM && c->ngroups == 0))
+			die("set supplementary groups: %s (is every group id mapped into the user namespace?)", strerror(errno));
+		if (setresgid(c->gid, c->gid, c->gid) < 0)
+			die("set gid %u: %s (gid not mapped into the user namespace? add a /etc/subgid range)", c->gid, strerror(errno));
+		if (setresuid(c->uid, c->uid, c->uid) < 0)
+			die("set uid %u: %s (uid not mapped into the user namespace? add a /etc/subuid range)", c->uid, strerror(errno));
+		prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0);
+	}
+	struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3, .pid = 0 };
+	struct __user_cap_data_struct d[2] = {
+		{ (uint32_t)c->effective, (uint32_t)c->permitted, (uint32_t)c->inheritable },
+		{ (uint32_t)(c->effective >> 32), (uint32_t)(c->permitted >> 32), (uint32_t)(c->inheritable >> 32) },
+	};
+	if (syscall(SYS_capset, &h, d) < 0)
+		die("set capabilities: %s", strerror(errno));
+	prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
+	for (int i = 0; i <= lastcap; i++)
+		if ((c->ambient & (1ULL << i)) && prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, i, 0, 0) < 0)
+			die("raise ambient capability %d: %s", i, strerror(errno));
+	if (c->nnp) {
+		if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+			die("set no_new_privs: %s", strerror(errno));
+		load_seccomp(prog, nprog, have_prog);
+	}
+}
+
+/* ---- PID 1 ------------------------------------------------------------------------------- */
+
+static int exit_code(int status)
+{
+	if (WIFEXITED(status))
+		return WEXITSTATUS(status);
+	if (WIFSIGNALED(status))
+		return 128 + WTERMSIG(status);
+	return 125;
+}
+
+static void send_fd(int fd)
+{
+	char tag = 'P';
+	struct iovec iov = { .iov_base = &tag, .iov_len = 1 };
+	union { char buf[CMSG_SPACE(sizeof(int))]; struct cmsghdr align; } u;
+	memset(&u, 0, sizeof u);
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof u.buf };
+	struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(cm), &fd, sizeof(int));
+	if (sendmsg(sync_fd, &mh, MSG_NOSIGNAL) < 0)
+		die("send terminal to skiff: %s", strerror(errno));
+}
+
+int main(int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	sigset_t all, old;
+	sigfillset(&all);
+	sigprocmask(SIG_SETMASK, &all, &old);
+	sync_fd = SYNC_FD;
+	prctl(PR_SET_NAME, "skiff-init", 0, 0, 0);
+
+	/* 1. the plan */
+	read_plan();
+	const char *rootfs = NULL, *hostname = NULL, *cwd = "/";
+	char **env = calloc(1, sizeof(char *)), **args = calloc(1, sizeof(char *));
+	size_t nenv = 0, nargs = 0;
+	struct creds c = { .set_creds = 0 };
+	int tty = 0, rows = 0, cols = 0, rootro = 0, have_prog = 0, keep_stdin_open = 1;
+	struct sock_filter *prog = NULL;
+	size_t nprog = 0;
+	int lastcap = last_cap();
+
+	if (strcmp(word(), "skiff-plan-1") != 0)
+		die("plan version mismatch: reinstall skiff and skiff-init together");
+
+	/* 2. private mounts, the root */
+	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+		die("make mounts private: %s", strerror(errno));
+
+	for (;;) {
+		const char *op = word();
+		if (!strcmp(op, "end")) {
+			break;
+		} else if (!strcmp(op, "rootfs")) {
+			rootfs = word();
+			root_fd = open(rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+			if (root_fd < 0)
+				die("open root file system %s: %s", rootfs, strerror(errno));
+		} else if (!strcmp(op, "mount")) { /* type dest attrs opts */
+			const char *type = word(), *dest = word(), *attrs = word(), *opts = word();
+			fs_mount(type, dest, attrs, opts);
+		} else if (!strcmp(op, "bind")) { /* src dest ro recursive kind optional */
+			const char *src = word(), *dest = word();
+			int ro = (int)num(), rec = (int)num();
+			const char *kind = word();
+			int optional = (int)num();
+			bind_mount(src, dest, ro, rec, kind[0], optional);
+		} else if (!strcmp(op, "symlink")) {
+			const char *target = word(), *link = word();
+			make_symlink(target, link);
+		} else if (!strcmp(op, "mkdir")) {
+			close(in_root(word(), 1, 'd'));
+		} else if (!strcmp(op, "mask")) {
+			mask(word());
+		} else if (!strcmp(op, "readonly")) {
+			readonly(word());
+		} else if (!strcmp(op, "rootro")) {
+			rootro = 1;
+		} else if (!strcmp(op, "hostname")) {
+			hostname = word();
+		} else if (!strcmp(op, "rlimit")) {
+			int res = (int)num();
+			struct rlimit rl = { .rlim_cur = unum(), .rlim_max = unum() };
+			if (setrlimit(res, &rl) < 0)
+				die("set rlimit %d to %llu:%llu: %s (the hard limit cannot be raised above skiff's own)", res,
+				    (unsigned long long)rl.rlim_cur, (unsigned long long)rl.rlim_max, strerror(errno));
+		} else if (!strcmp(op, "cwd")) {
+			cwd = word();
+		} else if (!strcmp(op, "user")) { /* uid gid ngroups groups... */
+			c.set_creds = 1;
+			c.uid = (uid_t)unum();
+			c.gid = (gid_t)unum();
+			c.ngroups = (int)num();
+			if (c.ngroups < 0 || c.ngroups > 64)
+				die("too many supplementary groups");
+			for (int i = 0; i < c.ngroups; i++)
+				c.groups[i] = (gid_t)unum();
+		} else if (!strcmp(op, "caps")) { /* bounding effective permitted inheritable ambient */
+			c.bounding = unum();
+			c.effective = unum();
+			c.permitted = unum();
+			c.inheritable = unum();
+			c.ambient = unum();
+		} else if (!strcmp(op, "nnp")) {
+			c.nnp = 1;
+		} else if (!strcmp(op, "seccomp")) { /* fd of a raw BPF program */
+			int fd = (int)num();
+			struct stat st;
+			if (fstat(fd, &st) < 0 || st.st_size <= 0 || st.st_size % sizeof(struct sock_filter))
+				die("seccomp program is empty or malformed");
+			prog = malloc(st.st_size);
+			if (!prog || pread(fd, prog, st.st_size, 0) != st.st_size)
+				die("read seccomp program: %s", strerror(errno));
+			nprog = st.st_size / sizeof(struct sock_filter);
+			have_prog = 1;
+			close(fd);
+		} else if (!strcmp(op, "tty")) {
+			tty = 1;
+			rows = (int)num();
+			cols = (int)num();
+		} else if (!strcmp(op, "nostdin")) {
+			keep_stdin_open = 0;
+		} else if (!strcmp(op, "env")) {
+			env = realloc(env, (nenv + 2) * sizeof(char *));
+			env[nenv++] = (char *)word();
+			env[nenv] = NULL;
+		} else if (!strcmp(op, "arg")) {
+			args = realloc(args, (nargs + 2) * sizeof(char *));
+			args[nargs++] = (char *)word();
+			args[nargs] = NULL;
+		} else {
+			die("plan: unknown step %s (skiff and skiff-init versions differ?)", op);
+		}
+	}
+	if (root_fd < 0)
+		die("plan names no root file system");
+	if (nargs == 0)
+		die("no command: give one after the image name, or set CMD/ENTRYPOINT in the image");
+	if (rootro && sys_mount_setattr(root_fd, "", AT_EMPTY_PATH, MOUNT_ATTR_RDONLY) < 0)
+		die("make the root file system read-only: %s", strerror(errno));
+
+	/* 4. pivot_root into the container and drop the old root */
+	if (fchdir(root_fd) < 0)
+		die("enter %s: %s", rootfs, strerror(errno));
+	if (sys_pivot_root(".", ".") < 0)
+		die("pivot_root into %s: %s", rootfs, strerror(errno));
+	if (umount2(".", MNT_DETACH) < 0)
+		die("detach the old root: %s", strerror(errno));
+	if (chdir("/") < 0)
+		die("chdir /: %s", strerror(errno));
+	close(root_fd);
+
+	/* 5. hostname, terminal, working directory */
+	if (hostname && sethostname(hostname, strlen(hostname)) < 0)
+		die("set hostname %s: %s", hostname, strerror(errno));
+	int master = -1, slave = -1;
+	if (tty) {
+		master = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
+		int unlock = 0, n = -1;
+		if (master < 0 || ioctl(master, TIOCSPTLCK, &unlock) < 0 || ioctl(master, TIOCGPTN, &n) < 0)
+			die("open a terminal in the container: %s", strerror(errno));
+		char name[64];
+		snprintf(name, sizeof name, "/dev/pts/%d", n);
+		slave = open(name, O_RDWR | O_NOCTTY | O_CLOEXEC);
+		if (slave < 0)
+			die("open %s: %s", name, strerror(errno));
+		struct winsize ws = { .ws_row = rows, .ws_col = cols };
+		if (rows > 0 && cols > 0)
+			ioctl(slave, TIOCSWINSZ, &ws);
+		/* best effort: the uid may be unmapped, and the command holds the terminal open anyway */
+		if (c.set_creds && fchown(slave, c.uid, -1) < 0)
+			errno = 0;
+		send_fd(master);
+		close(master);
+	}
+	{
+		int d = open(cwd, O_PATH | O_DIRECTORY | O_CLOEXEC);
+		if (d < 0 || fchdir(d) < 0)
+			die("working directory %s: %s", cwd, strerror(errno));
+		close(d);
+	}
+
+	/* 6. seccomp, capabilities, user */
+	drop_privileges(&c, lastcap, prog, nprog, have_prog);
+	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0); /* cleared by the uid change above */
+
+	/* 7. the command */
+	int errpipe[2];
+	if (pipe2(errpipe, O_CLOEXEC) < 0)
+		die("pipe: %s", strerror(errno));
+	pid_t child = fork();
+	if (child < 0)
+		die("fork: %s", strerror(errno));
+	if (child == 0) {
+		close(errpipe[0]);
+		close(sync_fd);
+		if (tty) {
+			setsid();
+			if (ioctl(slave, TIOCSCTTY, 0) < 0)
+				_exit(125);
+			dup2(slave, 0);
+			dup2(slave, 1);
+			dup2(slave, 2);
+			if (slave > 2)
+				close(slave);
+		} else if (!keep_stdin_open) {
+			int n = open("/dev/null", O_RDONLY);
+			if (n >= 0 && n != 0) {
+				dup2(n, 0);
+				close(n);
+			}
+		}
+		sigprocmask(SIG_SETMASK, &old, NULL);
+		extern char **environ;
+		environ = env;
+		execvp(args[0], args);
+		int e = errno;
+		if (write(errpipe[1], &e, sizeof e) < 0)
+			_exit(127);
+		_exit(e == ENOENT ? 127 : 126);
+	}
+	close(errpipe[1]);
+	if (slave >= 0)
+		close(slave);
+	int e = 0;
+	ssize_t n;
+	while ((n = read(errpipe[0], &e, sizeof e)) < 0 && errno == EINTR)
+		;
+	close(errpipe[0]);
+	if (n == sizeof e) {
+		int st;
+		waitpid(child, &st, 0);
+		if (e == ENOENT)
+			die_code(127, "executable file %s not found in $PATH: %s", args[0], strerror(e));
+		die_code(126, "%s cannot be executed: %s", args[0], strerror(e));
+	}
+	{
+		char msg[32];
+		snprintf(msg, sizeof msg, "S%d", (int)child);
+		send_msg(msg);
+	}
+
+	/* 8. PID 1: forward signals, reap, exit with the command's status */
+	sigset_t fwd;
+	sigfillset(&fwd);
+	int sfd = signalfd(-1, &fwd, SFD_CLOEXEC);
+	if (sfd < 0) {
+		kill(child, SIGKILL);
+		die("signalfd: %s", strerror(errno));
+	}
+	struct pollfd pfd[2] = { { .fd = sfd, .events = POLLIN }, { .fd = sync_fd, .events = 0 } };
+	for (;;) {
+		if (poll(pfd, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			kill(child, SIGKILL);
+			_exit(125);
+		}
+		if (pfd[1].revents & (POLLHUP | POLLERR)) {
+			/* skiff is gone: a foreground container does not outlive it */
+			kill(-1, SIGKILL);
+			_exit(137);
+		}
+		if (!(pfd[0].revents & POLLIN))
+			continue;
+		struct signalfd_siginfo si;
+		if (read(sfd, &si, sizeof si) != sizeof si)
+			continue;
+		if (si.ssi_signo != SIGCHLD) {
+			kill(child, (int)si.ssi_signo);
+			continue;
+		}
+		for (;;) {
+			int st;
+			pid_t p = waitpid(-1, &st, WNOHANG);
+			if (p <= 0)
+				break;
+			if (p == child)
+				_exit(exit_code(st));
+		}
+	}
+}

@@ -1,0 +1,67 @@
+// Package config says where skiff keeps things: the image store, the run-state directory and the
+// per-container state, for root and for rootless users.
+package config
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/skiff-project/skiff/pkg/userns"
+)
+
+// Paths are the directories one skiff invocation works with.
+type Paths struct {
+	// GraphRoot holds images, layers and containers (containers/storage's graph root).
+	GraphRoot string
+	// RunRoot holds containers/storage's volatile state (mount counts, locks).
+	RunRoot string
+	// RunDir holds skiff's own run state: one directory per live container, caches.
+	RunDir string
+	// Driver is the storage driver ("" picks overlay, then vfs).
+	Driver string
+}
+
+// Options are the global flags that change the paths.
+type Options struct {
+	Root, RunRoot, Driver string
+}
+
+// Default returns the paths for the current user, honouring XDG_DATA_HOME for rootless users.
+func Default(o Options) (Paths, error) {
+	st := userns.Current()
+	var p Paths
+	if st.Rootless {
+		data := os.Getenv("XDG_DATA_HOME")
+		if data == "" || !filepath.IsAbs(data) {
+			home, err := os.UserHomeDir()
+			if err != nil || home == "" || home == "/" {
+				return p, fmt.Errorf("cannot find your home directory for the image store: set HOME or XDG_DATA_HOME")
+			}
+			data = filepath.Join(home, ".local", "share")
+		}
+		p.GraphRoot = filepath.Join(data, "skiff", "storage")
+		p.RunDir = st.RunDir
+		if p.RunDir == "" {
+			p.RunDir = fmt.Sprintf("/tmp/skiff-%d", st.UID)
+		}
+	} else {
+		p.GraphRoot = "/var/lib/skiff/storage"
+		p.RunDir = "/run/skiff"
+	}
+	if o.Root != "" {
+		p.GraphRoot = o.Root
+	}
+	p.RunRoot = filepath.Join(p.RunDir, "storage")
+	if o.RunRoot != "" {
+		p.RunRoot = o.RunRoot
+	}
+	p.Driver = o.Driver
+	if p.Driver == "" {
+		p.Driver = os.Getenv("STORAGE_DRIVER")
+	}
+	return p, nil
+}
+
+// ContainerRunDir is where a live container's run state (lock, pid, generated files) lives.
+func (p Paths) ContainerRunDir(id string) string { return filepath.Join(p.RunDir, "containers", id) }

@@ -1,0 +1,230 @@
+package container
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+
+	rspec "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+
+	"github.com/skiff-project/skiff/pkg/caps"
+	"github.com/skiff-project/skiff/pkg/spec"
+)
+
+// The plan is what skiff-init executes (see libexec/skiff-init/skiff-init.c): NUL-terminated
+// words, an opcode then its arguments, in the order the steps must run.
+//
+//	skiff-plan-1
+//	rootfs   PATH
+//	mount    TYPE DEST ATTRS OPTS          new file system; ATTRS letters r s d x (ro nosuid nodev noexec)
+//	bind     SRC DEST RO RECURSIVE KIND OPTIONAL   KIND f or d for the mount point
+//	symlink  TARGET LINK
+//	mkdir    PATH
+//	mask     PATH
+//	readonly PATH
+//	rootro
+//	hostname NAME
+//	rlimit   RESOURCE SOFT HARD
+//	cwd      PATH
+//	user     UID GID N GID...
+//	caps     BOUNDING EFFECTIVE PERMITTED INHERITABLE AMBIENT
+//	nnp
+//	seccomp  FD
+//	tty      ROWS COLS
+//	env      KEY=VALUE
+//	arg      WORD
+//	end
+const planVersion = "skiff-plan-1"
+
+type plan struct{ bytes.Buffer }
+
+func (p *plan) op(words ...string) {
+	for _, w := range words {
+		p.WriteString(w)
+		p.WriteByte(0)
+	}
+}
+
+// devices bound from the host into every container's /dev.
+var devices = []string{"/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom", "/dev/tty"}
+
+var devLinks = [][2]string{
+	{"/proc/self/fd", "/dev/fd"}, {"/proc/self/fd/0", "/dev/stdin"}, {"/proc/self/fd/1", "/dev/stdout"},
+	{"/proc/self/fd/2", "/dev/stderr"}, {"pts/ptmx", "/dev/ptmx"}, {"/proc/kcore", "/dev/core"},
+}
+
+var rlimitNums = map[string]int{
+	"RLIMIT_AS": unix.RLIMIT_AS, "RLIMIT_CORE": unix.RLIMIT_CORE, "RLIMIT_CPU": unix.RLIMIT_CPU,
+	"RLIMIT_DATA": unix.RLIMIT_DATA, "RLIMIT_FSIZE": unix.RLIMIT_FSIZE, "RLIMIT_LOCKS": unix.RLIMIT_LOCKS,
+	"RLIMIT_MEMLOCK": unix.RLIMIT_MEMLOCK, "RLIMIT_MSGQUEUE": unix.RLIMIT_MSGQUEUE, "RLIMIT_NICE": unix.RLIMIT_NICE,
+	"RLIMIT_NOFILE": unix.RLIMIT_NOFILE, "RLIMIT_NPROC": unix.RLIMIT_NPROC, "RLIMIT_RSS": unix.RLIMIT_RSS,
+	"RLIMIT_RTPRIO": unix.RLIMIT_RTPRIO, "RLIMIT_RTTIME": unix.RLIMIT_RTTIME,
+	"RLIMIT_SIGPENDING": unix.RLIMIT_SIGPENDING, "RLIMIT_STACK": unix.RLIMIT_STACK,
+}
+
+// planInput is everything the plan is made of besides the spec.
+type planInput struct {
+	Rootfs     string
+	EtcFiles   map[string]string // container path -> host file (hosts, resolv.conf, hostname)
+	SeccompFD  int               // fd number of the BPF program in the shim, or -1
+	Rows, Cols int
+}
+
+// makePlan encodes s for skiff-init. Mounts go in this order: the spec's default file systems,
+// device nodes and /dev links, /etc files, then volumes and tmpfs sorted so parents come first;
+// then masked and read-only paths.
+func makePlan(s *rspec.Spec, in planInput) ([]byte, error) {
+	var p plan
+	p.op(planVersion)
+	p.op("rootfs", in.Rootfs)
+
+	var user []rspec.Mount
+	for i, m := range s.Mounts {
+		if i < spec.NumDefaultMounts {
+			if err := p.mount(m); err != nil {
+				return nil, err
+			}
+			if m.Destination == "/dev" {
+				// devices right after /dev, before /dev/pts and friends
+				for _, d := range devices {
+					p.op("bind", d, d, "0", "0", "f", "1")
+				}
+				for _, l := range devLinks {
+					p.op("symlink", l[0], l[1])
+				}
+			}
+			continue
+		}
+		user = append(user, m)
+	}
+	etc := make([]string, 0, len(in.EtcFiles))
+	for k := range in.EtcFiles {
+		etc = append(etc, k)
+	}
+	slices.Sort(etc)
+	for _, dst := range etc {
+		// a volume on the same path wins
+		if slices.ContainsFunc(user, func(m rspec.Mount) bool { return m.Destination == dst }) {
+			continue
+		}
+		p.op("bind", in.EtcFiles[dst], dst, "0", "0", "f", "0")
+	}
+	slices.SortStableFunc(user, func(a, b rspec.Mount) int {
+		return strings.Count(a.Destination, "/") - strings.Count(b.Destination, "/")
+	})
+	for _, m := range user {
+		if err := p.mount(m); err != nil {
+			return nil, err
+		}
+	}
+	for _, m := range s.Linux.MaskedPaths {
+		p.op("mask", m)
+	}
+	for _, r := range s.Linux.ReadonlyPaths {
+		p.op("readonly", r)
+	}
+	if s.Root.Readonly {
+		p.op("rootro")
+	}
+	if s.Hostname != "" {
+		p.op("hostname", s.Hostname)
+	}
+	for _, r := range s.Process.Rlimits {
+		n, ok := rlimitNums[r.Type]
+		if !ok {
+			return nil, fmt.Errorf("unknown rlimit %s", r.Type)
+		}
+		p.op("rlimit", strconv.Itoa(n), strconv.FormatUint(r.Soft, 10), strconv.FormatUint(r.Hard, 10))
+	}
+	p.op("cwd", s.Process.Cwd)
+	u := s.Process.User
+	words := []string{"user", strconv.FormatUint(uint64(u.UID), 10), strconv.FormatUint(uint64(u.GID), 10), strconv.Itoa(len(u.AdditionalGids))}
+	for _, g := range u.AdditionalGids {
+		words = append(words, strconv.FormatUint(uint64(g), 10))
+	}
+	p.op(words...)
+	if c := s.Process.Capabilities; c != nil {
+		var masks [5]uint64
+		for i, set := range [][]string{c.Bounding, c.Effective, c.Permitted, c.Inheritable, c.Ambient} {
+			m, err := caps.Mask(set)
+			if err != nil {
+				return nil, err
+			}
+			masks[i] = m
+		}
+		p.op("caps", hexNum(masks[0]), hexNum(masks[1]), hexNum(masks[2]), hexNum(masks[3]), hexNum(masks[4]))
+	}
+	if s.Process.NoNewPrivileges {
+		p.op("nnp")
+	}
+	if in.SeccompFD >= 0 {
+		p.op("seccomp", strconv.Itoa(in.SeccompFD))
+	}
+	if s.Process.Terminal {
+		p.op("tty", strconv.Itoa(in.Rows), strconv.Itoa(in.Cols))
+	}
+	for _, e := range s.Process.Env {
+		p.op("env", e)
+	}
+	for _, a := range s.Process.Args {
+		p.op("arg", a)
+	}
+	p.op("end")
+	return p.Bytes(), nil
+}
+
+func hexNum(v uint64) string { return "0x" + strconv.FormatUint(v, 16) }
+
+// mount encodes one spec mount.
+func (p *plan) mount(m rspec.Mount) error {
+	attrs := ""
+	var opts []string
+	ro, rec := false, false
+	for _, o := range m.Options {
+		switch o {
+		case "ro":
+			attrs += "r"
+			ro = true
+		case "rw":
+		case "nosuid":
+			attrs += "s"
+		case "nodev":
+			attrs += "d"
+		case "noexec":
+			attrs += "x"
+		case "rbind":
+			rec = true
+		case "bind", "strictatime", "relatime", "newinstance", "suid", "dev", "exec", "private", "rprivate":
+		default:
+			opts = append(opts, o)
+		}
+	}
+	if m.Type == "bind" {
+		st, err := os.Stat(m.Source)
+		if err != nil {
+			return fmt.Errorf("bind mount source %s: %w (create it first)", m.Source, err)
+		}
+		kind := "d"
+		if !st.IsDir() {
+			kind = "f"
+		}
+		p.op("bind", m.Source, m.Destination, b2s(ro), b2s(rec), kind, "0")
+		return nil
+	}
+	if attrs == "" {
+		attrs = "-"
+	}
+	p.op("mount", m.Type, m.Destination, attrs, strings.Join(opts, ","))
+	return nil
+}
+
+func b2s(b bool) string {
+	if b {
+		return "1"
+	}
+	return "0"
+}

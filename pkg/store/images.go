@@ -1,0 +1,219 @@
+package store
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/containers/storage"
+	digest "github.com/opencontainers/go-digest"
+	specs "github.com/opencontainers/image-spec/specs-go"
+	v1 "github.com/opencontainers/image-spec/specs-go/v1"
+
+	"github.com/skiff-project/skiff/pkg/image"
+)
+
+// Image is an image in the store, with its OCI configuration.
+type Image struct {
+	ID       string
+	Names    []string
+	Digest   digest.Digest
+	Created  time.Time
+	Size     int64
+	TopLayer string
+	Config   v1.Image
+}
+
+// configKey is where the image's config blob is kept, as containers/image's storage transport
+// keeps it: under the config's digest.
+func configKey(id string) string { return "sha256:" + id }
+
+func (s *Store) toImage(img *storage.Image, withConfig bool) (*Image, error) {
+	out := &Image{ID: img.ID, Names: img.Names, Digest: img.Digest, Created: img.Created, TopLayer: img.TopLayer}
+	if withConfig {
+		b, err := s.S.ImageBigData(img.ID, configKey(img.ID))
+		if err != nil {
+			return nil, fmt.Errorf("image %s has no config: %w (remove it with skiff rmi -f %.12s)", img.ID, err, img.ID)
+		}
+		if err := json.Unmarshal(b, &out.Config); err != nil {
+			return nil, fmt.Errorf("image %s has a malformed config: %w", img.ID, err)
+		}
+		if out.Config.Created != nil {
+			out.Created = *out.Config.Created
+		}
+	}
+	return out, nil
+}
+
+// Images lists the images in the store, newest first.
+func (s *Store) Images() ([]*Image, error) {
+	imgs, err := s.S.Images()
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*Image, 0, len(imgs))
+	for i := range imgs {
+		img, err := s.toImage(&imgs[i], true)
+		if err != nil {
+			img, _ = s.toImage(&imgs[i], false)
+		}
+		if size, err := s.S.ImageSize(imgs[i].ID); err == nil {
+			img.Size = size
+		}
+		out = append(out, img)
+	}
+	slices.SortStableFunc(out, func(a, b *Image) int { return b.Created.Compare(a.Created) })
+	return out, nil
+}
+
+// LookupImage finds an image by name (short names tried as localhost/NAME, then docker.io's
+// spelling), full ID or unique ID prefix.
+func (s *Store) LookupImage(name string) (*Image, error) {
+	cands, err := image.Candidates(name)
+	if err != nil && !image.LooksLikeID(name) {
+		return nil, err
+	}
+	for _, c := range cands {
+		if img, err := s.S.Image(c); err == nil {
+			return s.toImage(img, true)
+		}
+	}
+	if image.LooksLikeID(name) {
+		imgs, err := s.S.Images()
+		if err != nil {
+			return nil, err
+		}
+		ids := make([]string, len(imgs))
+		for i := range imgs {
+			ids[i] = imgs[i].ID
+		}
+		id, err := matchPrefix(name, ids)
+		if err == nil {
+			img, err := s.S.Image(id)
+			if err != nil {
+				return nil, err
+			}
+			return s.toImage(img, true)
+		}
+		if !errors.Is(err, ErrNotFound) {
+			return nil, err
+		}
+	}
+	return nil, &NotFoundError{Kind: "image", Name: name, Hint: "import it with `skiff import ROOTFS.tar " + name + "`, pull it, or see `skiff images`"}
+}
+
+// NewImage stores a one-layer-per-entry image: layers (bottom first, already in the store),
+// its config, and an OCI manifest, the way containers/image's storage transport does, so that
+// push and save can read it. names are full references.
+func (s *Store) NewImage(topLayer string, cfg v1.Image, layerDigests []digest.Digest, layerSizes []int64, names []string) (*Image, error) {
+	cfgBytes, err := json.Marshal(cfg)
+	if err != nil {
+		return nil, err
+	}
+	cfgDigest := digest.FromBytes(cfgBytes)
+	m := v1.Manifest{
+		Versioned: specs.Versioned{SchemaVersion: 2},
+		MediaType: v1.MediaTypeImageManifest,
+		Config:    v1.Descriptor{MediaType: v1.MediaTypeImageConfig, Digest: cfgDigest, Size: int64(len(cfgBytes))},
+	}
+	for i, d := range layerDigests {
+		m.Layers = append(m.Layers, v1.Descriptor{MediaType: v1.MediaTypeImageLayer, Digest: d, Size: layerSizes[i]})
+	}
+	mBytes, err := json.Marshal(m)
+	if err != nil {
+		return nil, err
+	}
+	mDigest := digest.FromBytes(mBytes)
+	id := cfgDigest.Encoded()
+	created := time.Now().UTC()
+	if cfg.Created != nil {
+		created = *cfg.Created
+	}
+	// A name taken by another image moves to the new one, as with docker.
+	for _, n := range names {
+		if old, err := s.S.Image(n); err == nil && old.ID != id {
+			if err := s.S.RemoveNames(old.ID, []string{n}); err != nil {
+				return nil, err
+			}
+		}
+	}
+	img, err := s.S.CreateImage(id, names, topLayer, "", &storage.ImageOptions{
+		CreationDate: created,
+		Digest:       mDigest,
+		BigData: []storage.ImageBigDataOption{
+			{Key: configKey(id), Data: cfgBytes, Digest: cfgDigest},
+			{Key: storage.ImageDigestManifestBigDataNamePrefix + "-" + mDigest.String(), Data: mBytes, Digest: mDigest},
+			{Key: storage.ImageDigestBigDataKey, Data: mBytes, Digest: mDigest},
+		},
+	})
+	if errors.Is(err, storage.ErrDuplicateID) {
+		if err := s.S.AddNames(id, names); err != nil {
+			return nil, err
+		}
+		img, err = s.S.Image(id)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return s.toImage(img, true)
+}
+
+// Tag adds name (a full reference) to the image.
+func (s *Store) Tag(img *Image, name string) error {
+	if old, err := s.S.Image(name); err == nil && old.ID != img.ID {
+		if err := s.S.RemoveNames(old.ID, []string{name}); err != nil {
+			return err
+		}
+	}
+	return s.S.AddNames(img.ID, []string{name})
+}
+
+// ErrImageInUse is returned by RemoveImage when containers use the image.
+var ErrImageInUse = errors.New("image is in use by a container")
+
+// RemoveImage untags ref when the image has other names (as docker does), otherwise deletes
+// the image and its layers that no other image uses. With force, containers using it are an
+// error only for the caller to handle first. It returns "Untagged: x" / "Deleted: id" lines.
+func (s *Store) RemoveImage(ref string, force bool) ([]string, error) {
+	img, err := s.LookupImage(ref)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	// remove just the name when the user gave one of several names
+	if len(img.Names) > 1 {
+		if cands, err := image.Candidates(ref); err == nil {
+			for _, c := range cands {
+				if slices.Contains(img.Names, c) {
+					if err := s.S.RemoveNames(img.ID, []string{c}); err != nil {
+						return nil, err
+					}
+					return []string{"Untagged: " + c}, nil
+				}
+			}
+		}
+	}
+	cs, err := s.S.Containers()
+	if err != nil {
+		return nil, err
+	}
+	for _, c := range cs {
+		if c.ImageID == img.ID {
+			if !force {
+				return nil, fmt.Errorf("image %s is used by container %.12s: remove the container first (skiff rm) or use rmi -f", ref, c.ID)
+			}
+			if err := s.S.DeleteContainer(c.ID); err != nil {
+				return nil, fmt.Errorf("remove container %.12s using the image: %w", c.ID, err)
+			}
+		}
+	}
+	for _, n := range img.Names {
+		out = append(out, "Untagged: "+n)
+	}
+	if _, err := s.S.DeleteImage(img.ID, true); err != nil {
+		return nil, err
+	}
+	return append(out, "Deleted: "+img.ID), nil
+}

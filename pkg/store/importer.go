@@ -1,0 +1,142 @@
+package store
+
+import (
+	"archive/tar"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path"
+	"runtime"
+	"strings"
+	"time"
+
+	"github.com/containers/storage"
+	"github.com/containers/storage/pkg/archive"
+	digest "github.com/opencontainers/go-digest"
+	v1 "github.com/opencontainers/image-spec/specs-go/v1"
+)
+
+// ImportOptions describe the image made by Import.
+type ImportOptions struct {
+	Names   []string       // full references to give the image
+	Config  v1.ImageConfig // the config after --change
+	Comment string         // history comment (--message)
+	Source  string         // what was imported, for history
+}
+
+// BadTarballError is a tarball that cannot become a layer; it says why.
+type BadTarballError struct{ Msg string }
+
+func (e *BadTarballError) Error() string { return e.Msg }
+
+// CheckTarball reads a (possibly compressed) tar stream to the end and refuses what must not
+// reach the store: a stream that is not a tar archive, entries whose paths climb out of the
+// root with "..", and hard or symbolic links whose targets do.
+func CheckTarball(r io.Reader) error {
+	dr, err := archive.DecompressStream(r)
+	if err != nil {
+		return &BadTarballError{fmt.Sprintf("cannot read the archive: %v", err)}
+	}
+	defer dr.Close()
+	tr := tar.NewReader(dr)
+	n := 0
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			if n == 0 {
+				return &BadTarballError{"the archive is empty or not a tar archive: give a tar of a root file system (plain, gzip, bzip2, xz or zstd)"}
+			}
+			return nil
+		}
+		if err != nil {
+			if n == 0 {
+				return &BadTarballError{"not a tar archive: give a tar of a root file system (plain, gzip, bzip2, xz or zstd)"}
+			}
+			return &BadTarballError{fmt.Sprintf("the tar archive is corrupt after %d entries: %v", n, err)}
+		}
+		n++
+		name := h.Name
+		if escapes(name) {
+			return &BadTarballError{fmt.Sprintf("tar entry %q points outside the root file system: refusing to import it", name)}
+		}
+		switch h.Typeflag {
+		case tar.TypeLink:
+			if escapes(h.Linkname) {
+				return &BadTarballError{fmt.Sprintf("hard link %q -> %q points outside the root file system: refusing to import it", name, h.Linkname)}
+			}
+		case tar.TypeSymlink:
+			if !path.IsAbs(h.Linkname) && escapes(path.Join(path.Dir(strings.TrimPrefix(path.Clean("/"+name), "/")), h.Linkname)) {
+				return &BadTarballError{fmt.Sprintf("symbolic link %q -> %q points outside the root file system: refusing to import it", name, h.Linkname)}
+			}
+		}
+		if _, err := io.Copy(io.Discard, tr); err != nil {
+			return &BadTarballError{fmt.Sprintf("the tar archive is truncated in %q: %v", name, err)}
+		}
+	}
+}
+
+// escapes reports whether a relative tar path climbs above its root.
+func escapes(p string) bool {
+	p = strings.TrimLeft(p, "/")
+	c := path.Clean(p)
+	return c == ".." || strings.HasPrefix(c, "../")
+}
+
+// Import turns a root file system tarball into a one-layer image. The tarball is checked in
+// full before anything is written; a failure leaves the store as it was.
+func (s *Store) Import(src io.Reader, o ImportOptions) (*Image, error) {
+	// Keep a seekable copy: checking and applying read the stream twice.
+	f, ok := src.(*os.File)
+	if st, err := os.Stat("/proc/self/fd/0"); !ok || err != nil || f == os.Stdin && !st.Mode().IsRegular() {
+		tmp, err := os.CreateTemp(s.Paths.RunRoot, "import-*.tar")
+		if err != nil {
+			return nil, err
+		}
+		defer os.Remove(tmp.Name())
+		defer tmp.Close()
+		if _, err := io.Copy(tmp, src); err != nil {
+			return nil, fmt.Errorf("read the archive: %w", err)
+		}
+		f = tmp
+	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return nil, fmt.Errorf("read the archive: %w", err)
+	}
+	if err := CheckTarball(f); err != nil {
+		return nil, err
+	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return nil, err
+	}
+	layer, _, err := s.S.PutLayer("", "", nil, "", false, nil, f)
+	if err != nil {
+		return nil, fmt.Errorf("store the layer: %w", err)
+	}
+	now := time.Now().UTC()
+	created := "skiff import " + o.Source
+	if o.Comment != "" {
+		created += " # " + o.Comment
+	}
+	cfg := v1.Image{
+		Created:  &now,
+		Platform: v1.Platform{Architecture: runtime.GOARCH, OS: "linux"},
+		Config:   o.Config,
+		RootFS:   v1.RootFS{Type: "layers", DiffIDs: []digest.Digest{layer.UncompressedDigest}},
+		History:  []v1.History{{Created: &now, CreatedBy: created, Comment: o.Comment}},
+	}
+	img, err := s.NewImage(layer.ID, cfg, []digest.Digest{layer.UncompressedDigest}, []int64{layer.UncompressedSize}, o.Names)
+	if err != nil {
+		// no image may point at it: drop the layer again
+		if _, derr := s.S.Layer(layer.ID); derr == nil {
+			if imgs, _ := s.S.ImagesByTopLayer(layer.ID); len(imgs) == 0 {
+				_ = s.S.DeleteLayer(layer.ID)
+			}
+		}
+		if errors.Is(err, storage.ErrDuplicateName) {
+			return nil, fmt.Errorf("name already in use: %w", err)
+		}
+		return nil, err
+	}
+	return img, nil
+}

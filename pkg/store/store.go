@@ -1,0 +1,110 @@
+// Package store keeps images, layers and containers in a per-user containers/storage store.
+package store
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"strings"
+
+	"github.com/containers/storage"
+	"github.com/containers/storage/types"
+
+	"github.com/skiff-project/skiff/pkg/config"
+	"github.com/skiff-project/skiff/pkg/userns"
+)
+
+// Store is skiff's view of a containers/storage store.
+type Store struct {
+	S      storage.Store
+	Paths  config.Paths
+	Driver string
+}
+
+// Open opens (creating if needed) the store at p. The storage driver is overlay when the kernel
+// supports it in this namespace, overlay through fuse-overlayfs when not, else vfs; a store that
+// already holds a driver's data keeps using it.
+func Open(p config.Paths) (*Store, error) {
+	for _, dir := range []string{p.GraphRoot, p.RunRoot} {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return nil, fmt.Errorf("create store directory: %w (set --root or XDG_DATA_HOME to a writable place)", err)
+		}
+	}
+	var driverOpts []string
+	if userns.Current().SingleID {
+		// Only one id is mapped: files of other owners in images become ours.
+		driverOpts = append(driverOpts, "overlay.ignore_chown_errors=true", "vfs.ignore_chown_errors=true")
+	}
+	try := func(driver string, priority []string, extra ...string) (storage.Store, error) {
+		return storage.GetStore(types.StoreOptions{
+			RunRoot:             p.RunRoot,
+			GraphRoot:           p.GraphRoot,
+			GraphDriverName:     driver,
+			GraphDriverPriority: priority,
+			GraphDriverOptions:  append(append([]string{}, driverOpts...), extra...),
+		})
+	}
+	var s storage.Store
+	var err error
+	if p.Driver != "" {
+		s, err = try(p.Driver, nil)
+	} else {
+		s, err = try("", []string{"overlay"})
+		if err != nil {
+			if fuse, lerr := exec.LookPath("fuse-overlayfs"); lerr == nil {
+				s, err = try("overlay", nil, "overlay.mount_program="+fuse)
+			}
+		}
+		if err != nil {
+			s, err = try("vfs", nil)
+		}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("open the image store at %s: %w", p.GraphRoot, err)
+	}
+	return &Store{S: s, Paths: p, Driver: s.GraphDriverName()}, nil
+}
+
+// Close releases the store (it does not unmount layers in use by other processes).
+func (s *Store) Close() {
+	if s != nil && s.S != nil {
+		_, _ = s.S.Shutdown(false)
+	}
+}
+
+// ErrNotFound is returned when an image or container is not in the store.
+var ErrNotFound = errors.New("not found")
+
+// NotFoundError names what was not found and how to fix it.
+type NotFoundError struct {
+	Kind, Name, Hint string
+}
+
+func (e *NotFoundError) Error() string {
+	s := fmt.Sprintf("%s %q not found", e.Kind, e.Name)
+	if e.Hint != "" {
+		s += ": " + e.Hint
+	}
+	return s
+}
+
+func (e *NotFoundError) Unwrap() error { return ErrNotFound }
+
+// matchPrefix finds the one id among ids starting with prefix.
+func matchPrefix(prefix string, ids []string) (string, error) {
+	prefix = strings.TrimPrefix(prefix, "sha256:")
+	var found string
+	for _, id := range ids {
+		if strings.HasPrefix(id, prefix) {
+			if found != "" && found != id {
+				return "", fmt.Errorf("%q matches more than one ID: give more characters", prefix)
+			}
+			found = id
+		}
+	}
+	if found == "" {
+		return "", ErrNotFound
+	}
+	return found, nil
+}

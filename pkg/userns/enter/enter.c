@@ -1,0 +1,386 @@
+/*
+ * Entering skiff's user namespace, before the Go runtime starts any thread.
+ *
+ * setns(2) into a user namespace needs a single-threaded process, and re-executing the whole
+ * CLI after newuidmap costs tens of milliseconds, so this runs as an ELF constructor of the skiff
+ * binary (only cmd/skiff links it):
+ *
+ *   root           -> a private mount namespace (mounts made by this process vanish with it)
+ *   rootless       -> join the user namespace kept by the user's "skiff-pause" process (one per
+ *                     user, mapped once with newuidmap/newgidmap from /etc/subuid and /etc/subgid),
+ *                     creating it under a lock when missing, then a private mount namespace
+ *   no subid range -> a user namespace of the caller's id alone (warned about once)
+ *
+ * The process then is uid 0 in the namespace with full capabilities there. Go reads what was
+ * done through skiff_ns_*() (os.Getenv would not see setenv from here). Errors print one line
+ * and exit 125.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static int ns_acted;             /* this process entered namespaces */
+static int ns_rootless;          /* running for an unprivileged user */
+static int ns_single;            /* only the caller's id is mapped */
+static int ns_uid = -1, ns_gid = -1;
+static char ns_rundir[4096];
+static char ns_error[1024];      /* set when the namespace could not be entered (commands that
+                                    need no store still work; the others print it) */
+
+int skiff_ns_acted(void) { return ns_acted; }
+int skiff_ns_rootless(void) { return ns_rootless; }
+int skiff_ns_single(void) { return ns_single; }
+int skiff_ns_uid(void) { return ns_uid; }
+int skiff_ns_gid(void) { return ns_gid; }
+const char *skiff_ns_rundir(void) { return ns_rundir; }
+const char *skiff_ns_error(void) { return ns_error; }
+
+static void __attribute__((noreturn, format(printf, 1, 2))) fatal(const char *fmt, ...)
+{
+	va_list ap;
+	fputs("Error: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	_exit(125);
+}
+
+/* Commands that never touch the store run without a namespace. */
+static int needs_namespace(int argc, char **argv)
+{
+	static const char *with_value[] = { "--root", "--runroot", "--storage-driver", "--log-level", NULL };
+	static const char *no_ns[] = { "version", "help", "h", "completion", "--version", "-v", "--help", "-h", NULL };
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		for (int j = 0; no_ns[j]; j++)
+			if (!strcmp(a, no_ns[j]))
+				return 0;
+		if (a[0] != '-')
+			return 1;
+		for (int j = 0; with_value[j]; j++)
+			if (!strcmp(a, with_value[j]))
+				i++;
+	}
+	return 0; /* no command: skiff prints its help */
+}
+
+static void private_mounts(void)
+{
+	if (unshare(CLONE_NEWNS) < 0)
+		fatal("create a mount namespace: %s", strerror(errno));
+	if (mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0)
+		fatal("make mounts private: %s", strerror(errno));
+}
+
+static void pick_rundir(uid_t uid)
+{
+	const char *x = getenv("XDG_RUNTIME_DIR");
+	struct stat st;
+	if (x && x[0] == '/' && stat(x, &st) == 0 && st.st_uid == uid && access(x, W_OK) == 0)
+		snprintf(ns_rundir, sizeof ns_rundir, "%s/skiff", x);
+	else
+		snprintf(ns_rundir, sizeof ns_rundir, "/tmp/skiff-%u", (unsigned)uid);
+	if (mkdir(ns_rundir, 0700) < 0 && errno != EEXIST)
+		fatal("create run directory %s: %s", ns_rundir, strerror(errno));
+	if (lstat(ns_rundir, &st) < 0)
+		fatal("run directory %s: %s", ns_rundir, strerror(errno));
+	if (!S_ISDIR(st.st_mode) || st.st_uid != uid || (st.st_mode & 022))
+		fatal("run directory %s is not a private directory of uid %u: remove it or set XDG_RUNTIME_DIR", ns_rundir,
+		      (unsigned)uid);
+}
+
+struct range { unsigned long start, count; };
+
+/* subids reads the ranges of user (by name or uid) from /etc/subuid or /etc/subgid. */
+static int subids(const char *file, const char *name, unsigned id, struct range *r, int max)
+{
+	FILE *f = fopen(file, "re");
+	if (!f)
+		return 0;
+	char line[512], idstr[32];
+	int n = 0;
+	snprintf(idstr, sizeof idstr, "%u", id);
+	while (n < max && fgets(line, sizeof line, f)) {
+		char *save = NULL, *who = strtok_r(line, ":\n", &save);
+		char *s = strtok_r(NULL, ":\n", &save), *c = strtok_r(NULL, ":\n", &save);
+		if (!who || !s || !c)
+			continue;
+		if (strcmp(who, idstr) && (!name || strcmp(who, name)))
+			continue;
+		r[n].start = strtoul(s, NULL, 10);
+		r[n].count = strtoul(c, NULL, 10);
+		if (r[n].count > 0)
+			n++;
+	}
+	fclose(f);
+	return n;
+}
+
+static const char *find_tool(const char *name)
+{
+	static char path[256];
+	static const char *dirs[] = { "/usr/bin", "/bin", "/usr/sbin", "/sbin", "/usr/local/bin", NULL };
+	for (int i = 0; dirs[i]; i++) {
+		snprintf(path, sizeof path, "%s/%s", dirs[i], name);
+		if (access(path, X_OK) == 0)
+			return path;
+	}
+	return NULL;
+}
+
+/* run_map runs newuidmap/newgidmap PID 0 ID 1 1 START COUNT ... and waits for it. */
+static int run_map(const char *tool, pid_t pid, unsigned id, struct range *r, int n, char *err, size_t errlen)
+{
+	const char *path = find_tool(tool);
+	if (!path) {
+		snprintf(err, errlen, "%s not found: install the uidmap package (apt-get install uidmap)", tool);
+		return -1;
+	}
+	char buf[16][32];
+	char *argv[40];
+	int a = 0, b = 0;
+	argv[a++] = (char *)tool;
+	snprintf(buf[b], 32, "%d", (int)pid); argv[a++] = buf[b++];
+	argv[a++] = "0";
+	snprintf(buf[b], 32, "%u", id); argv[a++] = buf[b++];
+	argv[a++] = "1";
+	unsigned long next = 1;
+	for (int i = 0; i < n && b < 14; i++) {
+		snprintf(buf[b], 32, "%lu", next); argv[a++] = buf[b++];
+		snprintf(buf[b], 32, "%lu", r[i].start); argv[a++] = buf[b++];
+		if (b >= 16)
+			break;
+		snprintf(buf[b], 32, "%lu", r[i].count); argv[a++] = buf[b++];
+		next += r[i].count;
+		if (b >= 14)
+			break;
+	}
+	argv[a] = NULL;
+	pid_t p = fork();
+	if (p < 0) {
+		snprintf(err, errlen, "fork: %s", strerror(errno));
+		return -1;
+	}
+	if (p == 0) {
+		int null = open("/dev/null", O_RDONLY);
+		if (null >= 0)
+			dup2(null, 0);
+		execv(path, argv);
+		_exit(127);
+	}
+	int st;
+	while (waitpid(p, &st, 0) < 0 && errno == EINTR)
+		;
+	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+		snprintf(err, errlen,
+		         "%s failed for the ranges in /etc/sub%cid: check that they belong to this user and that %s is setuid root",
+		         tool, tool[3] == 'u' ? 'u' : 'g', path);
+		return -1;
+	}
+	return 0;
+}
+
+/* join_pause enters the user namespace of the running skiff-pause process, if there is one. */
+static int join_pause(void)
+{
+	char path[4200], buf[64];
+	snprintf(path, sizeof path, "%s/pause.pid", ns_rundir);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	ssize_t n = read(fd, buf, sizeof buf - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = '\0';
+	int pid = atoi(buf);
+	if (pid <= 1)
+		return -1;
+	snprintf(path, sizeof path, "/proc/%d/ns/user", pid);
+	int nsfd = open(path, O_RDONLY | O_CLOEXEC);
+	if (nsfd < 0)
+		return -1;
+	/* the pid may have been reused since: it must still be our pause process */
+	snprintf(path, sizeof path, "/proc/%d/comm", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	n = fd >= 0 ? read(fd, buf, sizeof buf - 1) : -1;
+	if (fd >= 0)
+		close(fd);
+	if (n <= 0 || strncmp(buf, "skiff-pause\n", 12) != 0) {
+		close(nsfd);
+		return -1;
+	}
+	int r = setns(nsfd, CLONE_NEWUSER);
+	close(nsfd);
+	return r;
+}
+
+/* start_pause makes the user's pause process: a child that unshares a user namespace, is
+ * mapped by newuidmap/newgidmap from here, and then sleeps holding it. */
+static void start_pause(uid_t uid, gid_t gid, struct range *ur, int nu, struct range *gr, int ng)
+{
+	int up[2], down[2];
+	if (pipe2(up, O_CLOEXEC) < 0 || pipe2(down, O_CLOEXEC) < 0)
+		fatal("pipe: %s", strerror(errno));
+	pid_t pid = fork();
+	if (pid < 0)
+		fatal("fork: %s", strerror(errno));
+	if (pid == 0) {
+		char c = 0;
+		setsid();
+		if (unshare(CLONE_NEWUSER) < 0)
+			c = 1;
+		if (write(up[1], &c, 1) != 1 || c)
+			_exit(1);
+		if (read(down[0], &c, 1) != 1 || c)
+			_exit(1);
+		int null = open("/dev/null", O_RDWR);
+		for (int i = 0; i < 3; i++)
+			dup2(null, i);
+		for (int i = 3; i < 1024; i++)
+			close(i);
+		if (chdir("/") < 0)
+			_exit(1);
+		prctl(PR_SET_NAME, "skiff-pause", 0, 0, 0);
+		signal(SIGHUP, SIG_IGN);
+		signal(SIGINT, SIG_IGN);
+		signal(SIGPIPE, SIG_IGN);
+		sigset_t none;
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		for (;;)
+			pause();
+	}
+	close(up[1]);
+	close(down[0]);
+	char c = 1, err[600] = "";
+	if (read(up[0], &c, 1) != 1 || c) {
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+		fatal("create a user namespace: unprivileged user namespaces are disabled (sysctl kernel.unprivileged_userns_clone=1)");
+	}
+	if (run_map("newuidmap", pid, uid, ur, nu, err, sizeof err) < 0 ||
+	    run_map("newgidmap", pid, gid, gr, ng, err, sizeof err) < 0) {
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+		fatal("%s", err);
+	}
+	c = 0;
+	if (write(down[1], &c, 1) != 1)
+		fatal("start the pause process: %s", strerror(errno));
+	close(up[0]);
+	close(down[1]);
+	char path[4200], tmp[4200], buf[32];
+	snprintf(path, sizeof path, "%s/pause.pid", ns_rundir);
+	snprintf(tmp, sizeof tmp, "%s/pause.pid.%d", ns_rundir, (int)getpid());
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	int len = snprintf(buf, sizeof buf, "%d\n", (int)pid);
+	if (fd < 0 || write(fd, buf, len) != len || close(fd) < 0 || rename(tmp, path) < 0)
+		fatal("write %s: %s", path, strerror(errno));
+}
+
+static void write_file(const char *path, const char *s)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0 || write(fd, s, strlen(s)) != (ssize_t)strlen(s))
+		fatal("write %s: %s", path, strerror(errno));
+	close(fd);
+}
+
+static void single_id_namespace(uid_t uid, gid_t gid, const char *user)
+{
+	char marker[4200], map[64];
+	if (unshare(CLONE_NEWUSER) < 0)
+		fatal("create a user namespace: %s (are unprivileged user namespaces enabled?)", strerror(errno));
+	write_file("/proc/self/setgroups", "deny");
+	snprintf(map, sizeof map, "0 %u 1\n", (unsigned)uid);
+	write_file("/proc/self/uid_map", map);
+	snprintf(map, sizeof map, "0 %u 1\n", (unsigned)gid);
+	write_file("/proc/self/gid_map", map);
+	ns_single = 1;
+	snprintf(marker, sizeof marker, "%s/warned-no-subids", ns_rundir);
+	int fd = open(marker, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd >= 0) {
+		close(fd);
+		fprintf(stderr,
+		        "WARN: no range for %s in /etc/subuid and /etc/subgid: mapping only your own id, so images that "
+		        "need other users will fail; as root run: usermod --add-subuids 100000-165535 --add-subgids "
+		        "100000-165535 %s\n",
+		        user, user);
+	}
+}
+
+static void rootless(uid_t uid, gid_t gid)
+{
+	ns_rootless = 1;
+	ns_uid = (int)uid;
+	ns_gid = (int)gid;
+	pick_rundir(uid);
+	if (join_pause() == 0)
+		goto joined;
+
+	char lock[4200];
+	snprintf(lock, sizeof lock, "%s/pause.lock", ns_rundir);
+	int lfd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (lfd < 0 || flock(lfd, LOCK_EX) < 0)
+		fatal("lock %s: %s", lock, strerror(errno));
+	if (join_pause() == 0) {
+		close(lfd);
+		goto joined;
+	}
+	char namebuf[256] = "";
+	struct passwd pw, *res = NULL;
+	char pwbuf[4096];
+	if (getpwuid_r(uid, &pw, pwbuf, sizeof pwbuf, &res) == 0 && res)
+		snprintf(namebuf, sizeof namebuf, "%s", pw.pw_name);
+	const char *name = namebuf[0] ? namebuf : getenv("USER");
+	struct range ur[6], gr[6];
+	int nu = subids("/etc/subuid", name, uid, ur, 6);
+	int ng = subids("/etc/subgid", name, uid, gr, 6);
+	if (nu == 0 || ng == 0) {
+		close(lfd);
+		single_id_namespace(uid, gid, name ? name : "this user");
+		goto mapped;
+	}
+	start_pause(uid, gid, ur, nu, gr, ng);
+	if (join_pause() < 0)
+		fatal("join the user namespace of the pause process: %s", strerror(errno));
+	close(lfd);
+joined:
+	setgroups(0, NULL); /* host groups are unmapped in here */
+mapped:
+	private_mounts();
+}
+
+__attribute__((constructor)) static void skiff_enter(int argc, char **argv, char **envp)
+{
+	(void)envp;
+	/* Children skiff re-executes (containers/storage's reexec helpers) inherit the namespaces
+	 * with _SKIFF_NS_ENTERED set in their environment by package enter. */
+	if (getenv("_SKIFF_NS_ENTERED") || getenv("SKIFF_NO_NAMESPACE") || !needs_namespace(argc, argv))
+		return;
+	ns_acted = 1;
+	uid_t uid = geteuid();
+	if (uid == 0) {
+		/* root: a user namespace only when skiff is already inside one (nested) */
+		private_mounts();
+		return;
+	}
+	rootless(uid, getegid());
+}

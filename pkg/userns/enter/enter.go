@@ -1,0 +1,44 @@
+// Package enter puts the skiff process into its user and mount namespaces before the Go runtime
+// starts (see enter.c). Only cmd/skiff imports it, for its side effect; what it did is published
+// through package userns.
+package enter
+
+/*
+#cgo CFLAGS: -Wall -O2
+extern int skiff_ns_acted(void);
+extern int skiff_ns_rootless(void);
+extern int skiff_ns_single(void);
+extern int skiff_ns_uid(void);
+extern int skiff_ns_gid(void);
+extern const char *skiff_ns_rundir(void);
+*/
+import "C"
+
+import (
+	"os"
+	"strconv"
+
+	"github.com/skiff-project/skiff/pkg/userns"
+)
+
+func init() {
+	if C.skiff_ns_acted() != 0 {
+		os.Setenv("_SKIFF_NS_ENTERED", "1")
+	}
+	if C.skiff_ns_rootless() == 0 {
+		return
+	}
+	uid, gid := int(C.skiff_ns_uid()), int(C.skiff_ns_gid())
+	userns.Set(userns.State{
+		Entered:  true,
+		Rootless: true,
+		SingleID: C.skiff_ns_single() != 0,
+		UID:      uid,
+		GID:      gid,
+		RunDir:   C.GoString(C.skiff_ns_rundir()),
+	})
+	// containers/storage reads these to know it runs rootless inside a configured namespace.
+	os.Setenv("_CONTAINERS_USERNS_CONFIGURED", "done")
+	os.Setenv("_CONTAINERS_ROOTLESS_UID", strconv.Itoa(uid))
+	os.Setenv("_CONTAINERS_ROOTLESS_GID", strconv.Itoa(gid))
+}
