@@ -51,7 +51,7 @@ func main() {
 		},
 		OnUsageError: onUsageError,
 		Before: func(c *cli.Context) error {
-			level := logrus.ErrorLevel
+			level := logrus.FatalLevel // skiff reports errors itself
 			if l := c.String("log-level"); l != "" {
 				var err error
 				if level, err = logrus.ParseLevel(l); err != nil {
@@ -71,6 +71,9 @@ func main() {
 			versionCommand(),
 		},
 		ExitErrHandler: func(*cli.Context, error) {},
+	}
+	for _, cmd := range app.Commands {
+		cmd.OnUsageError = onUsageError
 	}
 	// -h is --hostname in docker's run; help is --help only.
 	cli.HelpFlag = &cli.BoolFlag{Name: "help", Usage: "show help"}
@@ -94,7 +97,14 @@ func exitCode(err error) int {
 	}
 	msg := err.Error()
 	if strings.HasPrefix(msg, "flag provided but not defined: ") {
-		msg = "unknown flag " + strings.TrimPrefix(msg, "flag provided but not defined: ") + ": see skiff --help"
+		flag := strings.TrimPrefix(msg, "flag provided but not defined: ")
+		if i := strings.Index(flag, " (see "); i >= 0 {
+			flag = flag[:i]
+		}
+		if len(flag) > 2 && !strings.HasPrefix(flag, "--") {
+			flag = "-" + flag
+		}
+		msg = "unknown flag " + flag + ": see skiff --help"
 	}
 	msg = strings.ReplaceAll(msg, "\n", " ")
 	fmt.Fprintln(os.Stderr, "Error: "+msg)

@@ -113,6 +113,9 @@ func Run(st *store.Store, o RunOptions) (int, error) {
 	if err != nil {
 		return 125, err
 	}
+	if err := checkMapped(s.Process.User.UID, s.Process.User.GID); err != nil {
+		return 125, err
+	}
 	trace("spec")
 
 	etc, err := writeEtcFiles(rd, s.Hostname, name, o.Spec.Network == "host")
@@ -165,6 +168,33 @@ func Run(st *store.Store, o RunOptions) (int, error) {
 	removed = true
 	trace("teardown")
 	return code, nil
+}
+
+// checkMapped fails clearly when the container's user is outside the user namespace's maps.
+func checkMapped(uid, gid uint32) error {
+	if uid == 0 && gid == 0 {
+		return nil
+	}
+	uids, gids, err := userns.ReadIDMaps()
+	if err != nil {
+		return nil
+	}
+	hint := "add a subordinate id range: as root, usermod --add-subuids 100000-165535 --add-subgids 100000-165535 USER"
+	if !userns.Mapped(uids, uint64(uid)) {
+		return fmt.Errorf("uid %d is not mapped into skiff's user namespace (mapped: %s): %s", uid, describe(uids), hint)
+	}
+	if !userns.Mapped(gids, uint64(gid)) {
+		return fmt.Errorf("gid %d is not mapped into skiff's user namespace (mapped: %s): %s", gid, describe(gids), hint)
+	}
+	return nil
+}
+
+func describe(maps []userns.IDMap) string {
+	var s []string
+	for _, m := range maps {
+		s = append(s, fmt.Sprintf("%d-%d", m.Inside, m.Inside+m.Size-1))
+	}
+	return strings.Join(s, ",")
 }
 
 // ValidName checks a container name as docker does: [a-zA-Z0-9][a-zA-Z0-9_.-]*.

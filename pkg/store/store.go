@@ -31,18 +31,23 @@ func Open(p config.Paths) (*Store, error) {
 			return nil, fmt.Errorf("create store directory: %w (set --root or XDG_DATA_HOME to a writable place)", err)
 		}
 	}
-	var driverOpts []string
-	if userns.Current().SingleID {
-		// Only one id is mapped: files of other owners in images become ours.
-		driverOpts = append(driverOpts, "overlay.ignore_chown_errors=true", "vfs.ignore_chown_errors=true")
-	}
+	single := userns.Current().SingleID
 	try := func(driver string, priority []string, extra ...string) (storage.Store, error) {
+		opts := extra
+		if single {
+			// Only one id is mapped: files of other owners in images become ours.
+			d := driver
+			if d == "" {
+				d = "overlay"
+			}
+			opts = append(opts, d+".ignore_chown_errors=true")
+		}
 		return storage.GetStore(types.StoreOptions{
 			RunRoot:             p.RunRoot,
 			GraphRoot:           p.GraphRoot,
 			GraphDriverName:     driver,
 			GraphDriverPriority: priority,
-			GraphDriverOptions:  append(append([]string{}, driverOpts...), extra...),
+			GraphDriverOptions:  opts,
 		})
 	}
 	var s storage.Store

@@ -1,0 +1,114 @@
+package container
+
+import (
+	"bytes"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+
+	v1 "github.com/opencontainers/image-spec/specs-go/v1"
+
+	"github.com/skiff-project/skiff/pkg/spec"
+)
+
+// words splits a plan into its ops: each op is its opcode followed by its arguments.
+func ops(plan []byte) [][]string {
+	w := strings.Split(strings.TrimSuffix(string(plan), "\x00"), "\x00")
+	arity := map[string]int{"skiff-plan-1": 0, "rootfs": 1, "mount": 4, "bind": 6, "symlink": 2, "mkdir": 1, "mask": 1,
+		"readonly": 1, "rootro": 0, "hostname": 1, "rlimit": 3, "cwd": 1, "caps": 5, "nnp": 0, "seccomp": 1, "tty": 2,
+		"env": 1, "arg": 1, "end": 0}
+	var out [][]string
+	for i := 0; i < len(w); {
+		op := w[i]
+		n, ok := arity[op]
+		if op == "user" { // uid gid N then N group ids
+			cnt, _ := strconv.Atoi(w[i+3])
+			n, ok = 3+cnt, true
+		}
+		if !ok {
+			panic("unknown op " + op)
+		}
+		out = append(out, w[i:i+1+n])
+		i += 1 + n
+	}
+	return out
+}
+
+func TestMakePlan(t *testing.T) {
+	dir := t.TempDir()
+	file := dir + "/f"
+	os.WriteFile(file, nil, 0o644)
+	s, err := spec.Build(v1.ImageConfig{Cmd: []string{"sh", "-c", "echo hi"}}, spec.Options{
+		Volumes: []string{dir + ":/data/deep/er:ro", file + ":/data/f"}, Tmpfs: []string{"/run"}, ReadOnly: true,
+		User: "1000:1000", Ulimits: []string{"nofile=10:20"}, SecurityOpt: []string{"no-new-privileges"}, TTY: true,
+	}, "abcdef", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := makePlan(s, planInput{Rootfs: "/merged", EtcFiles: map[string]string{"/etc/hosts": "/run/x/hosts"}, SeccompFD: 5, Rows: 30, Cols: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.HasPrefix(p, []byte("skiff-plan-1\x00rootfs\x00/merged\x00")) || !bytes.HasSuffix(p, []byte("end\x00")) {
+		t.Fatalf("plan framing wrong: %q", p)
+	}
+	got := ops(p)
+	index := func(pred func([]string) bool) int { return slices.IndexFunc(got, pred) }
+	find := func(op, arg string) int {
+		return index(func(o []string) bool { return o[0] == op && (arg == "" || slices.Contains(o[1:], arg)) })
+	}
+	// order: proc first, /dev then devices, /dev/pts after them, etc files before volumes,
+	// parents before children, masks after mounts, root read-only after everything mounted
+	checks := []struct {
+		before, after [2]string
+	}{
+		{[2]string{"mount", "/proc"}, [2]string{"mount", "/dev"}},
+		{[2]string{"mount", "/dev"}, [2]string{"bind", "/dev/null"}},
+		{[2]string{"bind", "/dev/null"}, [2]string{"mount", "/dev/pts"}},
+		{[2]string{"bind", "/etc/hosts"}, [2]string{"bind", "/data/f"}},
+		{[2]string{"mount", "/run"}, [2]string{"bind", "/data/deep/er"}},
+		{[2]string{"bind", "/data/deep/er"}, [2]string{"mask", "/proc/kcore"}},
+		{[2]string{"mask", "/proc/kcore"}, [2]string{"rootro", ""}},
+		{[2]string{"rootro", ""}, [2]string{"arg", "sh"}},
+	}
+	for _, c := range checks {
+		a, b := find(c.before[0], c.before[1]), find(c.after[0], c.after[1])
+		if a < 0 || b < 0 || a >= b {
+			t.Errorf("%v (at %d) must come before %v (at %d)", c.before, a, c.after, b)
+		}
+	}
+	if i := find("bind", "/data/deep/er"); i < 0 || got[i][3] != "1" || got[i][5] != "d" {
+		t.Errorf("ro dir bind encoded as %v", got[i])
+	}
+	if i := find("bind", "/data/f"); i < 0 || got[i][5] != "f" {
+		t.Errorf("file bind encoded as %v", got[i])
+	}
+	for _, want := range [][]string{{"user", "1000", "1000", "0"}, {"rlimit", "7", "10", "20"}, {"nnp"}, {"seccomp", "5"}, {"tty", "30", "100"}, {"cwd", "/"}} {
+		if index(func(o []string) bool { return slices.Equal(o, want) }) < 0 {
+			t.Errorf("plan lacks %v", want)
+		}
+	}
+	// docker's default capabilities as capset masks; a non-root user gets no inheritable set
+	if i := find("caps", ""); i < 0 || got[i][1] != "0xa80425fb" || got[i][2] != "0xa80425fb" {
+		t.Errorf("caps encoded as %v", got[i])
+	}
+	// a missing bind source is an error naming it
+	s.Mounts = append(s.Mounts, s.Mounts[len(s.Mounts)-1])
+	s.Mounts[len(s.Mounts)-1].Type, s.Mounts[len(s.Mounts)-1].Source = "bind", "/nonexistent/src"
+	if _, err := makePlan(s, planInput{Rootfs: "/m", SeccompFD: -1}); err == nil || !strings.Contains(err.Error(), "/nonexistent/src") {
+		t.Errorf("missing source: err = %v", err)
+	}
+}
+
+func TestValidName(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		ok   bool
+	}{{"web", true}, {"web_1.a-b", true}, {"9lives", true}, {"_x", false}, {"a b", false}, {"a/b", false}, {"", true}} {
+		if (ValidName(tt.name) == nil) != tt.ok {
+			t.Errorf("ValidName(%q) ok = %v", tt.name, !tt.ok)
+		}
+	}
+}
