@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -229,7 +230,7 @@ func rmiCommand() *cli.Command {
 				lines, err := st.RemoveImage(ref, c.Bool("force"))
 				if err != nil {
 					var nf *store.NotFoundError
-					if c.Bool("force") && asNotFound(err, &nf) {
+					if c.Bool("force") && errors.As(err, &nf) {
 						continue
 					}
 					if firstErr == nil {
@@ -246,14 +247,6 @@ func rmiCommand() *cli.Command {
 			return firstErr
 		},
 	}
-}
-
-func asNotFound(err error, nf **store.NotFoundError) bool {
-	e, ok := err.(*store.NotFoundError)
-	if ok {
-		*nf = e
-	}
-	return ok
 }
 
 func tagCommand() *cli.Command {

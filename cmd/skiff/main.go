@@ -63,6 +63,8 @@ func main() {
 		},
 		Commands: []*cli.Command{
 			runCommand(),
+			psCommand(),
+			rmCommand(),
 			importCommand(),
 			imagesCommand(),
 			rmiCommand(),

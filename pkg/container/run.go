@@ -295,9 +295,8 @@ func start(st *store.Store, id string, tty bool, planBytes []byte, bpf *os.File,
 	planW.Close()
 	trace("clone")
 
-	if userns.Current().Rootless {
-		_ = os.WriteFile(filepath.Join(st.Paths.ContainerRunDir(id), "pid"), []byte(strconv.Itoa(cmd.Process.Pid)), 0o600)
-	}
+	// the pid of skiff-init as seen here, for rm -f (liveness is the lock, not this file)
+	_ = os.WriteFile(filepath.Join(st.Paths.ContainerRunDir(id), "pid"), []byte(strconv.Itoa(cmd.Process.Pid)), 0o600)
 
 	// wait for "started", an error, or the terminal
 	var master *os.File

@@ -1,0 +1,137 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	units "github.com/docker/go-units"
+	"github.com/urfave/cli/v2"
+
+	"github.com/skiff-project/skiff/pkg/container"
+	"github.com/skiff-project/skiff/pkg/store"
+)
+
+// containerRow is what ps --format templates see (docker's field names).
+type containerRow struct {
+	ID         string `json:"Id"`
+	Names      string `json:"Names"`
+	Image      string `json:"Image"`
+	Command    string `json:"Command"`
+	CreatedAt  string `json:"CreatedAt"`
+	RunningFor string `json:"RunningFor"`
+	Status     string `json:"Status"`
+	State      string `json:"State"`
+	ExitCode   int    `json:"ExitCode"`
+}
+
+func psCommand() *cli.Command {
+	return &cli.Command{
+		Name:    "ps",
+		Aliases: []string{"container-ls"},
+		Usage:   "list containers",
+		Flags: []cli.Flag{
+			&cli.BoolFlag{Name: "all", Aliases: []string{"a"}, Usage: "show stopped containers too"},
+			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "print only IDs"},
+			&cli.BoolFlag{Name: "no-trunc", Usage: "do not truncate IDs and commands"},
+			&cli.StringFlag{Name: "format", Usage: "Go template, 'table TEMPLATE' or json"},
+		},
+		Action: func(c *cli.Context) error {
+			st, err := openStore(c)
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			container.Sweep(st)
+			list, err := container.List(st)
+			if err != nil {
+				return err
+			}
+			var rows []containerRow
+			for _, in := range list {
+				if !in.Running && !c.Bool("all") {
+					continue
+				}
+				id, cmd := in.ID, strings.Join(in.Meta.Command, " ")
+				if !c.Bool("no-trunc") {
+					id = id[:12]
+					if len(cmd) > 20 {
+						cmd = cmd[:17] + "..."
+					}
+				}
+				if c.Bool("quiet") {
+					fmt.Println(id)
+					continue
+				}
+				status := "Up"
+				if !in.Running {
+					status = fmt.Sprintf("Exited (%d)", in.State.ExitCode)
+					if !in.State.FinishedAt.IsZero() {
+						status += " " + units.HumanDuration(time.Since(in.State.FinishedAt)) + " ago"
+					}
+				}
+				rows = append(rows, containerRow{ID: id, Names: strings.Join(in.Names, ","), Image: in.Meta.Image, Command: cmd,
+					CreatedAt: in.Meta.Created.Format("2006-01-02 15:04:05 -0700 MST"), RunningFor: units.HumanDuration(time.Since(in.Meta.Created)) + " ago",
+					Status: status, State: in.State.Status, ExitCode: in.State.ExitCode})
+			}
+			if c.Bool("quiet") {
+				return nil
+			}
+			return printRows(os.Stdout, rows, c.String("format"), true,
+				"table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.RunningFor}}\t{{.Status}}\t{{.Names}}",
+				[]string{"CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "NAMES"})
+		},
+	}
+}
+
+func rmCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "rm",
+		Usage:     "remove containers",
+		ArgsUsage: "CONTAINER...",
+		Flags: []cli.Flag{
+			&cli.BoolFlag{Name: "force", Aliases: []string{"f"}, Usage: "kill and remove running containers; ignore missing ones"},
+			&cli.BoolFlag{Name: "all", Aliases: []string{"a"}, Usage: "remove all containers"},
+		},
+		Action: func(c *cli.Context) error {
+			if c.NArg() == 0 && !c.Bool("all") {
+				return &usageError{"skiff rm needs at least one container (or --all)"}
+			}
+			st, err := openStore(c)
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			container.Sweep(st)
+			refs := c.Args().Slice()
+			if c.Bool("all") {
+				list, err := container.List(st)
+				if err != nil {
+					return err
+				}
+				for _, in := range list {
+					refs = append(refs, in.ID)
+				}
+			}
+			var firstErr error
+			for _, ref := range refs {
+				if _, err := container.Remove(st, ref, c.Bool("force")); err != nil {
+					var nf *store.NotFoundError
+					if c.Bool("force") && errors.As(err, &nf) {
+						continue
+					}
+					if firstErr == nil {
+						firstErr = err
+					} else {
+						fmt.Fprintln(os.Stderr, "Error: "+err.Error())
+					}
+					continue
+				}
+				fmt.Println(ref)
+			}
+			return firstErr
+		},
+	}
+}
