@@ -13,6 +13,7 @@ import (
 
 	"github.com/skiff-project/skiff/pkg/container"
 	"github.com/skiff-project/skiff/pkg/seccomp"
+	"github.com/skiff-project/skiff/pkg/store"
 	"github.com/skiff-project/skiff/pkg/userns"
 )
 
@@ -39,6 +40,7 @@ type info struct {
 		GraphRoot   string `json:"graphRoot"`
 		RunRoot     string `json:"runRoot"`
 		GraphDriver string `json:"graphDriverName"`
+		GraphFS     string `json:"graphRootFsType"`
 		Images      int    `json:"imageCount"`
 		Containers  int    `json:"containerCount"`
 	} `json:"store"`
@@ -91,6 +93,7 @@ func infoCommand() *cli.Command {
 			in.Store.GraphRoot = st.Paths.GraphRoot
 			in.Store.RunRoot = st.Paths.RunRoot
 			in.Store.GraphDriver = st.Driver
+			in.Store.GraphFS = store.FSType(st.Paths.GraphRoot)
 			if imgs, err := st.S.Images(); err == nil {
 				in.Store.Images = len(imgs)
 			}
@@ -129,8 +132,8 @@ func printInfo(in info) {
 	fmt.Printf("host:\n  arch: %s\n  kernel: %s\n  rootless: %v\n  singleIdMap: %v\n  uidmap: %s\n  gidmap: %s\n  cgroupVersion: %s\n  runDir: %s\n  init: %s\n  seccomp: %s\n",
 		in.Host.Arch, in.Host.Kernel, in.Host.Rootless, in.Host.SingleIDMap, maps(in.Host.UIDMap), maps(in.Host.GIDMap),
 		in.Host.CgroupVersion, in.Host.RunDir, in.Host.Init, in.Host.Seccomp)
-	fmt.Printf("store:\n  graphRoot: %s\n  runRoot: %s\n  graphDriverName: %s\n  imageCount: %d\n  containerCount: %d\n",
-		in.Store.GraphRoot, in.Store.RunRoot, in.Store.GraphDriver, in.Store.Images, in.Store.Containers)
+	fmt.Printf("store:\n  graphRoot: %s\n  graphRootFsType: %s\n  runRoot: %s\n  graphDriverName: %s\n  imageCount: %d\n  containerCount: %d\n",
+		in.Store.GraphRoot, in.Store.GraphFS, in.Store.RunRoot, in.Store.GraphDriver, in.Store.Images, in.Store.Containers)
 	fmt.Printf("version:\n  Version: %s\n  GoVersion: %s\n  OsArch: %s\n", in.Version.Version, in.Version.GoVersion, in.Version.OsArch)
 }
 

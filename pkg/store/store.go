@@ -10,6 +10,7 @@ import (
 
 	"github.com/containers/storage"
 	"github.com/containers/storage/types"
+	"github.com/moby/sys/mountinfo"
 
 	"github.com/skiff-project/skiff/pkg/config"
 	"github.com/skiff-project/skiff/pkg/userns"
@@ -112,4 +113,20 @@ func matchPrefix(prefix string, ids []string) (string, error) {
 		return "", ErrNotFound
 	}
 	return found, nil
+}
+
+// FSType is the type of the file system holding path (e.g. ext4, xfs, overlay, tmpfs): overlay
+// needs its layers on a file system that supports it as an upper layer, which is why info shows it.
+func FSType(path string) string {
+	ms, err := mountinfo.GetMounts(mountinfo.ParentsFilter(path))
+	if err != nil || len(ms) == 0 {
+		return "unknown"
+	}
+	best := ms[0]
+	for _, m := range ms[1:] {
+		if len(m.Mountpoint) > len(best.Mountpoint) {
+			best = m
+		}
+	}
+	return best.FSType
 }
