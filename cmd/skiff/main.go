@@ -80,7 +80,7 @@ func main() {
 	// -h is --hostname in docker's run; help is --help only.
 	cli.HelpFlag = &cli.BoolFlag{Name: "help", Usage: "show help"}
 	cli.VersionPrinter = func(c *cli.Context) { fmt.Printf("skiff version %s\n", c.App.Version) }
-	err := app.Run(os.Args)
+	err := app.Run(normalizeArgs(app, os.Args))
 	os.Exit(exitCode(err))
 }
 

@@ -520,6 +520,21 @@ int main(int argc, char **argv)
 			break;
 		} else if (!strcmp(op, "rootfs")) {
 			rootfs = word();
+			/* pivot_root needs a mount point: bind the root onto itself (a vfs root is a
+			 * plain directory) and work on that mount from here on */
+			int dir = open(rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+			if (dir < 0)
+				die("open root file system %s: %s", rootfs, strerror(errno));
+			int m = sys_open_tree(dir, "", OPEN_TREE_CLONE | O_CLOEXEC | AT_RECURSIVE | AT_EMPTY_PATH);
+			if (m < 0) {
+				if (errno == ENOSYS)
+					die("this kernel lacks the new mount API (open_tree): skiff needs Linux 5.12 or newer");
+				die("bind root file system %s: %s", rootfs, strerror(errno));
+			}
+			if (sys_move_mount(m, "", dir, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+				die("bind root file system %s: %s", rootfs, strerror(errno));
+			close(m);
+			close(dir);
 			root_fd = open(rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
 			if (root_fd < 0)
 				die("open root file system %s: %s", rootfs, strerror(errno));

@@ -68,14 +68,33 @@ func lastCap() capability.Cap {
 // All returns, sorted, every capability that both gocapability and the running kernel know.
 func All() []string {
 	last := lastCap()
+	bnd := Bounding()
 	var out []string
 	for _, c := range capability.List() {
-		if c <= last {
+		if c <= last && bnd&(1<<uint(c)) != 0 {
 			out = append(out, canonical(c))
 		}
 	}
 	slices.Sort(out)
 	return out
+}
+
+// Bounding is this process's capability bounding set (CapBnd of /proc/self/status): no
+// container can get a capability outside it. Root may lack some, e.g. CAP_SYS_RESOURCE on
+// hosts that withhold it; all bits are set when it cannot be read.
+func Bounding() uint64 {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return ^uint64(0)
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "CapBnd:"); ok {
+			if n, err := strconv.ParseUint(strings.TrimSpace(v), 16, 64); err == nil {
+				return n
+			}
+		}
+	}
+	return ^uint64(0)
 }
 
 // Normalize returns the canonical name of a capability given as chown, CHOWN, cap_chown or
@@ -129,7 +148,11 @@ func Resolve(add, drop []string, privileged bool) ([]string, error) {
 		delete(set, d)
 	}
 	if !addAll {
+		bnd := Bounding()
 		for _, a := range adds {
+			if bnd&(1<<uint(names()[a])) == 0 {
+				return nil, fmt.Errorf("--cap-add %s: skiff itself lacks this capability here (it is not in its bounding set), so no container can have it", a)
+			}
 			set[a] = true
 		}
 	}

@@ -127,6 +127,8 @@ func makePlan(s *rspec.Spec, in planInput) ([]byte, error) {
 	for _, r := range s.Linux.ReadonlyPaths {
 		p.op("readonly", r)
 	}
+	// docker creates a missing working directory
+	p.op("mkdir", s.Process.Cwd)
 	if s.Root.Readonly {
 		p.op("rootro")
 	}

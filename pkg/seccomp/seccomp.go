@@ -1,17 +1,17 @@
-// Package seccomp gives containers docker's default seccomp profile (from
-// github.com/moby/profiles/seccomp) or a profile file, compiled with libseccomp into the classic
-// BPF program that skiff-init loads. Compiling costs milliseconds, so programs are cached.
+// Package seccomp produces the seccomp filter of a container: docker's default profile (from
+// github.com/moby/profiles/seccomp) or a docker-format profile file, compiled with libseccomp
+// into the classic BPF program the C shim loads with seccomp(2).
+//
+// Compiling docker's profile takes milliseconds, so CachedBPF keeps compiled programs on disk.
 package seccomp
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
-	"path/filepath"
-	"runtime"
+	"strings"
 
 	moby "github.com/moby/profiles/seccomp"
 	rspec "github.com/opencontainers/runtime-spec/specs-go"
@@ -19,55 +19,132 @@ import (
 	"golang.org/x/sys/unix"
 )
 
+// specWithCaps is the minimal runtime spec moby's profile code looks at: the capabilities
+// decide which capability-conditional rules of a profile apply.
 func specWithCaps(caps []string) *rspec.Spec {
 	return &rspec.Spec{Process: &rspec.Process{Capabilities: &rspec.LinuxCapabilities{
-		Bounding: caps, Effective: caps, Permitted: caps,
+		Bounding:  caps,
+		Effective: caps,
+		Permitted: caps,
 	}}}
 }
 
-// Default is docker's default profile for a container with these capabilities (some syscalls,
-// e.g. mount with CAP_SYS_ADMIN, are allowed only with a capability).
+// Default returns docker's default profile for a container with these capabilities
+// (canonical CAP_* names); e.g. mount and unshare are allowed only with CAP_SYS_ADMIN.
 func Default(caps []string) (*rspec.LinuxSeccomp, error) {
-	return moby.GetDefaultProfile(specWithCaps(caps))
-}
-
-// LoadFile reads a docker-format JSON profile.
-func LoadFile(path string, caps []string) (*rspec.LinuxSeccomp, error) {
-	b, err := os.ReadFile(path)
+	p, err := moby.GetDefaultProfile(specWithCaps(caps))
 	if err != nil {
-		return nil, fmt.Errorf("seccomp profile %s: %w", path, err)
-	}
-	p, err := moby.LoadProfile(string(b), specWithCaps(caps))
-	if err != nil {
-		return nil, fmt.Errorf("seccomp profile %s is not a valid docker seccomp profile: %w", path, err)
+		return nil, fmt.Errorf("docker default seccomp profile: %w", err)
 	}
 	return p, nil
 }
 
-// Version is libseccomp's version.
+// LoadFile reads a docker-format JSON seccomp profile for a container with these
+// capabilities. Errors are one line naming the file.
+func LoadFile(path string, caps []string) (*rspec.LinuxSeccomp, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		var pe *os.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err
+		}
+		return nil, fmt.Errorf("seccomp profile %s: %w", path, err)
+	}
+	p, err := moby.LoadProfile(string(b), specWithCaps(caps))
+	if err != nil {
+		msg := oneLine(strings.TrimPrefix(err.Error(), "Decoding seccomp profile failed: "))
+		var syntax *json.SyntaxError
+		var typ *json.UnmarshalTypeError
+		if errors.As(err, &syntax) || errors.As(err, &typ) || strings.Contains(msg, "unexpected end of JSON") {
+			msg = "not valid JSON: " + msg
+		}
+		return nil, fmt.Errorf("seccomp profile %s: %s", path, msg)
+	}
+	if p == nil {
+		return nil, fmt.Errorf("seccomp profile %s: no defaultAction and no syscalls (use --security-opt seccomp=unconfined to run without a filter)", path)
+	}
+	if err := validate(p); err != nil {
+		return nil, fmt.Errorf("seccomp profile %s: %w", path, err)
+	}
+	return p, nil
+}
+
+func oneLine(s string) string {
+	return strings.Join(strings.Fields(s), " ")
+}
+
+// validate checks that Compile can turn every part of p into a filter.
+func validate(p *rspec.LinuxSeccomp) error {
+	if _, err := action(p.DefaultAction, p.DefaultErrnoRet); err != nil {
+		return fmt.Errorf("defaultAction: %w", err)
+	}
+	for _, a := range p.Architectures {
+		if _, ok := archNames[a]; !ok {
+			return fmt.Errorf("unsupported architecture %q", a)
+		}
+	}
+	for i, r := range p.Syscalls {
+		if len(r.Names) == 0 {
+			return fmt.Errorf("syscalls[%d]: no syscall names", i)
+		}
+		if _, err := action(r.Action, r.ErrnoRet); err != nil {
+			return fmt.Errorf("syscalls[%d] (%s): %w", i, r.Names[0], err)
+		}
+		if _, err := conditions(r.Args); err != nil {
+			return fmt.Errorf("syscalls[%d] (%s): %w", i, r.Names[0], err)
+		}
+	}
+	return nil
+}
+
+// Version returns the version of the libseccomp skiff is linked with.
 func Version() string {
-	a, b, c := libseccomp.GetLibraryVersion()
-	return fmt.Sprintf("%d.%d.%d", a, b, c)
+	major, minor, micro := libseccomp.GetLibraryVersion()
+	return fmt.Sprintf("%d.%d.%d", major, minor, micro)
 }
 
+// archNames maps OCI architecture names to libseccomp's.
 var archNames = map[rspec.Arch]string{
-	rspec.ArchX86: "x86", rspec.ArchX86_64: "amd64", rspec.ArchX32: "x32", rspec.ArchARM: "arm",
-	rspec.ArchAARCH64: "arm64", rspec.ArchMIPS: "mips", rspec.ArchMIPS64: "mips64", rspec.ArchMIPS64N32: "mips64n32",
-	rspec.ArchMIPSEL: "mipsel", rspec.ArchMIPSEL64: "mipsel64", rspec.ArchMIPSEL64N32: "mipsel64n32",
-	rspec.ArchPPC: "ppc", rspec.ArchPPC64: "ppc64", rspec.ArchPPC64LE: "ppc64le", rspec.ArchS390: "s390",
-	rspec.ArchS390X: "s390x", rspec.ArchRISCV64: "riscv64",
+	rspec.ArchX86:         "x86",
+	rspec.ArchX86_64:      "amd64",
+	rspec.ArchX32:         "x32",
+	rspec.ArchARM:         "arm",
+	rspec.ArchAARCH64:     "arm64",
+	rspec.ArchLOONGARCH64: "loongarch64",
+	rspec.ArchMIPS:        "mips",
+	rspec.ArchMIPS64:      "mips64",
+	rspec.ArchMIPS64N32:   "mips64n32",
+	rspec.ArchMIPSEL:      "mipsel",
+	rspec.ArchMIPSEL64:    "mipsel64",
+	rspec.ArchMIPSEL64N32: "mipsel64n32",
+	rspec.ArchPPC:         "ppc",
+	rspec.ArchPPC64:       "ppc64",
+	rspec.ArchPPC64LE:     "ppc64le",
+	rspec.ArchS390:        "s390",
+	rspec.ArchS390X:       "s390x",
+	rspec.ArchPARISC:      "parisc",
+	rspec.ArchPARISC64:    "parisc64",
+	rspec.ArchRISCV64:     "riscv64",
 }
 
-var ops = map[rspec.LinuxSeccompOperator]libseccomp.ScmpCompareOp{
-	rspec.OpNotEqual: libseccomp.CompareNotEqual, rspec.OpLessThan: libseccomp.CompareLess,
-	rspec.OpLessEqual: libseccomp.CompareLessOrEqual, rspec.OpEqualTo: libseccomp.CompareEqual,
-	rspec.OpGreaterEqual: libseccomp.CompareGreaterEqual, rspec.OpGreaterThan: libseccomp.CompareGreater,
-	rspec.OpMaskedEqual: libseccomp.CompareMaskedEqual,
+// operators maps OCI comparison operators to libseccomp's.
+var operators = map[rspec.LinuxSeccompOperator]libseccomp.ScmpCompareOp{
+	rspec.OpEqualTo:      libseccomp.CompareEqual,
+	rspec.OpNotEqual:     libseccomp.CompareNotEqual,
+	rspec.OpLessThan:     libseccomp.CompareLess,
+	rspec.OpLessEqual:    libseccomp.CompareLessOrEqual,
+	rspec.OpGreaterThan:  libseccomp.CompareGreater,
+	rspec.OpGreaterEqual: libseccomp.CompareGreaterEqual,
+	rspec.OpMaskedEqual:  libseccomp.CompareMaskedEqual,
 }
 
-func action(a rspec.LinuxSeccompAction, errno *uint, defErrno int16) (libseccomp.ScmpAction, error) {
-	code := defErrno
+// action maps an OCI action to libseccomp's. ERRNO and TRACE return errno (EPERM if nil).
+func action(a rspec.LinuxSeccompAction, errno *uint) (libseccomp.ScmpAction, error) {
+	code := int16(unix.EPERM)
 	if errno != nil {
+		if *errno > 0xffff {
+			return libseccomp.ActInvalid, fmt.Errorf("errno %d out of range", *errno)
+		}
 		code = int16(*errno)
 	}
 	switch a {
@@ -85,147 +162,129 @@ func action(a rspec.LinuxSeccompAction, errno *uint, defErrno int16) (libseccomp
 		return libseccomp.ActTrace.SetReturnCode(code), nil
 	case rspec.ActLog:
 		return libseccomp.ActLog, nil
+	case "":
+		return libseccomp.ActInvalid, errors.New("no action")
 	}
-	return libseccomp.ActInvalid, fmt.Errorf("unsupported seccomp action %s", a)
+	return libseccomp.ActInvalid, fmt.Errorf("unsupported action %q", a)
 }
 
-// Compile turns p into a BPF program (an array of struct sock_filter).
+// conditions turns a rule's argument checks into the condition sets to add, one libseccomp
+// rule each. Checks on different arguments are ANDed; several checks on the same argument
+// are alternatives (OR), as in docker and runc. So the sets are the cross product of the
+// per-argument alternatives: a0==1, a0==2, a1==3 gives {a0==1, a1==3} and {a0==2, a1==3}.
+// A rule without checks yields one empty set.
+func conditions(args []rspec.LinuxSeccompArg) ([][]libseccomp.ScmpCondition, error) {
+	var order []uint // argument indexes in first-seen order, for a stable output
+	byIndex := map[uint][]libseccomp.ScmpCondition{}
+	for _, a := range args {
+		op, ok := operators[a.Op]
+		if !ok {
+			return nil, fmt.Errorf("unsupported operator %q", a.Op)
+		}
+		values := []uint64{a.Value}
+		if a.Op == rspec.OpMaskedEqual {
+			values = append(values, a.ValueTwo) // mask, then the value to compare with
+		}
+		c, err := libseccomp.MakeCondition(a.Index, op, values...)
+		if err != nil {
+			return nil, fmt.Errorf("argument %d %s: %w", a.Index, a.Op, err)
+		}
+		if _, seen := byIndex[a.Index]; !seen {
+			order = append(order, a.Index)
+		}
+		byIndex[a.Index] = append(byIndex[a.Index], c)
+	}
+	sets := [][]libseccomp.ScmpCondition{nil}
+	for _, idx := range order {
+		var next [][]libseccomp.ScmpCondition
+		for _, set := range sets {
+			for _, c := range byIndex[idx] {
+				next = append(next, append(set[:len(set):len(set)], c))
+			}
+		}
+		sets = next
+	}
+	return sets, nil
+}
+
+// Compile turns p into a classic BPF program: the raw array of struct sock_filter (8 bytes
+// each, native byte order) that libseccomp exports, ready for seccomp(2) in a sock_fprog.
+// Syscalls this libseccomp does not know are skipped. The program does not set
+// no_new_privs; the loader does that itself when it should.
 func Compile(p *rspec.LinuxSeccomp) ([]byte, error) {
-	defErrno := int16(unix.EPERM)
-	if p.DefaultErrnoRet != nil {
-		defErrno = int16(*p.DefaultErrnoRet)
+	if p == nil {
+		return nil, errors.New("seccomp: no profile to compile")
 	}
-	def, err := action(p.DefaultAction, p.DefaultErrnoRet, defErrno)
-	if err != nil {
-		return nil, err
+	if err := validate(p); err != nil {
+		return nil, fmt.Errorf("seccomp: %w", err)
 	}
+	def, _ := action(p.DefaultAction, p.DefaultErrnoRet)
 	f, err := libseccomp.NewFilter(def)
 	if err != nil {
-		return nil, fmt.Errorf("libseccomp: %w", err)
+		return nil, fmt.Errorf("seccomp: new filter: %w", err)
 	}
 	defer f.Release()
 	if err := f.SetNoNewPrivsBit(false); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("seccomp: clear no_new_privs attribute: %w", err)
 	}
+	// Binary-tree dispatch on the syscall number makes every syscall of the container
+	// cheaper; libseccomp before 2.5 lacks it, and the linear program is equally correct.
+	_ = f.SetOptimize(2)
+
 	for _, a := range p.Architectures {
-		name, ok := archNames[a]
-		if !ok {
-			continue
-		}
-		arch, err := libseccomp.GetArchFromString(name)
-		if err != nil {
-			continue
-		}
-		if err := f.AddArch(arch); err != nil && !errors.Is(err, unix.EEXIST) {
-			continue
+		// An architecture this libseccomp cannot handle is skipped: programs of that
+		// architecture cannot run on this host anyway.
+		if arch, err := libseccomp.GetArchFromString(archNames[a]); err == nil {
+			_ = f.AddArch(arch)
 		}
 	}
-	for _, rule := range p.Syscalls {
-		act, err := action(rule.Action, rule.ErrnoRet, defErrno)
-		if err != nil {
-			return nil, err
-		}
+
+	for _, r := range p.Syscalls {
+		act, _ := action(r.Action, r.ErrnoRet)
 		if act == def {
-			continue // libseccomp refuses rules equal to the default
+			continue // libseccomp refuses rules that repeat the default action
 		}
-		condSets, err := conditions(rule.Args)
-		if err != nil {
-			return nil, err
-		}
-		for _, name := range rule.Names {
+		sets, _ := conditions(r.Args)
+		for _, name := range r.Names {
 			call, err := libseccomp.GetSyscallFromName(name)
 			if err != nil {
-				continue // unknown to this libseccomp: nothing to filter
+				continue // unknown to this libseccomp
 			}
-			for _, conds := range condSets {
+			for _, conds := range sets {
 				if len(conds) == 0 {
 					err = f.AddRule(call, act)
 				} else {
 					err = f.AddRuleConditional(call, act, conds)
 				}
 				if err != nil {
-					return nil, fmt.Errorf("seccomp rule for %s: %w", name, err)
+					return nil, fmt.Errorf("seccomp: rule %s %s: %w", name, r.Action, err)
 				}
 			}
 		}
 	}
-	fd, err := unix.MemfdCreate("seccomp-bpf", unix.MFD_CLOEXEC)
-	if err != nil {
-		return nil, err
-	}
-	mf := os.NewFile(uintptr(fd), "seccomp-bpf")
-	defer mf.Close()
-	if err := f.ExportBPF(mf); err != nil {
-		return nil, fmt.Errorf("export seccomp program: %w", err)
-	}
-	prog, err := os.ReadFile(fmt.Sprintf("/proc/self/fd/%d", fd))
-	if err != nil {
-		return nil, err
-	}
-	if len(prog) == 0 || len(prog)%8 != 0 {
-		return nil, fmt.Errorf("libseccomp produced a malformed program (%d bytes)", len(prog))
-	}
-	return prog, nil
+	return export(f)
 }
 
-// conditions turns a rule's argument checks into the rules to add: checks on different
-// arguments are ANDed in one rule; several checks on the same argument mean OR (one rule each).
-func conditions(args []rspec.LinuxSeccompArg) ([][]libseccomp.ScmpCondition, error) {
-	if len(args) == 0 {
-		return [][]libseccomp.ScmpCondition{nil}, nil
-	}
-	var all []libseccomp.ScmpCondition
-	perIndex := map[uint]int{}
-	for _, a := range args {
-		op, ok := ops[a.Op]
-		if !ok {
-			return nil, fmt.Errorf("unsupported seccomp operator %s", a.Op)
-		}
-		c, err := libseccomp.MakeCondition(a.Index, op, a.Value, a.ValueTwo)
-		if err != nil {
-			return nil, err
-		}
-		all = append(all, c)
-		perIndex[a.Index]++
-	}
-	if len(perIndex) == 1 && len(all) > 1 {
-		out := make([][]libseccomp.ScmpCondition, len(all))
-		for i, c := range all {
-			out[i] = []libseccomp.ScmpCondition{c}
-		}
-		return out, nil
-	}
-	return [][]libseccomp.ScmpCondition{all}, nil
-}
-
-// CachedBPF compiles p once per profile and libseccomp version, keeping programs in dir.
-func CachedBPF(dir string, p *rspec.LinuxSeccomp) ([]byte, error) {
-	b, err := json.Marshal(p)
+// export writes f's BPF program into a memfd (ExportBPF wants an *os.File) and reads it back.
+func export(f *libseccomp.ScmpFilter) ([]byte, error) {
+	fd, err := unix.MemfdCreate("skiff-seccomp", unix.MFD_CLOEXEC)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("seccomp: memfd_create: %w", err)
 	}
-	h := sha256.New()
-	h.Write(b)
-	h.Write([]byte(Version() + runtime.GOARCH))
-	key := hex.EncodeToString(h.Sum(nil))
-	file := filepath.Join(dir, key+".bpf")
-	if prog, err := os.ReadFile(file); err == nil && len(prog) > 0 && len(prog)%8 == 0 {
-		return prog, nil
+	file := os.NewFile(uintptr(fd), "skiff-seccomp")
+	defer file.Close()
+	if err := f.ExportBPF(file); err != nil {
+		return nil, fmt.Errorf("seccomp: export BPF: %w", err)
 	}
-	prog, err := Compile(p)
+	if _, err := file.Seek(0, io.SeekStart); err != nil {
+		return nil, fmt.Errorf("seccomp: read BPF: %w", err)
+	}
+	prog, err := io.ReadAll(file)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("seccomp: read BPF: %w", err)
 	}
-	if err := os.MkdirAll(dir, 0o700); err == nil {
-		if tmp, err := os.CreateTemp(dir, ".bpf-*"); err == nil {
-			_, werr := tmp.Write(prog)
-			cerr := tmp.Close()
-			if werr == nil && cerr == nil {
-				_ = os.Rename(tmp.Name(), file)
-			} else {
-				os.Remove(tmp.Name())
-			}
-		}
+	if len(prog) == 0 || len(prog)%8 != 0 || len(prog)/8 > 0xffff {
+		return nil, fmt.Errorf("seccomp: libseccomp produced a malformed program (%d bytes)", len(prog))
 	}
 	return prog, nil
 }
