@@ -13,10 +13,12 @@ import (
 	"github.com/containers/storage/pkg/reexec"
 	"github.com/sirupsen/logrus"
 	"github.com/urfave/cli/v2"
+	"golang.org/x/sys/unix"
 
 	"github.com/skiff-project/skiff/pkg/config"
 	"github.com/skiff-project/skiff/pkg/container"
 	"github.com/skiff-project/skiff/pkg/store"
+	"github.com/skiff-project/skiff/pkg/userns"
 	_ "github.com/skiff-project/skiff/pkg/userns/enter" // enter the user namespace before main
 )
 
@@ -150,6 +152,13 @@ func tracer() func(string) {
 		return nil
 	}
 	last := started
+	if t0, t1 := userns.Times(); t0 > 0 {
+		var ts unix.Timespec
+		_ = unix.ClockGettime(unix.CLOCK_MONOTONIC, &ts)
+		// the C constructor runs after the dynamic loader and before the Go runtime
+		fmt.Fprintf(os.Stderr, "skiff-trace: %-10s %6.2f ms\n", "userns", float64(t1-t0)/1e6)
+		fmt.Fprintf(os.Stderr, "skiff-trace: %-10s %6.2f ms (Go runtime and package init; GODEBUG=inittrace=1)\n", "go-init", float64(ts.Nano()-t1-time.Since(started).Nanoseconds())/1e6)
+	}
 	return func(step string) {
 		now := time.Now()
 		fmt.Fprintf(os.Stderr, "skiff-trace: %-10s %6.2f ms\n", step, float64(now.Sub(last).Microseconds())/1000)

@@ -35,6 +35,11 @@ func Open(p config.Paths) (*Store, error) {
 	single := userns.Current().SingleID
 	try := func(driver string, priority []string, extra ...string) (storage.Store, error) {
 		opts := extra
+		if driver == "" || driver == "overlay" {
+			// skiff works in a private mount namespace: the driver need not make its home a
+			// private mount (a mount and an unmount per process)
+			opts = append(opts, "overlay.skip_mount_home=true")
+		}
 		if single {
 			// Only one id is mapped: files of other owners in images become ours.
 			d := driver

@@ -26,6 +26,14 @@ var state = State{UID: os.Getuid(), GID: os.Getgid(), Rootless: os.Geteuid() != 
 // Set records the namespace state (called by package enter).
 func Set(s State) { state = s }
 
+var enterStart, enterEnd int64
+
+// SetTimes records when entering the namespaces began and ended (CLOCK_MONOTONIC ns).
+func SetTimes(start, end int64) { enterStart, enterEnd = start, end }
+
+// Times returns what SetTimes recorded: zero when nothing was entered.
+func Times() (start, end int64) { return enterStart, enterEnd }
+
 // Current returns the namespace state of this process.
 func Current() State { return state }
 

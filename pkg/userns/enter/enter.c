@@ -32,6 +32,7 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 static int ns_acted;             /* this process entered namespaces */
@@ -39,8 +40,7 @@ static int ns_rootless;          /* running for an unprivileged user */
 static int ns_single;            /* only the caller's id is mapped */
 static int ns_uid = -1, ns_gid = -1;
 static char ns_rundir[4096];
-static char ns_error[1024];      /* set when the namespace could not be entered (commands that
-                                    need no store still work; the others print it) */
+static long long ns_t0, ns_t1;    /* CLOCK_MONOTONIC ns around entering, for SKIFF_TRACE */
 
 int skiff_ns_acted(void) { return ns_acted; }
 int skiff_ns_rootless(void) { return ns_rootless; }
@@ -48,7 +48,15 @@ int skiff_ns_single(void) { return ns_single; }
 int skiff_ns_uid(void) { return ns_uid; }
 int skiff_ns_gid(void) { return ns_gid; }
 const char *skiff_ns_rundir(void) { return ns_rundir; }
-const char *skiff_ns_error(void) { return ns_error; }
+long long skiff_ns_t0(void) { return ns_t0; }
+long long skiff_ns_t1(void) { return ns_t1; }
+
+static long long now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
 
 static void __attribute__((noreturn, format(printf, 1, 2))) fatal(const char *fmt, ...)
 {
@@ -216,13 +224,18 @@ static int join_pause(void)
 	int nsfd = open(path, O_RDONLY | O_CLOEXEC);
 	if (nsfd < 0)
 		return -1;
-	/* the pid may have been reused since: it must still be our pause process */
-	snprintf(path, sizeof path, "/proc/%d/comm", pid);
+	/* the pid may have been reused since, or the process may be a zombie nobody reaped (its
+	 * namespace still exists then, but nothing keeps it): it must be our live pause process */
+	char stat[256];
+	snprintf(path, sizeof path, "/proc/%d/stat", pid);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
-	n = fd >= 0 ? read(fd, buf, sizeof buf - 1) : -1;
+	n = fd >= 0 ? read(fd, stat, sizeof stat - 1) : -1;
 	if (fd >= 0)
 		close(fd);
-	if (n <= 0 || strncmp(buf, "skiff-pause\n", 12) != 0) {
+	if (n > 0)
+		stat[n] = '\0';
+	const char *end = n > 0 ? strrchr(stat, ')') : NULL;
+	if (!end || !strstr(stat, "(skiff-pause)") || end[1] != ' ' || end[2] == 'Z' || end[2] == 'X') {
 		close(nsfd);
 		return -1;
 	}
@@ -243,6 +256,7 @@ static void start_pause(uid_t uid, gid_t gid, struct range *ur, int nu, struct r
 		fatal("fork: %s", strerror(errno));
 	if (pid == 0) {
 		char c = 0;
+		prctl(PR_SET_NAME, "skiff-pause", 0, 0, 0);
 		setsid();
 		if (unshare(CLONE_NEWUSER) < 0)
 			c = 1;
@@ -257,7 +271,6 @@ static void start_pause(uid_t uid, gid_t gid, struct range *ur, int nu, struct r
 			close(i);
 		if (chdir("/") < 0)
 			_exit(1);
-		prctl(PR_SET_NAME, "skiff-pause", 0, 0, 0);
 		signal(SIGHUP, SIG_IGN);
 		signal(SIGINT, SIG_IGN);
 		signal(SIGPIPE, SIG_IGN);
@@ -371,16 +384,16 @@ mapped:
 __attribute__((constructor)) static void skiff_enter(int argc, char **argv, char **envp)
 {
 	(void)envp;
+	ns_t0 = ns_t1 = now_ns();
 	/* Children skiff re-executes (containers/storage's reexec helpers) inherit the namespaces
 	 * with _SKIFF_NS_ENTERED set in their environment by package enter. */
 	if (getenv("_SKIFF_NS_ENTERED") || getenv("SKIFF_NO_NAMESPACE") || !needs_namespace(argc, argv))
 		return;
 	ns_acted = 1;
 	uid_t uid = geteuid();
-	if (uid == 0) {
-		/* root: a user namespace only when skiff is already inside one (nested) */
-		private_mounts();
-		return;
-	}
-	rootless(uid, getegid());
+	if (uid == 0)
+		private_mounts(); /* root: no user namespace, a private mount namespace */
+	else
+		rootless(uid, getegid());
+	ns_t1 = now_ns();
 }

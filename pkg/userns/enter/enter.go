@@ -11,6 +11,8 @@ extern int skiff_ns_single(void);
 extern int skiff_ns_uid(void);
 extern int skiff_ns_gid(void);
 extern const char *skiff_ns_rundir(void);
+extern long long skiff_ns_t0(void);
+extern long long skiff_ns_t1(void);
 */
 import "C"
 
@@ -22,6 +24,7 @@ import (
 )
 
 func init() {
+	userns.SetTimes(int64(C.skiff_ns_t0()), int64(C.skiff_ns_t1()))
 	if C.skiff_ns_acted() != 0 {
 		os.Setenv("_SKIFF_NS_ENTERED", "1")
 	}
