@@ -21,11 +21,17 @@ GO_SOURCES := $(shell find cmd pkg -name '*.go' -o -name '*.c' -o -name '*.h') g
 
 all: build
 
-build: bin/skiff bin/skiff-init
+build: bin/skiff bin/skiff-init bin/skiff-image
 
 bin/skiff: $(GO_SOURCES)
 	@mkdir -p bin
 	CGO_ENABLED=1 $(GO) build $(GOFLAGS_B) -o $@ ./cmd/skiff
+
+# The same command with containers/image linked in: pull, push, save, load, login, logout.
+# skiff execs it for those, so that run, images and the rest do not pay for containers/image.
+bin/skiff-image: $(GO_SOURCES)
+	@mkdir -p bin
+	CGO_ENABLED=1 $(GO) build $(subst -tags ',-tags 'skiff_image ,$(GOFLAGS_B)) -o $@ ./cmd/skiff
 
 # The init shim: static, libc only, so it runs the same in every container.
 bin/skiff-init: libexec/skiff-init/skiff-init.c
@@ -54,6 +60,7 @@ deps-bench: deps
 lint:
 	@out=$$(gofmt -l cmd pkg test); if [ -n "$$out" ]; then echo "gofmt needed: $$out"; exit 1; fi
 	CGO_ENABLED=1 $(GO) vet -mod=vendor -tags '$(TAGS)' ./cmd/... ./pkg/... ./test/...
+	CGO_ENABLED=1 $(GO) vet -mod=vendor -tags 'skiff_image $(TAGS)' ./cmd/...
 
 unit: build
 	CGO_ENABLED=1 $(GO) test -mod=vendor -tags '$(TAGS)' -count=1 ./cmd/... ./pkg/...
@@ -72,6 +79,7 @@ bench: deps-bench build
 install: build
 	install -D -m 0755 bin/skiff $(DESTDIR)$(PREFIX)/bin/skiff
 	install -D -m 0755 bin/skiff-init $(DESTDIR)$(PREFIX)/libexec/skiff/skiff-init
+	install -D -m 0755 bin/skiff-image $(DESTDIR)$(PREFIX)/libexec/skiff/skiff-image
 	install -D -m 0644 completions/bash/skiff $(DESTDIR)$(PREFIX)/share/bash-completion/completions/skiff
 	install -D -m 0644 completions/zsh/_skiff $(DESTDIR)$(PREFIX)/share/zsh/site-functions/_skiff
 	install -D -m 0644 completions/fish/skiff.fish $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d/skiff.fish

@@ -76,6 +76,7 @@ func main() {
 		},
 		ExitErrHandler: func(*cli.Context, error) {},
 	}
+	app.Commands = append(app.Commands, transferCommands()...)
 	for _, cmd := range app.Commands {
 		cmd.OnUsageError = onUsageError
 	}

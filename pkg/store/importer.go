@@ -32,46 +32,53 @@ func (e *BadTarballError) Error() string { return e.Msg }
 
 // CheckTarball reads a (possibly compressed) tar stream to the end and refuses what must not
 // reach the store: a stream that is not a tar archive, entries whose paths climb out of the
-// root with "..", and hard or symbolic links whose targets do.
-func CheckTarball(r io.Reader) error {
+// root with "..", and hard or symbolic links whose targets do. It returns the digest of the
+// uncompressed stream (the layer's diff ID).
+func CheckTarball(r io.Reader) (digest.Digest, error) {
 	dr, err := archive.DecompressStream(r)
 	if err != nil {
-		return &BadTarballError{fmt.Sprintf("cannot read the archive: %v", err)}
+		return "", &BadTarballError{fmt.Sprintf("cannot read the archive: %v", err)}
 	}
 	defer dr.Close()
-	tr := tar.NewReader(dr)
+	digester := digest.Canonical.Digester()
+	tr := tar.NewReader(io.TeeReader(dr, digester.Hash()))
 	n := 0
 	for {
 		h, err := tr.Next()
 		if err == io.EOF {
 			if n == 0 {
-				return &BadTarballError{"the archive is empty or not a tar archive: give a tar of a root file system (plain, gzip, bzip2, xz or zstd)"}
+				return "", &BadTarballError{"the archive is empty or not a tar archive: give a tar of a root file system (plain, gzip, bzip2, xz or zstd)"}
 			}
-			return nil
+			// the end-of-archive blocks and padding are part of the layer's digest
+			// (a plain Reader: pgzip's WriteTo fails after partial reads)
+			if _, err := io.Copy(digester.Hash(), struct{ io.Reader }{dr}); err != nil {
+				return "", &BadTarballError{fmt.Sprintf("the archive is truncated: %v", err)}
+			}
+			return digester.Digest(), nil
 		}
 		if err != nil {
 			if n == 0 {
-				return &BadTarballError{"not a tar archive: give a tar of a root file system (plain, gzip, bzip2, xz or zstd)"}
+				return "", &BadTarballError{"not a tar archive: give a tar of a root file system (plain, gzip, bzip2, xz or zstd)"}
 			}
-			return &BadTarballError{fmt.Sprintf("the tar archive is corrupt after %d entries: %v", n, err)}
+			return "", &BadTarballError{fmt.Sprintf("the tar archive is corrupt after %d entries: %v", n, err)}
 		}
 		n++
 		name := h.Name
 		if escapes(name) {
-			return &BadTarballError{fmt.Sprintf("tar entry %q points outside the root file system: refusing to import it", name)}
+			return "", &BadTarballError{fmt.Sprintf("tar entry %q points outside the root file system: refusing to import it", name)}
 		}
 		switch h.Typeflag {
 		case tar.TypeLink:
 			if escapes(h.Linkname) {
-				return &BadTarballError{fmt.Sprintf("hard link %q -> %q points outside the root file system: refusing to import it", name, h.Linkname)}
+				return "", &BadTarballError{fmt.Sprintf("hard link %q -> %q points outside the root file system: refusing to import it", name, h.Linkname)}
 			}
 		case tar.TypeSymlink:
 			if !path.IsAbs(h.Linkname) && escapes(path.Join(path.Dir(strings.TrimPrefix(path.Clean("/"+name), "/")), h.Linkname)) {
-				return &BadTarballError{fmt.Sprintf("symbolic link %q -> %q points outside the root file system: refusing to import it", name, h.Linkname)}
+				return "", &BadTarballError{fmt.Sprintf("symbolic link %q -> %q points outside the root file system: refusing to import it", name, h.Linkname)}
 			}
 		}
 		if _, err := io.Copy(io.Discard, tr); err != nil {
-			return &BadTarballError{fmt.Sprintf("the tar archive is truncated in %q: %v", name, err)}
+			return "", &BadTarballError{fmt.Sprintf("the tar archive is truncated in %q: %v", name, err)}
 		}
 	}
 }
@@ -88,7 +95,12 @@ func escapes(p string) bool {
 func (s *Store) Import(src io.Reader, o ImportOptions) (*Image, error) {
 	// Keep a seekable copy: checking and applying read the stream twice.
 	f, ok := src.(*os.File)
-	if st, err := os.Stat("/proc/self/fd/0"); !ok || err != nil || f == os.Stdin && !st.Mode().IsRegular() {
+	if ok {
+		if st, err := f.Stat(); err != nil || !st.Mode().IsRegular() {
+			ok = false
+		}
+	}
+	if !ok {
 		tmp, err := os.CreateTemp(s.Paths.RunRoot, "import-*.tar")
 		if err != nil {
 			return nil, err
@@ -103,13 +115,19 @@ func (s *Store) Import(src io.Reader, o ImportOptions) (*Image, error) {
 	if _, err := f.Seek(0, io.SeekStart); err != nil {
 		return nil, fmt.Errorf("read the archive: %w", err)
 	}
-	if err := CheckTarball(f); err != nil {
+	diffID, err := CheckTarball(f)
+	if err != nil {
 		return nil, err
 	}
 	if _, err := f.Seek(0, io.SeekStart); err != nil {
 		return nil, err
 	}
-	layer, _, err := s.S.PutLayer("", "", nil, "", false, nil, f)
+	// The layer's ID is its diff ID, as containers/image names a bottom layer: the same content
+	// imported, pulled or loaded is one layer on disk, and images made from it agree.
+	layer, _, err := s.S.PutLayer(diffID.Encoded(), "", nil, "", false, nil, f)
+	if errors.Is(err, storage.ErrDuplicateID) {
+		layer, err = s.S.Layer(diffID.Encoded())
+	}
 	if err != nil {
 		return nil, fmt.Errorf("store the layer: %w", err)
 	}

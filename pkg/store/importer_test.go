@@ -6,6 +6,8 @@ import (
 	"compress/gzip"
 	"errors"
 	"testing"
+
+	digest "github.com/opencontainers/go-digest"
 )
 
 type entry struct {
@@ -43,6 +45,18 @@ func tarOf(t *testing.T, entries []entry, gz bool) *bytes.Buffer {
 	return &buf
 }
 
+func TestCheckTarballDigest(t *testing.T) {
+	plain := tarOf(t, []entry{{"etc/passwd", "", tar.TypeReg}}, false)
+	want := digest.FromBytes(plain.Bytes())
+	gz := tarOf(t, []entry{{"etc/passwd", "", tar.TypeReg}}, true)
+	for _, in := range []*bytes.Buffer{plain, gz} {
+		got, err := CheckTarball(bytes.NewReader(in.Bytes()))
+		if err != nil || got != want {
+			t.Errorf("CheckTarball digest = %s, %v; want %s (the uncompressed stream's)", got, err, want)
+		}
+	}
+}
+
 func TestCheckTarball(t *testing.T) {
 	tests := []struct {
 		name    string
@@ -62,7 +76,7 @@ func TestCheckTarball(t *testing.T) {
 		{"empty", nil, false, false},
 	}
 	for _, tt := range tests {
-		err := CheckTarball(tarOf(t, tt.entries, tt.gz))
+		_, err := CheckTarball(tarOf(t, tt.entries, tt.gz))
 		if tt.ok && err != nil {
 			t.Errorf("%s: unexpected error %v", tt.name, err)
 		}
@@ -74,7 +88,7 @@ func TestCheckTarball(t *testing.T) {
 		}
 	}
 	var be *BadTarballError
-	if err := CheckTarball(bytes.NewBufferString("this is not a tarball at all, just some text that goes on for a while....................................................................................................................................................................................................................................................................................................................................................................................................................................................................................................................................")); !errors.As(err, &be) {
+	if _, err := CheckTarball(bytes.NewBufferString("this is not a tarball at all, just some text that goes on for a while....................................................................................................................................................................................................................................................................................................................................................................................................................................................................................................................................")); !errors.As(err, &be) {
 		t.Errorf("text: err = %v, want BadTarballError", err)
 	}
 }

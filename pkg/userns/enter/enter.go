@@ -17,18 +17,31 @@ extern long long skiff_ns_t1(void);
 import "C"
 
 import (
+	"fmt"
 	"os"
 	"strconv"
 
 	"github.com/skiff-project/skiff/pkg/userns"
 )
 
+// stateEnv carries the state to skiff processes exec'd inside the namespaces (the skiff-image
+// helper, containers/storage's re-exec helpers), whose constructor does nothing.
+const stateEnv = "_SKIFF_NS_STATE"
+
 func init() {
 	userns.SetTimes(int64(C.skiff_ns_t0()), int64(C.skiff_ns_t1()))
 	if C.skiff_ns_acted() != 0 {
 		os.Setenv("_SKIFF_NS_ENTERED", "1")
+	} else if s := os.Getenv(stateEnv); s != "" && os.Getenv("_SKIFF_NS_ENTERED") != "" {
+		var st userns.State
+		if _, err := fmt.Sscanf(s, "%t %t %d %d %q", &st.Rootless, &st.SingleID, &st.UID, &st.GID, &st.RunDir); err == nil {
+			st.Entered = st.Rootless
+			userns.Set(st)
+		}
+		return
 	}
 	if C.skiff_ns_rootless() == 0 {
+		os.Setenv(stateEnv, fmt.Sprintf("%t %t %d %d %q", false, false, 0, 0, ""))
 		return
 	}
 	uid, gid := int(C.skiff_ns_uid()), int(C.skiff_ns_gid())
@@ -40,6 +53,8 @@ func init() {
 		GID:      gid,
 		RunDir:   C.GoString(C.skiff_ns_rundir()),
 	})
+	st := userns.Current()
+	os.Setenv(stateEnv, fmt.Sprintf("%t %t %d %d %q", st.Rootless, st.SingleID, st.UID, st.GID, st.RunDir))
 	// containers/storage reads these to know it runs rootless inside a configured namespace.
 	os.Setenv("_CONTAINERS_USERNS_CONFIGURED", "done")
 	os.Setenv("_CONTAINERS_ROOTLESS_UID", strconv.Itoa(uid))

