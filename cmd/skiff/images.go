@@ -108,6 +108,9 @@ func imagesCommand() *cli.Command {
 			&cli.StringFlag{Name: "format", Usage: "Go template, 'table TEMPLATE' or json"},
 			&cli.BoolFlag{Name: "no-trunc", Usage: "do not truncate image IDs"},
 			&cli.BoolFlag{Name: "noheading", Aliases: []string{"n"}, Usage: "no table header"},
+			&cli.BoolFlag{Name: "digests", Usage: "show manifest digests"},
+			&cli.StringSliceFlag{Name: "filter", Aliases: []string{"f"}, Usage: "dangling=true|false, reference=PATTERN, label=KEY[=VALUE], before=IMAGE, since=IMAGE"},
+			&cli.BoolFlag{Name: "all", Aliases: []string{"a"}, Usage: "all images (skiff keeps no hidden intermediate images)"},
 		},
 		Action: func(c *cli.Context) error {
 			st, err := openStore(c)
@@ -119,6 +122,11 @@ func imagesCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
+			f, err := store.ParseImageFilters(c.StringSlice("filter"), st)
+			if err != nil {
+				return err
+			}
+			imgs = f.Apply(imgs)
 			var rows []imageRow
 			seen := map[string]bool{}
 			for _, img := range imgs {
@@ -151,6 +159,11 @@ func imagesCommand() *cli.Command {
 			}
 			if c.Bool("quiet") {
 				return nil
+			}
+			if c.Bool("digests") {
+				return printRows(os.Stdout, rows, c.String("format"), !c.Bool("noheading"),
+					"table {{.Repository}}\t{{.Tag}}\t{{.Digest}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}",
+					[]string{"REPOSITORY", "TAG", "DIGEST", "IMAGE ID", "CREATED", "SIZE"})
 			}
 			return printRows(os.Stdout, rows, c.String("format"), !c.Bool("noheading"),
 				"table {{.Repository}}\t{{.Tag}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}",
@@ -208,6 +221,34 @@ func printRows[T any](w io.Writer, rows []T, format string, heading bool, def st
 		return tw.Flush()
 	}
 	return nil
+}
+
+func pruneCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "prune",
+		Usage: "remove dangling images (with -a: every image no container uses)",
+		Flags: []cli.Flag{
+			&cli.BoolFlag{Name: "all", Aliases: []string{"a"}, Usage: "remove every unused image, not only dangling ones"},
+			&cli.BoolFlag{Name: "force", Aliases: []string{"f"}, Usage: "do not ask (skiff never asks)"},
+			&cli.StringSliceFlag{Name: "filter", Usage: "label=KEY[=VALUE], before=IMAGE, since=IMAGE"},
+		},
+		Action: func(c *cli.Context) error {
+			st, err := openStore(c)
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			f, err := store.ParseImageFilters(c.StringSlice("filter"), st)
+			if err != nil {
+				return err
+			}
+			removed, err := st.Prune(c.Bool("all"), f)
+			for _, id := range removed {
+				fmt.Println(id)
+			}
+			return err
+		},
+	}
 }
 
 func rmiCommand() *cli.Command {

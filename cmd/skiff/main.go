@@ -71,12 +71,16 @@ func main() {
 			imagesCommand(),
 			rmiCommand(),
 			tagCommand(),
+			inspectCommand("inspect"),
+			inspectCommand("image-inspect"),
+			historyCommand(),
 			infoCommand(),
 			versionCommand(),
 		},
 		ExitErrHandler: func(*cli.Context, error) {},
 	}
 	app.Commands = append(app.Commands, transferCommands()...)
+	app.Commands = append(app.Commands, imageCommand())
 	for _, cmd := range app.Commands {
 		cmd.OnUsageError = onUsageError
 	}

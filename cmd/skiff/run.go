@@ -2,12 +2,15 @@ package main
 
 import (
 	"errors"
+	"fmt"
 	"os"
+	"os/exec"
 
 	"github.com/urfave/cli/v2"
 
 	"github.com/skiff-project/skiff/pkg/container"
 	"github.com/skiff-project/skiff/pkg/spec"
+	"github.com/skiff-project/skiff/pkg/store"
 )
 
 func runCommand() *cli.Command {
@@ -37,6 +40,11 @@ func runCommand() *cli.Command {
 			&cli.StringSliceFlag{Name: "security-opt", Usage: "seccomp=unconfined|PROFILE.json, no-new-privileges"},
 			&cli.StringSliceFlag{Name: "ulimit", Usage: "set a resource limit: NAME=SOFT[:HARD]"},
 			&cli.BoolFlag{Name: "init", Usage: "accepted for compatibility: skiff-init is always PID 1", Hidden: true},
+			&cli.StringFlag{Name: "pull", Value: "missing", Usage: "pull the image: missing, always or never"},
+			&cli.BoolFlag{Name: "tls-verify", Value: true, Usage: "for a pull: require HTTPS and verify certificates"},
+			&cli.StringFlag{Name: "creds", Usage: "for a pull: USER[:PASSWORD]"},
+			&cli.StringFlag{Name: "authfile", Usage: "for a pull: auth file"},
+			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "no pull progress"},
 		},
 		Action: func(c *cli.Context) error {
 			if c.NArg() < 1 {
@@ -80,6 +88,9 @@ func runCommand() *cli.Command {
 			if o.Trace != nil {
 				o.Trace("store")
 			}
+			if err := pullForRun(c, st, o.Image); err != nil {
+				return err
+			}
 			code, err := container.Run(st, o)
 			if err != nil {
 				var ee *container.ExitError
@@ -94,4 +105,54 @@ func runCommand() *cli.Command {
 			return nil
 		},
 	}
+}
+
+// pullForRun pulls the image through the skiff-image helper as --pull asks: missing (the
+// default: only when it is not in the store), always, or never.
+func pullForRun(c *cli.Context, st *store.Store, ref string) error {
+	switch c.String("pull") {
+	case "never":
+		return nil
+	case "missing", "":
+		_, err := st.LookupImage(ref)
+		var nf *store.NotFoundError
+		if err == nil || !errors.As(err, &nf) {
+			return err
+		}
+	case "always":
+	default:
+		return &usageError{fmt.Sprintf("invalid --pull %q: use missing, always or never", c.String("pull"))}
+	}
+	helper, err := HelperPath()
+	if err != nil {
+		return err
+	}
+	args := []string{"skiff"}
+	for _, g := range []string{"root", "runroot", "storage-driver"} {
+		if v := c.String(g); v != "" {
+			args = append(args, "--"+g, v)
+		}
+	}
+	args = append(args, "pull", fmt.Sprintf("--tls-verify=%t", c.Bool("tls-verify")))
+	if !c.IsSet("tls-verify") {
+		args = args[:len(args)-1]
+	}
+	for _, f := range []string{"creds", "authfile"} {
+		if v := c.String(f); v != "" {
+			args = append(args, "--"+f, v)
+		}
+	}
+	if c.Bool("quiet") {
+		args = append(args, "-q")
+	}
+	args = append(args, ref)
+	cmd := &exec.Cmd{Path: helper, Args: args, Stderr: os.Stderr}
+	if err := cmd.Run(); err != nil {
+		var ee *exec.ExitError
+		if errors.As(err, &ee) {
+			return &silentExit{125} // the helper said why
+		}
+		return fmt.Errorf("run %s: %w", helper, err)
+	}
+	return nil
 }

@@ -217,3 +217,25 @@ func (s *Store) RemoveImage(ref string, force bool) ([]string, error) {
 	}
 	return append(out, "Deleted: "+img.ID), nil
 }
+
+// LayerInfo is one layer of an image, bottom first.
+type LayerInfo struct {
+	ID     string
+	DiffID digest.Digest
+	Size   int64
+}
+
+// Layers returns an image's layers, bottom first.
+func (s *Store) Layers(img *Image) ([]LayerInfo, error) {
+	var out []LayerInfo
+	for id := img.TopLayer; id != ""; {
+		l, err := s.S.Layer(id)
+		if err != nil {
+			return nil, fmt.Errorf("image %.12s: layer %.12s: %w", img.ID, id, err)
+		}
+		out = append(out, LayerInfo{ID: l.ID, DiffID: l.UncompressedDigest, Size: l.UncompressedSize})
+		id = l.Parent
+	}
+	slices.Reverse(out)
+	return out, nil
+}

@@ -1,0 +1,330 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"text/tabwriter"
+	"text/template"
+	"time"
+
+	units "github.com/docker/go-units"
+	v1 "github.com/opencontainers/image-spec/specs-go/v1"
+	"github.com/urfave/cli/v2"
+
+	"github.com/skiff-project/skiff/pkg/container"
+	"github.com/skiff-project/skiff/pkg/image"
+	"github.com/skiff-project/skiff/pkg/store"
+)
+
+// imageInspect is docker's image inspect document (with podman's History and Digest).
+type imageInspect struct {
+	ID           string            `json:"Id"`
+	Digest       string            `json:"Digest"`
+	RepoTags     []string          `json:"RepoTags"`
+	RepoDigests  []string          `json:"RepoDigests"`
+	Parent       string            `json:"Parent"`
+	Comment      string            `json:"Comment"`
+	Created      time.Time         `json:"Created"`
+	Author       string            `json:"Author"`
+	Config       v1.ImageConfig    `json:"Config"`
+	Architecture string            `json:"Architecture"`
+	Os           string            `json:"Os"`
+	Variant      string            `json:"Variant,omitempty"`
+	Size         int64             `json:"Size"`
+	VirtualSize  int64             `json:"VirtualSize"`
+	GraphDriver  graphDriver       `json:"GraphDriver"`
+	RootFS       rootFS            `json:"RootFS"`
+	History      []v1.History      `json:"History"`
+	Labels       map[string]string `json:"Labels"`
+}
+
+type graphDriver struct {
+	Name string            `json:"Name"`
+	Data map[string]string `json:"Data"`
+}
+
+type rootFS struct {
+	Type   string   `json:"Type"`
+	Layers []string `json:"Layers"`
+}
+
+func inspectImage(st *store.Store, img *store.Image) (imageInspect, error) {
+	in := imageInspect{ID: "sha256:" + img.ID, Digest: img.Digest.String(), RepoTags: []string{}, RepoDigests: []string{},
+		Created: img.Created, Author: img.Config.Author, Config: img.Config.Config, Architecture: img.Config.Architecture,
+		Os: img.Config.OS, Variant: img.Config.Variant, Size: img.Size, VirtualSize: img.Size,
+		GraphDriver: graphDriver{Name: st.Driver, Data: map[string]string{}}, RootFS: rootFS{Type: "layers", Layers: []string{}},
+		History: img.Config.History, Labels: img.Config.Config.Labels}
+	if in.Size == 0 {
+		if size, err := st.S.ImageSize(img.ID); err == nil {
+			in.Size, in.VirtualSize = size, size
+		}
+	}
+	for _, n := range img.Names {
+		in.RepoTags = append(in.RepoTags, n)
+		if img.Digest != "" {
+			repo, _ := image.Split(n)
+			d := repo + "@" + img.Digest.String()
+			if !contains(in.RepoDigests, d) {
+				in.RepoDigests = append(in.RepoDigests, d)
+			}
+		}
+	}
+	for _, d := range img.Config.RootFS.DiffIDs {
+		in.RootFS.Layers = append(in.RootFS.Layers, d.String())
+	}
+	if len(img.Config.History) > 0 {
+		in.Comment = img.Config.History[len(img.Config.History)-1].Comment
+	}
+	if in.History == nil {
+		in.History = []v1.History{}
+	}
+	return in, nil
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// containerInspect is the part of docker's container inspect document skiff fills today.
+type containerInspect struct {
+	ID      string `json:"Id"`
+	Name    string `json:"Name"`
+	Created time.Time
+	Path    string
+	Args    []string
+	Image   string
+	State   struct {
+		Status     string
+		Running    bool
+		Pid        int
+		ExitCode   int
+		FinishedAt time.Time
+	}
+	Config struct {
+		Image string
+		Cmd   []string
+	}
+}
+
+func inspectCommand(name string) *cli.Command {
+	return &cli.Command{
+		Name:      name,
+		Usage:     "show images or containers as JSON",
+		ArgsUsage: "NAME|ID...",
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "format", Aliases: []string{"f"}, Usage: "Go template, e.g. '{{.Id}}' or '{{json .Config}}'"},
+			&cli.StringFlag{Name: "type", Usage: "image or container (default: whichever is found)"},
+		},
+		Action: func(c *cli.Context) error {
+			if c.NArg() == 0 {
+				return &usageError{"skiff inspect needs at least one image or container"}
+			}
+			typ := c.String("type")
+			if c.Command.Name == "image-inspect" || forcedType != "" {
+				typ = "image"
+			}
+			if typ != "" && typ != "image" && typ != "container" {
+				return &usageError{fmt.Sprintf("invalid --type %q: use image or container", typ)}
+			}
+			st, err := openStore(c)
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			var docs []any
+			var firstErr error
+			for _, ref := range c.Args().Slice() {
+				doc, err := inspectOne(st, ref, typ)
+				if err != nil {
+					if firstErr == nil {
+						firstErr = err
+					}
+					continue
+				}
+				docs = append(docs, doc)
+			}
+			if err := printDocs(docs, c.String("format")); err != nil {
+				return err
+			}
+			return firstErr
+		},
+	}
+}
+
+func inspectOne(st *store.Store, ref, typ string) (any, error) {
+	var imgErr error
+	if typ != "container" {
+		img, err := st.LookupImage(ref)
+		if err == nil {
+			return inspectImage(st, img)
+		}
+		imgErr = err
+		if typ == "image" {
+			return nil, err
+		}
+	}
+	in, err := container.Lookup(st, ref)
+	if err != nil {
+		var nf *store.NotFoundError
+		if typ == "" && errors.As(err, &nf) {
+			if errors.As(imgErr, &nf) {
+				return nil, fmt.Errorf("no image or container named %q: see skiff images and skiff ps -a", ref)
+			}
+			return nil, imgErr
+		}
+		return nil, err
+	}
+	var doc containerInspect
+	doc.ID, doc.Created, doc.Image = in.ID, in.Meta.Created, in.Meta.ImageID
+	if len(in.Names) > 0 {
+		doc.Name = in.Names[0]
+	}
+	if len(in.Meta.Command) > 0 {
+		doc.Path, doc.Args = in.Meta.Command[0], in.Meta.Command[1:]
+	}
+	doc.State.Status, doc.State.Running, doc.State.Pid = in.State.Status, in.Running, in.State.Pid
+	doc.State.ExitCode, doc.State.FinishedAt = in.State.ExitCode, in.State.FinishedAt
+	doc.Config.Image, doc.Config.Cmd = in.Meta.Image, in.Meta.Command
+	return doc, nil
+}
+
+// printDocs prints JSON documents as docker does: a JSON array, or one template per document.
+func printDocs(docs []any, format string) error {
+	if format == "" || format == "json" {
+		if docs == nil {
+			docs = []any{}
+		}
+		b, err := json.MarshalIndent(docs, "", "    ")
+		if err != nil {
+			return err
+		}
+		fmt.Println(string(b))
+		return nil
+	}
+	tmpl, err := template.New("format").Funcs(template.FuncMap{
+		"json": func(v any) string { b, _ := json.Marshal(v); return string(b) },
+		"join": strings.Join, "upper": strings.ToUpper, "lower": strings.ToLower,
+	}).Parse(strings.ReplaceAll(format, `\t`, "\t") + "\n")
+	if err != nil {
+		return fmt.Errorf("invalid --format: %w", err)
+	}
+	for _, d := range docs {
+		// templates see docker's JSON field names (.Id, .Config.Cmd), so run them on the JSON
+		b, err := json.Marshal(d)
+		if err != nil {
+			return err
+		}
+		var m map[string]any
+		dec := json.NewDecoder(bytes.NewReader(b))
+		dec.UseNumber() // sizes print as 2131105, not 2.131105e+06
+		if err := dec.Decode(&m); err != nil {
+			return err
+		}
+		if err := tmpl.Execute(os.Stdout, m); err != nil {
+			return fmt.Errorf("invalid --format: %w", err)
+		}
+	}
+	return nil
+}
+
+type historyRow struct {
+	ID           string `json:"id"`
+	Created      string `json:"created"`
+	CreatedSince string `json:"createdSince"`
+	CreatedBy    string `json:"createdBy"`
+	Size         string `json:"size"`
+	RawSize      int64  `json:"rawSize"`
+	Comment      string `json:"comment"`
+}
+
+func historyCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "history",
+		Usage:     "show the history of an image: the step and size of each layer",
+		ArgsUsage: "IMAGE",
+		Flags: []cli.Flag{
+			&cli.BoolFlag{Name: "no-trunc", Usage: "do not truncate"},
+			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "print only IDs"},
+			&cli.BoolFlag{Name: "human", Aliases: []string{"H"}, Value: true, Usage: "human-readable sizes and dates"},
+			&cli.StringFlag{Name: "format", Usage: "Go template or json"},
+		},
+		Action: func(c *cli.Context) error {
+			if c.NArg() != 1 {
+				return &usageError{"skiff history needs one image"}
+			}
+			st, err := openStore(c)
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			img, err := st.LookupImage(c.Args().First())
+			if err != nil {
+				return err
+			}
+			layers, err := st.Layers(img)
+			if err != nil {
+				return err
+			}
+			hist := img.Config.History
+			if len(hist) == 0 {
+				hist = make([]v1.History, len(layers))
+			}
+			// walk from the newest step down; each non-empty step owns the next layer from the top
+			li := len(layers) - 1
+			var rows []historyRow
+			for i := len(hist) - 1; i >= 0; i-- {
+				h := hist[i]
+				var size int64
+				if !h.EmptyLayer && li >= 0 {
+					size = layers[li].Size
+					li--
+				}
+				id := "<missing>"
+				if i == len(hist)-1 {
+					id = img.ID
+					if !c.Bool("no-trunc") {
+						id = id[:12]
+					}
+				}
+				r := historyRow{ID: id, CreatedBy: h.CreatedBy, RawSize: size, Comment: h.Comment,
+					Size: units.HumanSizeWithPrecision(float64(size), 3)}
+				if h.Created != nil {
+					r.Created = h.Created.Format(time.RFC3339)
+					r.CreatedSince = units.HumanDuration(time.Since(*h.Created)) + " ago"
+				}
+				if !c.Bool("human") {
+					r.Size = fmt.Sprint(size)
+					r.CreatedSince = r.Created
+				}
+				if !c.Bool("no-trunc") && len(r.CreatedBy) > 45 {
+					r.CreatedBy = r.CreatedBy[:42] + "..."
+				}
+				rows = append(rows, r)
+			}
+			if c.Bool("quiet") {
+				for _, r := range rows {
+					fmt.Println(r.ID)
+				}
+				return nil
+			}
+			if f := c.String("format"); f != "" {
+				return printRows(os.Stdout, rows, f, true, "", nil)
+			}
+			tw := tabwriter.NewWriter(os.Stdout, 0, 8, 3, ' ', 0)
+			fmt.Fprintln(tw, "IMAGE\tCREATED\tCREATED BY\tSIZE\tCOMMENT")
+			for _, r := range rows {
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", r.ID, r.CreatedSince, r.CreatedBy, r.Size, r.Comment)
+			}
+			return tw.Flush()
+		},
+	}
+}
