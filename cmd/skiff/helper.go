@@ -27,4 +27,3 @@ func HelperPath() (string, error) {
 	}
 	return "", fmt.Errorf("skiff-image not found beside %s or in /usr/local/libexec/skiff: reinstall skiff (make install) or set SKIFF_IMAGE_HELPER", exe)
 }
-
