@@ -3,10 +3,17 @@
 package main
 
 import (
+	"context"
+	"fmt"
 	"os"
+	"slices"
+	"strings"
 	"syscall"
 
 	"github.com/urfave/cli/v2"
+
+	"github.com/skiff-project/skiff/pkg/image"
+	"github.com/skiff-project/skiff/pkg/registry"
 )
 
 // The registry and archive commands need containers/image, whose size and package init would
@@ -50,6 +57,64 @@ func execHelper() error {
 	return syscall.Exec(p, os.Args, os.Environ())
 }
 
-// fastPull answers a pull whose image is already present without starting the helper; it
-// reports done=false when the helper must do the work.
-func fastPull(c *cli.Context) (done bool, err error) { return false, nil }
+// fastPull answers a pull whose image is already present and up to date without starting the
+// helper: one HEAD request for the tag's manifest digest. It reports done=false whenever the
+// helper must do the work (anything but a qualified name:tag with plain flags, an image not in
+// the store, a registry that wants authentication or does not answer plainly, a new digest).
+func fastPull(c *cli.Context) (done bool, err error) {
+	var ref string
+	quiet, insecure := false, false
+	for _, a := range c.Args().Slice() {
+		switch {
+		case a == "-q" || a == "--quiet":
+			quiet = true
+		case a == "--tls-verify=false":
+			insecure = true
+		case a == "--tls-verify" || a == "--tls-verify=true":
+		case strings.HasPrefix(a, "-"):
+			return false, nil // creds, platforms, all tags, help...: the helper's business
+		case ref != "":
+			return false, nil
+		default:
+			ref = a
+		}
+	}
+	if ref == "" {
+		return false, nil
+	}
+	r, err := image.Parse(ref, false)
+	if err != nil || !r.Qualified {
+		return false, nil // short names go through registries.conf in the helper
+	}
+	tagged := r.Named
+	if tagged.Tag == "" || tagged.Digest != "" {
+		return false, nil
+	}
+	trace := tracer()
+	if trace == nil {
+		trace = func(string) {}
+	}
+	st, err := openStore(c)
+	if err != nil {
+		return false, nil
+	}
+	defer st.Close()
+	trace("store")
+	img, err := st.S.Image(tagged.String())
+	if err != nil || img.Digest == "" {
+		return false, nil
+	}
+	trace("image")
+	d, err := registry.ManifestDigest(context.Background(), tagged.Domain, tagged.Path, tagged.Tag, insecure)
+	trace("probe")
+	if err != nil || (d != img.Digest && !slices.Contains(img.Digests, d)) {
+		return false, nil
+	}
+	if quiet {
+		fmt.Println(img.ID)
+	} else {
+		fmt.Fprintf(os.Stderr, "%s is up to date\n", tagged.String())
+		fmt.Println(img.ID)
+	}
+	return true, nil
+}

@@ -3,22 +3,64 @@
 package image
 
 import (
+	"errors"
 	"fmt"
 	"regexp"
 	"strings"
+	"sync"
 
-	"github.com/containers/image/v5/docker/reference"
+	digest "github.com/opencontainers/go-digest"
 )
 
 // LocalDomain is where images named without a registry live, as in podman ("localhost/NAME").
 const LocalDomain = "localhost"
 
-var idPrefix = regexp.MustCompile(`^(sha256:)?[0-9a-f]{3,64}$`)
+// DefaultDomain is docker's registry, implied by names without one.
+const DefaultDomain = "docker.io"
+
+// The grammar of docker references (distribution's reference package): it is parsed here, with
+// patterns compiled on first use, because skiff's hot commands must not pay containers/image's
+// package initialisation; pull and push in the skiff-image helper use containers/image's own.
+var patterns = sync.OnceValue(func() (p struct{ domain, path, tag, id *regexp.Regexp }) {
+	const (
+		component = `(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])`
+		alnum     = `[a-z0-9]+`
+		separator = `(?:[._]|__|[-]+)`
+	)
+	p.domain = regexp.MustCompile(`^` + component + `(?:\.` + component + `)*(?::[0-9]+)?$`)
+	p.path = regexp.MustCompile(`^` + alnum + `(?:` + separator + alnum + `)*(?:/` + alnum + `(?:` + separator + alnum + `)*)*$`)
+	p.tag = regexp.MustCompile(`^[\w][\w.-]{0,127}$`)
+	p.id = regexp.MustCompile(`^(sha256:)?[0-9a-f]{3,64}$`)
+	return p
+})
+
+// Named is a parsed, normalized reference: DOMAIN/PATH[:TAG][@DIGEST].
+type Named struct {
+	Domain string
+	Path   string
+	Tag    string
+	Digest digest.Digest
+}
+
+// Name is DOMAIN/PATH.
+func (n Named) Name() string { return n.Domain + "/" + n.Path }
+
+// String is the full reference.
+func (n Named) String() string {
+	s := n.Name()
+	if n.Tag != "" {
+		s += ":" + n.Tag
+	}
+	if n.Digest != "" {
+		s += "@" + n.Digest.String()
+	}
+	return s
+}
 
 // Reference is a parsed image reference.
 type Reference struct {
-	// Named is the normalized, tagged (or digested) reference.
-	Named reference.Named
+	// Named is the normalized reference, tagged "latest" when it had neither tag nor digest.
+	Named Named
 	// Qualified tells whether the user named a registry.
 	Qualified bool
 }
@@ -33,34 +75,75 @@ func (e *ErrBadReference) Error() string {
 	return fmt.Sprintf("invalid image reference %q: %v (use NAME[:TAG], e.g. busybox:latest or localhost/app:1.0, names in lower case)", e.Input, e.Err)
 }
 
+// parse splits and checks s against docker's grammar and normalizes its domain.
+func parse(s string, defaultDomain string) (Named, bool, error) {
+	var n Named
+	if s == "" {
+		return n, false, errors.New("empty")
+	}
+	rest := s
+	if i := strings.IndexByte(rest, '@'); i >= 0 {
+		d, err := digest.Parse(rest[i+1:])
+		if err != nil {
+			return n, false, fmt.Errorf("invalid digest: %v", err)
+		}
+		n.Digest, rest = d, rest[:i]
+	}
+	if i := strings.LastIndexByte(rest, ':'); i >= 0 && !strings.Contains(rest[i:], "/") {
+		n.Tag, rest = rest[i+1:], rest[:i]
+		if !patterns().tag.MatchString(n.Tag) {
+			return n, false, fmt.Errorf("invalid tag %q", n.Tag)
+		}
+	}
+	qualified := false
+	if i := strings.IndexByte(rest, '/'); i >= 0 {
+		first := rest[:i]
+		if strings.ContainsAny(first, ".:") || first == LocalDomain || first != strings.ToLower(first) {
+			qualified = true
+			n.Domain, rest = first, rest[i+1:]
+		}
+	}
+	if !qualified {
+		n.Domain = defaultDomain
+	}
+	if n.Domain == "index.docker.io" {
+		n.Domain = DefaultDomain
+	}
+	if rest != strings.ToLower(rest) {
+		return n, false, errors.New("repository name must be lowercase")
+	}
+	// docker matches the whole name (an optional domain, then path components), so a first
+	// component such as "a.b_c" is valid as a path component even where it is not a host name
+	validDomain := patterns().domain.MatchString(n.Domain) || qualified && patterns().path.MatchString(n.Domain)
+	if !validDomain || !patterns().path.MatchString(rest) {
+		return n, false, errors.New("invalid reference format")
+	}
+	if n.Domain == DefaultDomain && !strings.Contains(rest, "/") {
+		rest = "library/" + rest
+	}
+	n.Path = rest
+	if len(n.Name()) > 255 {
+		return n, false, errors.New("repository name is longer than 255 characters")
+	}
+	return n, qualified, nil
+}
+
 // Parse parses s, defaulting the tag to "latest". Names without a registry are qualified with
 // LocalDomain when local is true, else with docker.io (docker.io/library for one component).
 func Parse(s string, local bool) (Reference, error) {
-	if s == "" {
-		return Reference{}, &ErrBadReference{s, fmt.Errorf("empty")}
-	}
 	s = strings.TrimPrefix(s, "docker://")
-	qualified := hasDomain(s)
-	in := s
-	if !qualified && local {
-		in = LocalDomain + "/" + s
+	domain := DefaultDomain
+	if local {
+		domain = LocalDomain
 	}
-	n, err := reference.ParseNormalizedNamed(in)
+	n, qualified, err := parse(s, domain)
 	if err != nil {
 		return Reference{}, &ErrBadReference{s, err}
 	}
-	n = reference.TagNameOnly(n)
-	return Reference{Named: n, Qualified: qualified}, nil
-}
-
-// hasDomain reports whether the first component of s names a registry (docker's rule).
-func hasDomain(s string) bool {
-	i := strings.IndexRune(s, '/')
-	if i < 0 {
-		return false
+	if n.Tag == "" && n.Digest == "" {
+		n.Tag = "latest"
 	}
-	d := s[:i]
-	return strings.ContainsAny(d, ".:") || d == "localhost"
+	return Reference{Named: n, Qualified: qualified}, nil
 }
 
 // Candidates returns the full names to try, in order, when looking up s in the store:
@@ -81,7 +164,7 @@ func Candidates(s string) ([]string, error) {
 }
 
 // LooksLikeID reports whether s could be an image or container ID (or a prefix of one).
-func LooksLikeID(s string) bool { return idPrefix.MatchString(s) }
+func LooksLikeID(s string) bool { return patterns().id.MatchString(s) }
 
 // Split returns repository and tag (or digest) of a stored name for display.
 func Split(name string) (repo, tag string) {

@@ -3,6 +3,7 @@ package image
 import (
 	"errors"
 	"reflect"
+	"strings"
 	"testing"
 )
 
@@ -27,6 +28,18 @@ func TestParse(t *testing.T) {
 		{"", true, "", true},
 		{"a b", true, "", true},
 		{"a:", true, "", true},
+		{"index.docker.io/x", false, "docker.io/library/x:latest", false},
+		{"[::1]:5000/a:1", true, "", true},
+		{"a__b/c-d.e:v1.0_x", true, "localhost/a__b/c-d.e:v1.0_x", false},
+		{"a/b@sha256:0000000000000000000000000000000000000000000000000000000000000000", false, "docker.io/a/b@sha256:0000000000000000000000000000000000000000000000000000000000000000", false},
+		{"a@sha256:xyz", false, "", true},
+		{"a-/b", false, "", true},
+		{"-a", false, "", true},
+		{"a//b", false, "", true},
+		{"a:" + strings.Repeat("x", 129), false, "", true},
+		{strings.Repeat("a", 256), true, "", true},
+		{"Reg.io/x", false, "Reg.io/x:latest", false},
+		{"bad_host.io:x/a", false, "", true},
 	}
 	for _, tt := range tests {
 		r, err := Parse(tt.in, tt.local)
