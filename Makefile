@@ -13,7 +13,7 @@ PREFIX    ?= /usr/local
 BUILD_PKGS := gcc libc6-dev libseccomp-dev pkg-config make git
 RUN_PKGS   := uidmap busybox-static util-linux procps
 TEST_PKGS  := bsdextrautils iproute2
-BENCH_PKGS := hyperfine podman runc bubblewrap
+BENCH_PKGS := hyperfine podman runc bubblewrap docker-registry debootstrap
 
 GO_SOURCES := $(shell find cmd pkg -name '*.go' -o -name '*.c' -o -name '*.h') go.mod go.sum
 
@@ -75,6 +75,7 @@ demo: deps build
 
 bench: deps-bench build
 	@bash test/bench/bench.sh $(CURDIR)/bin/skiff
+	@bash test/bench/pull.sh
 
 install: build
 	install -D -m 0755 bin/skiff $(DESTDIR)$(PREFIX)/bin/skiff

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 
 	"github.com/containers/storage"
@@ -33,8 +34,15 @@ func Open(p config.Paths) (*Store, error) {
 		}
 	}
 	single := userns.Current().SingleID
+	conf, err := confOptions(p)
+	if err != nil {
+		return nil, err
+	}
+	if p.Driver == "" {
+		p.Driver = conf.GraphDriverName
+	}
 	try := func(driver string, priority []string, extra ...string) (storage.Store, error) {
-		opts := extra
+		opts := append(append([]string{}, conf.GraphDriverOptions...), extra...)
 		if driver == "" || driver == "overlay" {
 			// skiff works in a private mount namespace: the driver need not make its home a
 			// private mount (a mount and an unmount per process)
@@ -57,7 +65,6 @@ func Open(p config.Paths) (*Store, error) {
 		})
 	}
 	var s storage.Store
-	var err error
 	if p.Driver != "" {
 		s, err = try(p.Driver, nil)
 	} else {
@@ -75,6 +82,51 @@ func Open(p config.Paths) (*Store, error) {
 		return nil, fmt.Errorf("open the image store at %s: %w", p.GraphRoot, err)
 	}
 	return &Store{S: s, Paths: p, Driver: s.GraphDriverName()}, nil
+}
+
+// confPath is the storage.conf skiff honours: $CONTAINERS_STORAGE_CONF, else the user's
+// ($XDG_CONFIG_HOME or ~/.config)/containers/storage.conf when rootless, else
+// /etc/containers/storage.conf, else /usr/share/containers/storage.conf; "" when none exists.
+func confPath() string {
+	var cands []string
+	if f := os.Getenv("CONTAINERS_STORAGE_CONF"); f != "" {
+		cands = append(cands, f)
+	}
+	if userns.Current().Rootless {
+		cfg := os.Getenv("XDG_CONFIG_HOME")
+		if cfg == "" {
+			if home, err := os.UserHomeDir(); err == nil {
+				cfg = filepath.Join(home, ".config")
+			}
+		}
+		if cfg != "" {
+			cands = append(cands, filepath.Join(cfg, "containers", "storage.conf"))
+		}
+	}
+	cands = append(cands, "/etc/containers/storage.conf", "/usr/share/containers/storage.conf")
+	for _, c := range cands {
+		if _, err := os.Stat(c); err == nil {
+			return c
+		}
+	}
+	return ""
+}
+
+// confOptions reads the driver and driver options of storage.conf. Its paths (graphroot,
+// runroot) are podman's store, not skiff's: skiff keeps its own unless --root says otherwise.
+func confOptions(p config.Paths) (types.StoreOptions, error) {
+	var o types.StoreOptions
+	f := confPath()
+	if f == "" {
+		return o, nil
+	}
+	if err := types.ReloadConfigurationFile(f, &o); err != nil {
+		return o, fmt.Errorf("read %s: %w (fix or move it away)", f, err)
+	}
+	if p.Driver != "" && o.GraphDriverName != p.Driver {
+		o.GraphDriverOptions = nil // options of another driver
+	}
+	return types.StoreOptions{GraphDriverName: o.GraphDriverName, GraphDriverOptions: o.GraphDriverOptions}, nil
 }
 
 // Close releases the store (it does not unmount layers in use by other processes).
