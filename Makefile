@@ -12,7 +12,7 @@ PREFIX    ?= /usr/local
 # Debian packages the build, the tests, the demo and the benchmark need.
 BUILD_PKGS := gcc libc6-dev libseccomp-dev pkg-config make git
 RUN_PKGS   := uidmap busybox-static util-linux procps
-TEST_PKGS  := bsdextrautils iproute2
+TEST_PKGS  := bsdextrautils iproute2 docker-registry skopeo podman runc apache2-utils curl
 BENCH_PKGS := hyperfine podman runc bubblewrap docker-registry debootstrap
 
 GO_SOURCES := $(shell find cmd pkg -name '*.go' -o -name '*.c' -o -name '*.h') go.mod go.sum

@@ -73,6 +73,10 @@ func (o Options) SystemContext() (*types.SystemContext, error) {
 		SystemRegistriesConfPath:    o.RegConf,
 		SignaturePolicyPath:         o.PolicyPath,
 	}
+	if o.Store != nil {
+		// containers/image's blob-info cache beside skiff's store, not in podman's directory
+		sys.BlobInfoCacheDir = filepath.Join(filepath.Dir(o.Store.Paths.GraphRoot), "cache")
+	}
 	if o.TLSVerify == types.OptionalBoolFalse {
 		sys.DockerInsecureSkipTLSVerify = types.OptionalBoolTrue
 	}
