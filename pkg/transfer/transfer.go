@@ -66,19 +66,22 @@ func AuthFile(flag string) string {
 // SystemContext is the containers/image context for these options.
 func (o Options) SystemContext() (*types.SystemContext, error) {
 	sys := &types.SystemContext{
-		AuthFilePath:                AuthFile(o.AuthFile),
-		DockerInsecureSkipTLSVerify: o.TLSVerify,
-		OCIInsecureSkipTLSVerify:    o.TLSVerify == types.OptionalBoolTrue,
-		DockerCertPath:              o.CertDir,
-		SystemRegistriesConfPath:    o.RegConf,
-		SignaturePolicyPath:         o.PolicyPath,
+		AuthFilePath:             AuthFile(o.AuthFile),
+		DockerCertPath:           o.CertDir,
+		SystemRegistriesConfPath: o.RegConf,
+		SignaturePolicyPath:      o.PolicyPath,
+	}
+	// --tls-verify=true insists on verification; =false skips it; unset, registries.conf decides
+	switch o.TLSVerify {
+	case types.OptionalBoolTrue:
+		sys.DockerInsecureSkipTLSVerify = types.OptionalBoolFalse
+	case types.OptionalBoolFalse:
+		sys.DockerInsecureSkipTLSVerify = types.OptionalBoolTrue
+		sys.OCIInsecureSkipTLSVerify = true
 	}
 	if o.Store != nil {
 		// containers/image's blob-info cache beside skiff's store, not in podman's directory
 		sys.BlobInfoCacheDir = filepath.Join(filepath.Dir(o.Store.Paths.GraphRoot), "cache")
-	}
-	if o.TLSVerify == types.OptionalBoolFalse {
-		sys.DockerInsecureSkipTLSVerify = types.OptionalBoolTrue
 	}
 	if o.Creds != "" {
 		user, pass, _ := strings.Cut(o.Creds, ":")
