@@ -144,3 +144,22 @@ func TestParallelFirstRuns(t *testing.T) {
 		t.Errorf("%d live pause processes for %s, want 1", n, m.user)
 	}
 }
+
+// TestSecondDriverKeepsOverlay: using --storage-driver vfs once leaves vfs data beside the
+// overlay data in the same store; later commands must go on with native overlay, never switch
+// the store to fuse-overlayfs for good.
+func TestSecondDriverKeepsOverlay(t *testing.T) {
+	forModes(t, rangeModes, func(t *testing.T, m *mode) {
+		m.mustSkiff(t, "--storage-driver", "vfs", "images")
+		if r := m.skiff("run", "--rm", "bbtest", "echo", "still-overlay"); r.code != 0 || norm(r.stdout) != "still-overlay" {
+			t.Fatalf("run after a vfs command: %v", r)
+		}
+		r := m.mustSkiff(t, "info", "--format", "{{.Store.GraphDriver}}")
+		if norm(r.stdout) != "overlay" {
+			t.Errorf("driver after a vfs command: %q, want overlay", r.stdout)
+		}
+		if b, err := os.ReadFile(filepath.Join(m.storeDir(), "overlay", ".has-mount-program")); err == nil && strings.TrimSpace(string(b)) == "true" {
+			t.Errorf("the store was switched to a mount program (fuse-overlayfs) although native overlay works")
+		}
+	})
+}

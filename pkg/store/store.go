@@ -5,11 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 
 	"github.com/containers/storage"
+	graphdriver "github.com/containers/storage/drivers"
 	"github.com/containers/storage/types"
 	"github.com/moby/sys/mountinfo"
 
@@ -64,17 +64,25 @@ func Open(p config.Paths) (*Store, error) {
 			GraphDriverOptions:  opts,
 		})
 	}
-	var s storage.Store
-	if p.Driver != "" {
-		s, err = try(p.Driver, nil)
-	} else {
-		s, err = try("", []string{"overlay"})
-		if err != nil {
-			if fuse, lerr := exec.LookPath("fuse-overlayfs"); lerr == nil {
-				s, err = try("overlay", nil, "overlay.mount_program="+fuse)
+	// The driver: the one asked for, else the one this store already holds data of, else
+	// overlay (containers/storage itself moves to fuse-overlayfs when the kernel cannot do
+	// overlay here), else vfs when overlay is not supported at all. Only "not supported" falls
+	// back: any other error is reported, never papered over by another driver.
+	driver := p.Driver
+	if driver == "" {
+		for _, d := range []string{"overlay", "vfs"} {
+			if _, err := os.Stat(filepath.Join(p.GraphRoot, d+"-layers")); err == nil {
+				driver = d
+				break
 			}
 		}
-		if err != nil {
+	}
+	var s storage.Store
+	if driver != "" {
+		s, err = try(driver, nil)
+	} else {
+		s, err = try("overlay", nil)
+		if err != nil && (errors.Is(err, graphdriver.ErrNotSupported) || errors.Is(err, graphdriver.ErrPrerequisites) || errors.Is(err, graphdriver.ErrIncompatibleFS)) {
 			s, err = try("vfs", nil)
 		}
 	}
