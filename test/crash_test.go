@@ -163,3 +163,27 @@ func TestSecondDriverKeepsOverlay(t *testing.T) {
 		}
 	})
 }
+
+// TestRmiInUse: rmi refuses an image a container uses, naming the container; -f removes both.
+func TestRmiInUse(t *testing.T) {
+	forModes(t, rangeModes, func(t *testing.T, m *mode) {
+		m.skiff("rm", "-f", "uses-img")
+		m.skiff("rmi", "-f", "inuse")
+		m.mustSkiff(t, "import", bbTar, "inuse")
+		m.mustSkiff(t, "run", "--name", "uses-img", "inuse", "true")
+		r := m.skiff("rmi", "inuse")
+		if msg := checkOneLineError(r, 125); msg != "" {
+			t.Errorf("rmi of an image in use: %s (%v)", msg, r)
+		}
+		if !strings.Contains(r.stderr, "container") {
+			t.Errorf("the error does not mention the container: %q", r.stderr)
+		}
+		if r := m.mustSkiff(t, "images", "-q", "--filter", "reference=inuse"); norm(r.stdout) == "" {
+			t.Errorf("the refused rmi removed the image")
+		}
+		m.mustSkiff(t, "rmi", "-f", "inuse")
+		if r := m.mustSkiff(t, "ps", "-a", "--format", "{{.Names}}"); strings.Contains(r.stdout, "uses-img") {
+			t.Errorf("rmi -f left the container that used the image: %q", r.stdout)
+		}
+	})
+}
