@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"os"
 	"strings"
@@ -11,7 +10,6 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/skiff-project/skiff/pkg/container"
-	"github.com/skiff-project/skiff/pkg/store"
 )
 
 // containerRow is what ps --format templates see (docker's field names).
@@ -115,23 +113,10 @@ func rmCommand() *cli.Command {
 					refs = append(refs, in.ID)
 				}
 			}
-			var firstErr error
-			for _, ref := range refs {
-				if _, err := container.Remove(st, ref, c.Bool("force")); err != nil {
-					var nf *store.NotFoundError
-					if c.Bool("force") && errors.As(err, &nf) {
-						continue
-					}
-					if firstErr == nil {
-						firstErr = err
-					} else {
-						fmt.Fprintln(os.Stderr, "Error: "+err.Error())
-					}
-					continue
-				}
-				fmt.Println(ref)
-			}
-			return firstErr
+			return removeEach(refs, c.Bool("force"), func(ref string) ([]string, error) {
+				_, err := container.Remove(st, ref, c.Bool("force"))
+				return []string{ref}, err
+			})
 		},
 	}
 }

@@ -251,6 +251,31 @@ func pruneCommand() *cli.Command {
 	}
 }
 
+// removeEach removes every ref as rm and rmi do: what remove prints goes to stdout, a missing
+// object is ignored with force, the first error is returned and later ones are printed.
+func removeEach(refs []string, force bool, remove func(ref string) ([]string, error)) error {
+	var firstErr error
+	for _, ref := range refs {
+		lines, err := remove(ref)
+		if err != nil {
+			var nf *store.NotFoundError
+			if force && errors.As(err, &nf) {
+				continue
+			}
+			if firstErr == nil {
+				firstErr = err
+			} else {
+				fmt.Fprintln(os.Stderr, "Error: "+err.Error())
+			}
+			continue
+		}
+		for _, l := range lines {
+			fmt.Println(l)
+		}
+	}
+	return firstErr
+}
+
 func rmiCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "rmi",
@@ -266,26 +291,9 @@ func rmiCommand() *cli.Command {
 				return err
 			}
 			defer st.Close()
-			var firstErr error
-			for _, ref := range c.Args().Slice() {
-				lines, err := st.RemoveImage(ref, c.Bool("force"))
-				if err != nil {
-					var nf *store.NotFoundError
-					if c.Bool("force") && errors.As(err, &nf) {
-						continue
-					}
-					if firstErr == nil {
-						firstErr = err
-					} else {
-						fmt.Fprintln(os.Stderr, "Error: "+err.Error())
-					}
-					continue
-				}
-				for _, l := range lines {
-					fmt.Println(l)
-				}
-			}
-			return firstErr
+			return removeEach(c.Args().Slice(), c.Bool("force"), func(ref string) ([]string, error) {
+				return st.RemoveImage(ref, c.Bool("force"))
+			})
 		},
 	}
 }

@@ -65,3 +65,25 @@ func Default(o Options) (Paths, error) {
 
 // ContainerRunDir is where a live container's run state (lock, pid, generated files) lives.
 func (p Paths) ContainerRunDir(id string) string { return filepath.Join(p.RunDir, "containers", id) }
+
+// Libexec finds one of skiff's helper programs (skiff-init, skiff-image): $ENV when set, else
+// beside the running binary, else ../libexec/skiff/ from it, else /usr/local/libexec/skiff or
+// /usr/libexec/skiff.
+func Libexec(name, env string) (string, error) {
+	if p := os.Getenv(env); p != "" {
+		return p, nil
+	}
+	exe, err := os.Executable()
+	var cands []string
+	if err == nil {
+		dir := filepath.Dir(exe)
+		cands = append(cands, filepath.Join(dir, name), filepath.Join(dir, "..", "libexec", "skiff", name))
+	}
+	cands = append(cands, "/usr/local/libexec/skiff/"+name, "/usr/libexec/skiff/"+name)
+	for _, p := range cands {
+		if _, err := os.Stat(p); err == nil {
+			return p, nil
+		}
+	}
+	return "", fmt.Errorf("%s not found beside %s or in /usr/local/libexec/skiff: reinstall skiff (make install) or set %s", name, exe, env)
+}

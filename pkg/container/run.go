@@ -23,6 +23,7 @@ import (
 	"golang.org/x/sys/unix"
 	"golang.org/x/term"
 
+	"github.com/skiff-project/skiff/pkg/config"
 	"github.com/skiff-project/skiff/pkg/seccomp"
 	"github.com/skiff-project/skiff/pkg/spec"
 	"github.com/skiff-project/skiff/pkg/store"
@@ -209,26 +210,7 @@ func ValidName(name string) error {
 }
 
 // InitPath finds skiff-init: $SKIFF_INIT, beside the skiff binary, or in libexec.
-func InitPath() (string, error) {
-	if p := os.Getenv("SKIFF_INIT"); p != "" {
-		return p, nil
-	}
-	exe, err := os.Executable()
-	if err == nil {
-		dir := filepath.Dir(exe)
-		for _, p := range []string{filepath.Join(dir, "skiff-init"), filepath.Join(dir, "..", "libexec", "skiff", "skiff-init")} {
-			if _, err := os.Stat(p); err == nil {
-				return p, nil
-			}
-		}
-	}
-	for _, p := range []string{"/usr/local/libexec/skiff/skiff-init", "/usr/libexec/skiff/skiff-init"} {
-		if _, err := os.Stat(p); err == nil {
-			return p, nil
-		}
-	}
-	return "", fmt.Errorf("skiff-init not found beside %s or in /usr/local/libexec/skiff: reinstall skiff (make install) or set SKIFF_INIT", exe)
-}
+func InitPath() (string, error) { return config.Libexec("skiff-init", "SKIFF_INIT") }
 
 // forwarded are the signals skiff passes on to the container (docker's sig-proxy).
 var forwarded = []os.Signal{unix.SIGHUP, unix.SIGINT, unix.SIGQUIT, unix.SIGTERM, unix.SIGUSR1, unix.SIGUSR2,
