@@ -315,15 +315,11 @@ func tagCommand() *cli.Command {
 				}
 				names = append(names, ref.Named.String())
 			}
-			st, err := openStore(c)
+			st, img, err := openImage(c)
 			if err != nil {
 				return err
 			}
 			defer st.Close()
-			img, err := st.LookupImage(c.Args().First())
-			if err != nil {
-				return err
-			}
 			for _, n := range names {
 				if err := st.Tag(img, n); err != nil {
 					return err

@@ -261,15 +261,11 @@ func historyCommand() *cli.Command {
 			if c.NArg() != 1 {
 				return &usageError{"skiff history needs one image"}
 			}
-			st, err := openStore(c)
+			st, img, err := openImage(c)
 			if err != nil {
 				return err
 			}
 			defer st.Close()
-			img, err := st.LookupImage(c.Args().First())
-			if err != nil {
-				return err
-			}
 			layers, err := st.Layers(img)
 			if err != nil {
 				return err

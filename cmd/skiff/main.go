@@ -135,9 +135,6 @@ func onUsageError(c *cli.Context, err error, _ bool) error {
 
 // openStore opens the store the global flags name, cleaning up after killed skiff processes.
 func openStore(c *cli.Context) (*store.Store, error) {
-	if err := nsError(); err != nil {
-		return nil, err
-	}
 	p, err := config.Default(config.Options{Root: c.String("root"), RunRoot: c.String("runroot"), Driver: c.String("storage-driver")})
 	if err != nil {
 		return nil, err
@@ -149,7 +146,20 @@ func openStore(c *cli.Context) (*store.Store, error) {
 	return st, nil
 }
 
-func nsError() error { return nil }
+// openImage opens the store and finds the image the command's first argument names; the caller
+// closes the store (it is closed here when the image is not found).
+func openImage(c *cli.Context) (*store.Store, *store.Image, error) {
+	st, err := openStore(c)
+	if err != nil {
+		return nil, nil, err
+	}
+	img, err := st.LookupImage(c.Args().First())
+	if err != nil {
+		st.Close()
+		return nil, nil, err
+	}
+	return st, img, nil
+}
 
 // tracer prints per-step milliseconds on stderr when SKIFF_TRACE is set.
 func tracer() func(string) {

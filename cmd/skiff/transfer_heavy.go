@@ -88,15 +88,11 @@ func pushCommand() *cli.Command {
 			if c.NArg() < 1 || c.NArg() > 2 {
 				return &usageError{"skiff push needs an image and optionally a destination"}
 			}
-			st, err := openStore(c)
+			st, img, err := openImage(c)
 			if err != nil {
 				return err
 			}
 			defer st.Close()
-			img, err := st.LookupImage(c.Args().First())
-			if err != nil {
-				return err
-			}
 			full := fullNameFor(img, c.Args().First())
 			dest := c.Args().Get(1)
 			if dest == "" && full == "" {
