@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"strings"
@@ -9,7 +10,7 @@ import (
 	units "github.com/docker/go-units"
 	"github.com/urfave/cli/v2"
 
-	"github.com/skiff-project/skiff/pkg/container"
+	"github.com/skiff-project/skiff/pkg/catalog"
 )
 
 // containerRow is what ps --format templates see (docker's field names).
@@ -37,13 +38,11 @@ func psCommand() *cli.Command {
 			&cli.StringFlag{Name: "format", Usage: "Go template, 'table TEMPLATE' or json"},
 		},
 		Action: func(c *cli.Context) error {
-			st, err := openStore(c)
+			recs, err := openRecords(c)
 			if err != nil {
 				return err
 			}
-			defer st.Close()
-			container.Sweep(st)
-			list, err := container.List(st)
+			list, err := recs.List()
 			if err != nil {
 				return err
 			}
@@ -97,15 +96,13 @@ func rmCommand() *cli.Command {
 			if c.NArg() == 0 && !c.Bool("all") {
 				return &usageError{"skiff rm needs at least one container (or --all)"}
 			}
-			st, err := openStore(c)
+			recs, err := openRecords(c)
 			if err != nil {
 				return err
 			}
-			defer st.Close()
-			container.Sweep(st)
 			refs := c.Args().Slice()
 			if c.Bool("all") {
-				list, err := container.List(st)
+				list, err := recs.List()
 				if err != nil {
 					return err
 				}
@@ -114,9 +111,34 @@ func rmCommand() *cli.Command {
 				}
 			}
 			return removeEach(refs, c.Bool("force"), func(ref string) ([]string, error) {
-				_, err := container.Remove(st, ref, c.Bool("force"))
+				_, err := recs.Remove(ref, c.Bool("force"))
 				return []string{ref}, err
 			})
 		},
 	}
+}
+
+// removeEach removes every ref as rm and rmi do: what remove prints goes to stdout, a missing
+// object is ignored with force, the first error is returned and later ones are printed.
+func removeEach(refs []string, force bool, remove func(ref string) ([]string, error)) error {
+	var firstErr error
+	for _, ref := range refs {
+		lines, err := remove(ref)
+		if err != nil {
+			var nf *catalog.NotFoundError
+			if force && errors.As(err, &nf) {
+				continue
+			}
+			if firstErr == nil {
+				firstErr = err
+			} else {
+				fmt.Fprintln(os.Stderr, "Error: "+err.Error())
+			}
+			continue
+		}
+		for _, l := range lines {
+			fmt.Println(l)
+		}
+	}
+	return firstErr
 }

@@ -1,3 +1,5 @@
+//go:build skiff_image
+
 package main
 
 import "github.com/urfave/cli/v2"

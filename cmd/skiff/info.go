@@ -1,3 +1,5 @@
+//go:build skiff_image
+
 package main
 
 import (
@@ -12,7 +14,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/skiff-project/skiff/pkg/container"
-	"github.com/skiff-project/skiff/pkg/seccomp"
+	"github.com/skiff-project/skiff/pkg/seccomp/bpf"
 	"github.com/skiff-project/skiff/pkg/store"
 	"github.com/skiff-project/skiff/pkg/userns"
 )
@@ -89,7 +91,7 @@ func infoCommand() *cli.Command {
 			in.Host.CgroupVersion = cgroupVersion()
 			in.Host.RunDir = st.Paths.RunDir
 			in.Host.Init, _ = container.InitPath()
-			in.Host.Seccomp = "libseccomp " + seccomp.Version()
+			in.Host.Seccomp = "libseccomp " + bpf.Version()
 			in.Store.GraphRoot = st.Paths.GraphRoot
 			in.Store.RunRoot = st.Paths.RunRoot
 			in.Store.GraphDriver = st.Driver
@@ -97,7 +99,7 @@ func infoCommand() *cli.Command {
 			if imgs, err := st.S.Images(); err == nil {
 				in.Store.Images = len(imgs)
 			}
-			if cs, err := st.S.Containers(); err == nil {
+			if cs, err := containerRecords(st).List(); err == nil {
 				in.Store.Containers = len(cs)
 			}
 			in.Version.Version = version
@@ -135,21 +137,4 @@ func printInfo(in info) {
 	fmt.Printf("store:\n  graphRoot: %s\n  graphRootFsType: %s\n  runRoot: %s\n  graphDriverName: %s\n  imageCount: %d\n  containerCount: %d\n",
 		in.Store.GraphRoot, in.Store.GraphFS, in.Store.RunRoot, in.Store.GraphDriver, in.Store.Images, in.Store.Containers)
 	fmt.Printf("version:\n  Version: %s\n  GoVersion: %s\n  OsArch: %s\n", in.Version.Version, in.Version.GoVersion, in.Version.OsArch)
-}
-
-func versionCommand() *cli.Command {
-	return &cli.Command{
-		Name:  "version",
-		Usage: "show the version",
-		Flags: []cli.Flag{&cli.StringFlag{Name: "format", Aliases: []string{"f"}, Usage: "json"}},
-		Action: func(c *cli.Context) error {
-			if c.String("format") == "json" {
-				b, _ := json.Marshal(map[string]string{"Version": version, "GoVersion": runtime.Version(), "OsArch": runtime.GOOS + "/" + runtime.GOARCH})
-				fmt.Println(string(b))
-				return nil
-			}
-			fmt.Printf("Version:      %s\nGo Version:   %s\nOS/Arch:      %s/%s\n", version, runtime.Version(), runtime.GOOS, runtime.GOARCH)
-			return nil
-		},
-	}
 }

@@ -1,3 +1,5 @@
+//go:build skiff_image
+
 package main
 
 import (
@@ -15,7 +17,6 @@ import (
 	v1 "github.com/opencontainers/image-spec/specs-go/v1"
 	"github.com/urfave/cli/v2"
 
-	"github.com/skiff-project/skiff/pkg/container"
 	"github.com/skiff-project/skiff/pkg/image"
 	"github.com/skiff-project/skiff/pkg/store"
 )
@@ -172,7 +173,7 @@ func inspectOne(st *store.Store, ref, typ string) (any, error) {
 			return nil, err
 		}
 	}
-	in, err := container.Lookup(st, ref)
+	in, err := containerRecords(st).Lookup(ref)
 	if err != nil {
 		var nf *store.NotFoundError
 		if typ == "" && errors.As(err, &nf) {

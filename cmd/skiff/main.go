@@ -1,23 +1,27 @@
 // Command skiff is a rootless, daemonless container tool: it imports images into a per-user
 // store and runs them as isolated containers, with no daemon between the user and the container.
 // This package parses flags and prints; the work is done in pkg/.
+//
+// The run path reads no cgroup limits for GOMAXPROCS: skiff's own work is a few milliseconds.
+//
+//go:debug containermaxprocs=0
 package main
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
+	"runtime"
 	"strings"
 	"time"
 
-	"github.com/containers/storage/pkg/reexec"
-	"github.com/sirupsen/logrus"
 	"github.com/urfave/cli/v2"
 	"golang.org/x/sys/unix"
 
+	"github.com/skiff-project/skiff/pkg/catalog"
 	"github.com/skiff-project/skiff/pkg/config"
 	"github.com/skiff-project/skiff/pkg/container"
-	"github.com/skiff-project/skiff/pkg/store"
 	"github.com/skiff-project/skiff/pkg/userns"
 	_ "github.com/skiff-project/skiff/pkg/userns/enter" // enter the user namespace before main
 )
@@ -33,8 +37,7 @@ type usageError struct{ msg string }
 func (e *usageError) Error() string { return e.msg }
 
 func main() {
-	// containers/storage re-executes this binary for chrooted layer extraction.
-	if reexec.Init() {
+	if reexecInit() {
 		return
 	}
 	app := &cli.App{
@@ -53,34 +56,25 @@ func main() {
 		},
 		OnUsageError: onUsageError,
 		Before: func(c *cli.Context) error {
-			level := logrus.FatalLevel // skiff reports errors itself
-			if l := c.String("log-level"); l != "" {
-				var err error
-				if level, err = logrus.ParseLevel(l); err != nil {
-					return &usageError{fmt.Sprintf("invalid --log-level %q: use debug, info, warn or error", l)}
-				}
+			switch l := c.String("log-level"); l {
+			case "", "debug", "info", "warn", "warning", "error", "fatal", "panic", "trace":
+				setLogLevel(l)
+				return nil
+			default:
+				return &usageError{fmt.Sprintf("invalid --log-level %q: use debug, info, warn or error", l)}
 			}
-			logrus.SetLevel(level)
-			return nil
 		},
 		Commands: []*cli.Command{
 			runCommand(),
 			psCommand(),
 			rmCommand(),
-			importCommand(),
 			imagesCommand(),
-			rmiCommand(),
-			tagCommand(),
-			inspectCommand("inspect"),
-			inspectCommand("image-inspect"),
-			historyCommand(),
-			infoCommand(),
 			versionCommand(),
 		},
 		ExitErrHandler: func(*cli.Context, error) {},
 	}
-	app.Commands = append(app.Commands, transferCommands()...)
-	app.Commands = append(app.Commands, imageCommand())
+	// the commands that change images (skiff-image's; stubs that exec it in the lean skiff)
+	app.Commands = append(app.Commands, imageCommands()...)
 	for _, cmd := range app.Commands {
 		cmd.OnUsageError = onUsageError
 	}
@@ -133,32 +127,47 @@ func onUsageError(c *cli.Context, err error, _ bool) error {
 	return &usageError{err.Error() + " (see skiff " + strings.TrimSpace(c.Command.FullName()+" --help") + ")"}
 }
 
-// openStore opens the store the global flags name, cleaning up after killed skiff processes.
-func openStore(c *cli.Context) (*store.Store, error) {
-	p, err := config.Default(config.Options{Root: c.String("root"), RunRoot: c.String("runroot"), Driver: c.String("storage-driver")})
-	if err != nil {
-		return nil, err
-	}
-	st, err := store.Open(p)
-	if err != nil {
-		return nil, err
-	}
-	return st, nil
+// storePaths are the directories the global flags name.
+func storePaths(c *cli.Context) (config.Paths, error) {
+	return config.Default(config.Options{Root: c.String("root"), RunRoot: c.String("runroot"), Driver: c.String("storage-driver")})
 }
 
-// openImage opens the store and finds the image the command's first argument names; the caller
-// closes the store (it is closed here when the image is not found).
-func openImage(c *cli.Context) (*store.Store, *store.Image, error) {
-	st, err := openStore(c)
+// openCatalog reads the images of the store the global flags name.
+func openCatalog(c *cli.Context) (*catalog.Catalog, error) {
+	p, err := storePaths(c)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	img, err := st.LookupImage(c.Args().First())
+	return catalog.Open(p.GraphRoot, p.Driver)
+}
+
+// openRecords returns the container records of the store the global flags name, after
+// cleaning up what killed skiff processes left.
+func openRecords(c *cli.Context) (*container.Records, error) {
+	p, err := storePaths(c)
 	if err != nil {
-		st.Close()
-		return nil, nil, err
+		return nil, err
 	}
-	return st, img, nil
+	r := container.OpenRecords(p.GraphRoot)
+	r.Sweep()
+	return r, nil
+}
+
+func versionCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "version",
+		Usage: "show the version",
+		Flags: []cli.Flag{&cli.StringFlag{Name: "format", Aliases: []string{"f"}, Usage: "json"}},
+		Action: func(c *cli.Context) error {
+			if c.String("format") == "json" {
+				b, _ := json.Marshal(map[string]string{"Version": version, "GoVersion": runtime.Version(), "OsArch": runtime.GOOS + "/" + runtime.GOARCH})
+				fmt.Println(string(b))
+				return nil
+			}
+			fmt.Printf("Version:      %s\nGo Version:   %s\nOS/Arch:      %s/%s\n", version, runtime.Version(), runtime.GOOS, runtime.GOARCH)
+			return nil
+		},
+	}
 }
 
 // tracer prints per-step milliseconds on stderr when SKIFF_TRACE is set.

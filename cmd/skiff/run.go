@@ -10,7 +10,6 @@ import (
 
 	"github.com/skiff-project/skiff/pkg/container"
 	"github.com/skiff-project/skiff/pkg/spec"
-	"github.com/skiff-project/skiff/pkg/store"
 )
 
 func runCommand() *cli.Command {
@@ -80,18 +79,23 @@ func runCommand() *cli.Command {
 				ep := c.String("entrypoint")
 				o.Spec.Entrypoint = &ep
 			}
-			st, err := openStore(c)
+			paths, err := storePaths(c)
 			if err != nil {
 				return err
 			}
-			defer st.Close()
-			if o.Trace != nil {
-				o.Trace("store")
+			switch c.String("pull") {
+			case "missing", "":
+				o.Pull = func(ref string) error { return pullForRun(c, ref) }
+			case "always":
+				if err := pullForRun(c, o.Image); err != nil {
+					return err
+				}
+			case "never":
+			default:
+				return &usageError{fmt.Sprintf("invalid --pull %q: use missing, always or never", c.String("pull"))}
 			}
-			if err := pullForRun(c, st, o.Image); err != nil {
-				return err
-			}
-			code, err := container.Run(st, o)
+			o.Compile = compileSeccomp
+			code, err := container.Run(paths, o)
 			if err != nil {
 				var ee *container.ExitError
 				if !errors.As(err, &ee) {
@@ -107,22 +111,9 @@ func runCommand() *cli.Command {
 	}
 }
 
-// pullForRun pulls the image through the skiff-image helper as --pull asks: missing (the
-// default: only when it is not in the store), always, or never.
-func pullForRun(c *cli.Context, st *store.Store, ref string) error {
-	switch c.String("pull") {
-	case "never":
-		return nil
-	case "missing", "":
-		_, err := st.LookupImage(ref)
-		var nf *store.NotFoundError
-		if err == nil || !errors.As(err, &nf) {
-			return err
-		}
-	case "always":
-	default:
-		return &usageError{fmt.Sprintf("invalid --pull %q: use missing, always or never", c.String("pull"))}
-	}
+// pullForRun pulls the image through the skiff-image helper (for --pull=missing when it is
+// not in the store, and --pull=always).
+func pullForRun(c *cli.Context, ref string) error {
 	helper, err := HelperPath()
 	if err != nil {
 		return err

@@ -31,6 +31,7 @@
 #include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
+#include <time.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -486,6 +487,43 @@ static void send_fd(int fd)
 		die("send terminal to skiff: %s", strerror(errno));
 }
 
+/* SKIFF_TRACE: per-phase milliseconds on stderr when the plan asks */
+static int tracing;
+static struct timespec trace_last;
+static void trace(const char *phase)
+{
+	if (!tracing)
+		return;
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (trace_last.tv_sec)
+		dprintf(2, "skiff-trace:   init %-10s %6.2f ms\n", phase,
+			(now.tv_sec - trace_last.tv_sec) * 1e3 + (now.tv_nsec - trace_last.tv_nsec) / 1e6);
+	trace_last = now;
+}
+
+/* recv_fd receives a descriptor skiff sent on the sync socket (SCM_RIGHTS). */
+static int recv_fd(void)
+{
+	char byte;
+	struct iovec iov = { .iov_base = &byte, .iov_len = 1 };
+	union {
+		struct cmsghdr h;
+		char buf[CMSG_SPACE(sizeof(int))];
+	} u;
+	struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof u.buf };
+	ssize_t n;
+	do
+		n = recvmsg(sync_fd, &m, MSG_CMSG_CLOEXEC);
+	while (n < 0 && errno == EINTR);
+	struct cmsghdr *c = CMSG_FIRSTHDR(&m);
+	if (n <= 0 || !c || c->cmsg_type != SCM_RIGHTS)
+		die("receive a descriptor from skiff: %s", n < 0 ? strerror(errno) : "none sent");
+	int fd;
+	memcpy(&fd, CMSG_DATA(c), sizeof fd);
+	return fd;
+}
+
 int main(int argc, char **argv)
 {
 	(void)argc;
@@ -497,6 +535,8 @@ int main(int argc, char **argv)
 	prctl(PR_SET_NAME, "skiff-init", 0, 0, 0);
 
 	/* 1. the plan */
+	struct timespec t_start;
+	clock_gettime(CLOCK_MONOTONIC, &t_start);
 	read_plan();
 	const char *rootfs = NULL, *hostname = NULL, *cwd = "/";
 	char **env = calloc(1, sizeof(char *)), **args = calloc(1, sizeof(char *));
@@ -518,6 +558,32 @@ int main(int argc, char **argv)
 		const char *op = word();
 		if (!strcmp(op, "end")) {
 			break;
+		} else if (!strcmp(op, "trace")) {
+			tracing = 1;
+			trace_last = t_start;
+			trace("plan-read");
+		} else if (!strcmp(op, "overlay")) { /* path options dir */
+			rootfs = word();
+			const char *opts = word(), *dir = word();
+			/* relative lowerdirs keep a long list under the one-page limit of mount options */
+			int cwd_fd = -1;
+			if (*dir) {
+				cwd_fd = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+				if (chdir(dir) < 0)
+					die("enter %s: %s", dir, strerror(errno));
+			}
+			if (mount("overlay", rootfs, "overlay", 0, opts) < 0) {
+				int e = errno;
+				if (e == ENOENT)
+					die("mount the container's overlay file system: %s: a layer of the image is missing: pull or import it again", strerror(e));
+				die("mount the container's overlay file system at %s: %s (options %.300s; see dmesg)", rootfs, strerror(e), opts);
+			}
+			if (cwd_fd >= 0 && (fchdir(cwd_fd) < 0 || close(cwd_fd) < 0))
+				die("chdir back: %s", strerror(errno));
+			root_fd = open(rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+			if (root_fd < 0)
+				die("open root file system %s: %s", rootfs, strerror(errno));
+			trace("overlay");
 		} else if (!strcmp(op, "rootfs")) {
 			rootfs = word();
 			/* pivot_root needs a mount point: bind the root onto itself (a vfs root is a
@@ -585,8 +651,10 @@ int main(int argc, char **argv)
 			c.ambient = unum();
 		} else if (!strcmp(op, "nnp")) {
 			c.nnp = 1;
-		} else if (!strcmp(op, "seccomp")) { /* fd of a raw BPF program */
+		} else if (!strcmp(op, "seccomp")) { /* fd of a raw BPF program; -1: sent on the sync socket */
 			int fd = (int)num();
+			if (fd == -1)
+				fd = recv_fd();
 			struct stat st;
 			if (fstat(fd, &st) < 0 || st.st_size <= 0 || st.st_size % sizeof(struct sock_filter))
 				die("seccomp program is empty or malformed");
@@ -621,6 +689,7 @@ int main(int argc, char **argv)
 	if (rootro && sys_mount_setattr(root_fd, "", AT_EMPTY_PATH, MOUNT_ATTR_RDONLY) < 0)
 		die("make the root file system read-only: %s", strerror(errno));
 
+	trace("mounts");
 	/* 4. pivot_root into the container and drop the old root */
 	if (fchdir(root_fd) < 0)
 		die("enter %s: %s", rootfs, strerror(errno));
@@ -632,6 +701,7 @@ int main(int argc, char **argv)
 		die("chdir /: %s", strerror(errno));
 	close(root_fd);
 
+	trace("pivot");
 	/* 5. hostname, terminal, working directory */
 	if (hostname && sethostname(hostname, strlen(hostname)) < 0)
 		die("set hostname %s: %s", hostname, strerror(errno));
@@ -662,8 +732,10 @@ int main(int argc, char **argv)
 		close(d);
 	}
 
+	trace("tty-cwd");
 	/* 6. seccomp, capabilities, user */
 	drop_privileges(&c, lastcap, prog, nprog, have_prog);
+	trace("privileges");
 	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0); /* cleared by the uid change above */
 
 	/* 7. the command */
@@ -709,6 +781,7 @@ int main(int argc, char **argv)
 	while ((n = read(errpipe[0], &e, sizeof e)) < 0 && errno == EINTR)
 		;
 	close(errpipe[0]);
+	trace("exec");
 	if (n == sizeof e) {
 		int st;
 		waitpid(child, &st, 0);

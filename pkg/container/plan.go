@@ -20,6 +20,8 @@ import (
 //
 //	skiff-plan-1
 //	rootfs   PATH
+//	overlay  PATH OPTIONS DIR              mount overlay at PATH (OPTIONS relative to DIR unless "")
+//	                                       and use it as the root
 //	mount    TYPE DEST ATTRS OPTS          new file system; ATTRS letters r s d x (ro nosuid nodev noexec)
 //	bind     SRC DEST RO RECURSIVE KIND OPTIONAL   KIND f or d for the mount point
 //	symlink  TARGET LINK
@@ -33,7 +35,9 @@ import (
 //	user     UID GID N GID...
 //	caps     BOUNDING EFFECTIVE PERMITTED INHERITABLE AMBIENT
 //	nnp
-//	seccomp  FD
+//	trace                                  per-phase timings on stderr
+//	nostdin                                the command's stdin is /dev/null
+//	seccomp  FD                            -1: the descriptor comes on the sync socket
 //	tty      ROWS COLS
 //	env      KEY=VALUE
 //	arg      WORD
@@ -68,10 +72,19 @@ var rlimitNums = map[string]int{
 
 // planInput is everything the plan is made of besides the spec.
 type planInput struct {
-	Rootfs     string
-	EtcFiles   map[string]string // container path -> host file (hosts, resolv.conf, hostname)
-	SeccompFD  int               // fd number of the BPF program in the shim, or -1
-	Rows, Cols int
+	Rootfs string
+	// Overlay, when set, is mounted at Rootfs by skiff-init itself, in the container's own
+	// mount namespace (OverlayDir: the directory its relative lowerdirs start from, or "").
+	Overlay, OverlayDir string
+	EtcFiles            map[string]string // container path -> host file (hosts, resolv.conf, hostname)
+	SeccompFD           int               // fd number of the BPF program in the shim, or -1
+	// NoStdin gives the command /dev/null for stdin (docker without -i).
+	NoStdin bool
+	// Trace asks skiff-init for per-phase timings on stderr (SKIFF_TRACE).
+	Trace bool
+	// SeccompSent says the BPF program's descriptor comes on the sync socket instead.
+	SeccompSent bool
+	Rows, Cols  int
 }
 
 // makePlan encodes s for skiff-init. Mounts go in this order: the spec's default file systems,
@@ -80,7 +93,14 @@ type planInput struct {
 func makePlan(s *rspec.Spec, in planInput) ([]byte, error) {
 	var p plan
 	p.op(planVersion)
-	p.op("rootfs", in.Rootfs)
+	if in.Trace {
+		p.op("trace") // first: the phases are timed from skiff-init's start
+	}
+	if in.Overlay != "" {
+		p.op("overlay", in.Rootfs, in.Overlay, in.OverlayDir)
+	} else {
+		p.op("rootfs", in.Rootfs)
+	}
 
 	var user []rspec.Mount
 	for i, m := range s.Mounts {
@@ -163,8 +183,13 @@ func makePlan(s *rspec.Spec, in planInput) ([]byte, error) {
 	if s.Process.NoNewPrivileges {
 		p.op("nnp")
 	}
-	if in.SeccompFD >= 0 {
+	if in.SeccompSent {
+		p.op("seccomp", "-1")
+	} else if in.SeccompFD >= 0 {
 		p.op("seccomp", strconv.Itoa(in.SeccompFD))
+	}
+	if in.NoStdin && !s.Process.Terminal {
+		p.op("nostdin")
 	}
 	if s.Process.Terminal {
 		p.op("tty", strconv.Itoa(in.Rows), strconv.Itoa(in.Cols))

@@ -4,12 +4,10 @@
 package container
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"os/signal"
 	"path/filepath"
 	"runtime"
@@ -19,14 +17,14 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/containers/storage"
+	rspec "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 	"golang.org/x/term"
 
+	"github.com/skiff-project/skiff/pkg/catalog"
 	"github.com/skiff-project/skiff/pkg/config"
 	"github.com/skiff-project/skiff/pkg/seccomp"
 	"github.com/skiff-project/skiff/pkg/spec"
-	"github.com/skiff-project/skiff/pkg/store"
 	"github.com/skiff-project/skiff/pkg/userns"
 )
 
@@ -49,68 +47,77 @@ type RunOptions struct {
 	Stdin, Stdout, Stderr *os.File
 	// Trace, when set, is called after each step with its name.
 	Trace func(step string)
+	// Pull, when set, is called once when the image is not in the store; Run then looks again.
+	Pull func(ref string) error
+	// Compile makes a seccomp program when the cache has none for the profile.
+	Compile seccomp.Compiler
 }
 
 // Run creates the container, runs it in the foreground and returns the command's exit code.
-func Run(st *store.Store, o RunOptions) (int, error) {
+// The container is skiff's own record beside the store (see Records): its file system is an
+// overlay of its own upper directory on the image's layers, mounted in this process's private
+// mount namespace.
+func Run(paths config.Paths, o RunOptions) (int, error) {
 	trace := o.Trace
 	if trace == nil {
 		trace = func(string) {}
 	}
-	img, err := st.LookupImage(o.Image)
+	if o.Spec.Name != "" {
+		if err := ValidName(o.Spec.Name); err != nil {
+			return 125, err
+		}
+	}
+	// skiff-init starts now and waits for its plan
+	init, err := forkInit(o)
 	if err != nil {
 		return 125, err
 	}
-	trace("image")
-	Sweep(st)
+	defer init.abort()
+	trace("fork")
+	recs := OpenRecords(paths.GraphRoot)
+	recs.Sweep()
 	trace("sweep")
 
-	id := NewID()
-	name := o.Spec.Name
-	if name == "" {
-		name = RandomName()
-	} else if err := ValidName(name); err != nil {
+	// the image and the container's record, under the lock that keeps images from going away
+	// before a container names them
+	h, cat, img, layers, err := create(recs, paths, o)
+	if err != nil {
 		return 125, err
-	}
-	rd, err := createRunDir(st.Paths.RunDir, id)
-	if err != nil {
-		return 125, fmt.Errorf("create run state: %w", err)
-	}
-	defer rd.release()
-
-	meta := Meta{Name: name, Image: o.Image, ImageID: img.ID, Created: time.Now().UTC(), AutoRemove: o.Remove,
-		Command: append(append([]string{}, img.Config.Config.Entrypoint...), o.Spec.Cmd...)}
-	metaJSON, _ := json.Marshal(meta)
-	c, err := st.S.CreateContainer(id, []string{name}, img.ID, "", string(metaJSON), &storage.ContainerOptions{Volatile: o.Remove})
-	if err != nil && errors.Is(err, storage.ErrDuplicateName) && o.Spec.Name == "" {
-		name = RandomName() + strconv.Itoa(int(time.Now().UnixNano()%1000))
-		c, err = st.S.CreateContainer(id, []string{name}, img.ID, "", string(metaJSON), &storage.ContainerOptions{Volatile: o.Remove})
-	}
-	if err != nil {
-		return 125, fmt.Errorf("create container: %w", nameInUse(err, name))
 	}
 	trace("create")
 	removed := false
 	defer func() {
 		if !removed {
-			_, _ = st.S.Unmount(c.ID, true)
 			if o.Remove {
-				_ = st.S.DeleteContainer(c.ID)
+				_ = h.Remove()
+			} else {
+				_ = h.WriteState(State{Status: "exited", ExitCode: 125, FinishedAt: time.Now().UTC()})
+				h.Release()
 			}
 		}
 	}()
 
-	rootfs, err := st.S.Mount(c.ID, "")
-	if err != nil {
-		return 125, fmt.Errorf("mount the container's file system: %w", err)
+	// skiff-init mounts the root in the container's mount namespace; the image's users and
+	// groups are read from its layers (or the copy) meanwhile
+	rootfs := filepath.Join(h.Dir, "rootfs")
+	var files spec.Files = rootFiles(rootfs)
+	var overlay, overlayDir string
+	if h.Meta.Rootfs == RootfsOverlay {
+		if overlay, overlayDir, err = overlayMount(cat, layers, h.Dir, userns.Current().Rootless, o.Remove); err != nil {
+			return 125, err
+		}
+		dirs := make(layeredFiles, len(layers))
+		for i, l := range layers {
+			dirs[i] = cat.LayerDir(l.ID)
+		}
+		files = dirs
 	}
-	trace("mount")
 
 	o.Spec.HostEnv = os.LookupEnv
 	if o.Spec.Network == "host" {
 		o.Spec.HostHostname, _ = os.Hostname()
 	}
-	s, err := spec.Build(img.Config.Config, o.Spec, id, rootFiles(rootfs))
+	s, err := spec.Build(img.Config.Config, o.Spec, h.ID, files)
 	if err != nil {
 		return 125, err
 	}
@@ -119,13 +126,19 @@ func Run(st *store.Store, o RunOptions) (int, error) {
 	}
 	trace("spec")
 
-	etc, err := writeEtcFiles(rd, s.Hostname, name, o.Spec.Network == "host")
+	etc, err := writeEtcFiles(filepath.Join(h.Dir, "etc"), s.Hostname, h.Meta.Name, o.Spec.Network == "host")
 	if err != nil {
 		return 125, err
 	}
 	var bpf *os.File
 	if s.Linux.Seccomp != nil {
-		prog, err := seccomp.CachedBPF(filepath.Join(st.Paths.RunDir, "seccomp"), s.Linux.Seccomp)
+		compile := o.Compile
+		if compile == nil {
+			compile = func(*rspec.LinuxSeccomp) ([]byte, error) {
+				return nil, errors.New("no seccomp compiler: use --security-opt seccomp=unconfined")
+			}
+		}
+		prog, err := seccomp.CachedBPF(filepath.Join(paths.RunDir, "seccomp"), s.Linux.Seccomp, compile)
 		if err != nil {
 			return 125, fmt.Errorf("seccomp profile: %w", err)
 		}
@@ -135,10 +148,10 @@ func Run(st *store.Store, o RunOptions) (int, error) {
 		defer bpf.Close()
 	}
 	trace("seccomp")
-	in := planInput{Rootfs: rootfs, EtcFiles: etc, SeccompFD: -1, Rows: 24, Cols: 80}
-	if bpf != nil {
-		in.SeccompFD = 5
-	}
+	in := planInput{Rootfs: rootfs, Overlay: overlay, OverlayDir: overlayDir, EtcFiles: etc, SeccompFD: -1, Rows: 24, Cols: 80}
+	in.SeccompSent = bpf != nil
+	in.Trace = o.Trace != nil
+	in.NoStdin = !o.Spec.Interactive || o.Stdin == nil
 	if o.Spec.TTY && o.Stdin != nil && term.IsTerminal(int(o.Stdin.Fd())) {
 		if w, h, err := term.GetSize(int(o.Stdin.Fd())); err == nil {
 			in.Cols, in.Rows = w, h
@@ -148,27 +161,81 @@ func Run(st *store.Store, o RunOptions) (int, error) {
 	if err != nil {
 		return 125, err
 	}
+	if !o.Remove {
+		_ = h.WriteState(State{Status: "running", StartedAt: time.Now().UTC()})
+	}
 
-	code, err := start(st, c.ID, s.Process.Terminal, planBytes, bpf, o, trace)
+	code, err := init.run(h, planBytes, bpf, o, trace)
 	if err != nil {
 		return code, err
 	}
-	if !o.Remove {
-		now := time.Now().UTC()
-		_ = WriteState(st, c.ID, State{Status: "exited", ExitCode: code, FinishedAt: now})
-	}
-	if !o.Remove {
-		// DeleteContainer unmounts by itself: one store write fewer for --rm
-		_, _ = st.S.Unmount(c.ID, true)
-	}
-	if o.Remove {
-		if err := st.S.DeleteContainer(c.ID); err != nil {
-			return code, fmt.Errorf("remove container %.12s: %w", c.ID, err)
-		}
-	}
 	removed = true
+	trace("exited")
+	if o.Remove {
+		if err := h.Remove(); err != nil {
+			return code, err
+		}
+	} else {
+		_ = h.WriteState(State{Status: "exited", ExitCode: code, FinishedAt: time.Now().UTC()})
+		h.Release()
+	}
 	trace("teardown")
 	return code, nil
+}
+
+// create finds the image (pulling it once when allowed) and makes the container's record.
+func create(recs *Records, paths config.Paths, o RunOptions) (*Handle, *catalog.Catalog, *catalog.Image, []*catalog.Layer, error) {
+	for pulled := false; ; pulled = true {
+		unlock, err := recs.LockImages(false)
+		if err != nil {
+			return nil, nil, nil, nil, err
+		}
+		cat, err := catalog.Open(paths.GraphRoot, paths.Driver)
+		if err != nil {
+			unlock()
+			return nil, nil, nil, nil, err
+		}
+		img, err := cat.Lookup(o.Image)
+		if err != nil {
+			unlock()
+			if errors.Is(err, catalog.ErrNotFound) && o.Pull != nil && !pulled {
+				if err := o.Pull(o.Image); err != nil {
+					return nil, nil, nil, nil, err
+				}
+				continue
+			}
+			return nil, nil, nil, nil, err
+		}
+		layers, err := cat.Layers(img)
+		if err != nil {
+			unlock()
+			return nil, nil, nil, nil, err
+		}
+		// the command as docker's ps shows it: entrypoint, then arguments or the image's CMD
+		meta := Meta{Name: o.Spec.Name, Image: o.Image, ImageID: img.ID, AutoRemove: o.Remove, Rootfs: rootfsKind(cat),
+			Command: append([]string{}, img.Config.Config.Entrypoint...)}
+		if o.Spec.Entrypoint != nil {
+			meta.Command = nil
+			if *o.Spec.Entrypoint != "" {
+				meta.Command = []string{*o.Spec.Entrypoint}
+			}
+		}
+		if len(o.Spec.Cmd) > 0 {
+			meta.Command = append(meta.Command, o.Spec.Cmd...)
+		} else {
+			meta.Command = append(meta.Command, img.Config.Config.Cmd...)
+		}
+		h, err := recs.Create(meta)
+		unlock()
+		if err != nil {
+			return nil, nil, nil, nil, err
+		}
+		if err := prepareRootfs(cat, layers, h.Dir, meta.Rootfs); err != nil {
+			_ = h.Remove()
+			return nil, nil, nil, nil, err
+		}
+		return h, cat, img, layers, nil
+	}
 }
 
 // checkMapped fails clearly when the container's user is outside the user namespace's maps.
@@ -198,17 +265,6 @@ func describe(maps []userns.IDMap) string {
 	return strings.Join(s, ",")
 }
 
-// ValidName checks a container name as docker does: [a-zA-Z0-9][a-zA-Z0-9_.-]*.
-func ValidName(name string) error {
-	for i, r := range name {
-		ok := r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || i > 0 && (r == '_' || r == '.' || r == '-')
-		if !ok {
-			return fmt.Errorf("invalid container name %q: use letters, digits, '_', '.' and '-', starting with a letter or digit", name)
-		}
-	}
-	return nil
-}
-
 // InitPath finds skiff-init: $SKIFF_INIT, beside the skiff binary, or in libexec.
 func InitPath() (string, error) { return config.Libexec("skiff-init", "SKIFF_INIT") }
 
@@ -217,68 +273,130 @@ var forwarded = []os.Signal{unix.SIGHUP, unix.SIGINT, unix.SIGQUIT, unix.SIGTERM
 	unix.SIGALRM, unix.SIGCONT, unix.SIGWINCH, unix.SIGPWR, unix.SIGVTALRM, unix.SIGPROF, unix.SIGSYS, unix.SIGTRAP,
 	unix.SIGXCPU, unix.SIGXFSZ, unix.SIGSTKFLT, unix.SIGIO}
 
-// start runs skiff-init with the plan and serves the container until it exits.
-func start(st *store.Store, id string, tty bool, planBytes []byte, bpf *os.File, o RunOptions, trace func(string)) (int, error) {
+// initProc is skiff-init, started at the beginning of Run: the kernel creates its namespaces
+// and loads it (on the other CPU, when there is one) while this process finds the image and
+// builds the plan, which skiff-init then reads from its pipe.
+type initProc struct {
+	pid         child
+	forkErr     error
+	forked      chan struct{} // closed when the fork is done (pid or forkErr set)
+	done        chan struct{} // closed when the forking thread may go
+	planW, sock *os.File
+	sigs        chan os.Signal
+	finished    bool
+}
+
+// forkInit starts skiff-init in the container's new namespaces, from a thread of its own that
+// stays until the container is done: the child's parent-death signal is tied to that thread.
+func forkInit(o RunOptions) (*initProc, error) {
 	initPath, err := InitPath()
 	if err != nil {
-		return 125, err
+		return nil, err
 	}
 	planR, planW, err := os.Pipe()
 	if err != nil {
-		return 125, err
+		return nil, err
 	}
-	defer planR.Close()
-	defer planW.Close()
 	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
-		return 125, err
+		planR.Close()
+		planW.Close()
+		return nil, err
 	}
-	parentSock := os.NewFile(uintptr(fds[0]), "sync")
+	sock := os.NewFile(uintptr(fds[0]), "sync")
 	childSock := os.NewFile(uintptr(fds[1]), "sync-child")
-	defer parentSock.Close()
-	defer childSock.Close()
 
-	cmd := &exec.Cmd{Path: initPath, Args: []string{"skiff-init"}, Env: []string{}}
-	cmd.Stdout, cmd.Stderr = o.Stdout, o.Stderr
-	if (o.Spec.Interactive || tty) && o.Stdin != nil {
-		cmd.Stdin = o.Stdin
-	}
-	if tty {
-		// the terminal comes from inside the container; our stdio stays with us
-		cmd.Stdin, cmd.Stdout, cmd.Stderr = nil, nil, nil
-	}
-	cmd.ExtraFiles = []*os.File{planR, childSock}
-	if bpf != nil {
-		cmd.ExtraFiles = append(cmd.ExtraFiles, bpf)
+	// skiff-init's descriptors: our stdio (it gives the command /dev/null or a terminal when
+	// the plan says so), the plan (3) and the sync socket (4)
+	files := []uintptr{os.Stdin.Fd(), o.Stdout.Fd(), o.Stderr.Fd(), planR.Fd(), childSock.Fd()}
+	if o.Stdin != nil {
+		files[0] = o.Stdin.Fd()
 	}
 	flags := uintptr(unix.CLONE_NEWNS | unix.CLONE_NEWPID | unix.CLONE_NEWUTS | unix.CLONE_NEWIPC | unix.CLONE_NEWCGROUP)
 	if o.Spec.Network != "host" {
 		flags |= unix.CLONE_NEWNET
 	}
-	cmd.SysProcAttr = &syscall.SysProcAttr{Cloneflags: flags, Setsid: true, Pdeathsig: unix.SIGKILL}
+	attr := &syscall.ProcAttr{Env: []string{}, Files: files,
+		Sys: &syscall.SysProcAttr{Cloneflags: flags, Setsid: true, Pdeathsig: unix.SIGKILL}}
 
-	sigs := make(chan os.Signal, 32)
-	signal.Notify(sigs, forwarded...)
-	defer signal.Stop(sigs)
+	p := &initProc{planW: planW, sock: sock, sigs: make(chan os.Signal, 32),
+		forked: make(chan struct{}), done: make(chan struct{})}
+	go func() {
+		// until here a signal has its default effect (skiff dies, and the container with it)
+		signal.Notify(p.sigs, forwarded...)
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+		// syscall.ForkExec rather than os/exec: no pidfd probing, no copying goroutines
+		pid, err := syscall.ForkExec(initPath, []string{"skiff-init"}, attr)
+		planR.Close()
+		childSock.Close()
+		p.pid, p.forkErr = child(pid), err
+		if err != nil {
+			p.forkErr = fmt.Errorf("start %s: %w", initPath, err)
+		}
+		close(p.forked)
+		if err == nil {
+			<-p.done
+		}
+	}()
+	return p, nil
+}
 
-	// Pdeathsig fires when the thread that started the child exits: keep this one.
-	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
-	if err := cmd.Start(); err != nil {
-		return 125, fmt.Errorf("start %s: %w", initPath, err)
+// started waits for the fork and reports its error.
+func (p *initProc) started() error {
+	<-p.forked
+	return p.forkErr
+}
+
+func (p *initProc) release() {
+	signal.Stop(p.sigs)
+	p.planW.Close()
+	p.sock.Close()
+	select {
+	case <-p.done:
+	default:
+		close(p.done)
 	}
-	childSock.Close()
-	planR.Close()
-	if _, err := planW.Write(planBytes); err != nil {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
+}
+
+// abort kills skiff-init when it was never given its plan (or failed), and reaps it.
+func (p *initProc) abort() {
+	if p == nil || p.finished {
+		return
+	}
+	p.finished = true
+	if p.started() == nil {
+		p.pid.signal(syscall.SIGKILL)
+		_ = waitCode(p.pid)
+	}
+	p.release()
+}
+
+// run sends the plan (and the seccomp program) and serves the container until it exits.
+func (p *initProc) run(h *Handle, planBytes []byte, bpf *os.File, o RunOptions, trace func(string)) (int, error) {
+	if err := p.started(); err != nil {
+		return 125, err
+	}
+	p.finished = true
+	defer p.release()
+	cmd := p.pid
+	// the pid of skiff-init as seen here, for rm -f (liveness is the lock, not the pid)
+	h.SetPid(int(cmd))
+	if bpf != nil {
+		if err := unix.Sendmsg(int(p.sock.Fd()), []byte{'F'}, unix.UnixRights(int(bpf.Fd())), nil, 0); err != nil {
+			cmd.signal(syscall.SIGKILL)
+			_ = waitCode(cmd)
+			return 125, fmt.Errorf("send the seccomp program to skiff-init: %w", err)
+		}
+	}
+	if _, err := p.planW.Write(planBytes); err != nil {
+		cmd.signal(syscall.SIGKILL)
+		_ = waitCode(cmd)
 		return 125, fmt.Errorf("send the plan to skiff-init: %w", err)
 	}
-	planW.Close()
-	trace("clone")
-
-	// the pid of skiff-init as seen here, for rm -f (liveness is the lock, not this file)
-	_ = os.WriteFile(filepath.Join(st.Paths.ContainerRunDir(id), "pid"), []byte(strconv.Itoa(cmd.Process.Pid)), 0o600)
+	p.planW.Close()
+	trace("plan")
+	parentSock, sigs := p.sock, p.sigs
 
 	// wait for "started", an error, or the terminal
 	var master *os.File
@@ -325,7 +443,7 @@ func start(st *store.Store, id string, tty bool, planBytes []byte, bpf *os.File,
 					resize(master, o.Stdin)
 					continue
 				}
-				_ = cmd.Process.Signal(sig)
+				cmd.signal(sig)
 			case <-done:
 				return
 			}
@@ -344,22 +462,32 @@ func start(st *store.Store, id string, tty bool, planBytes []byte, bpf *os.File,
 	return code, nil
 }
 
+// child is skiff-init's pid.
+type child int
+
+func (c child) signal(sig os.Signal) {
+	if s, ok := sig.(syscall.Signal); ok {
+		_ = syscall.Kill(int(c), s)
+	}
+}
+
 // waitCode waits for skiff-init and turns its status into an exit code.
-func waitCode(cmd *exec.Cmd) int {
-	err := cmd.Wait()
-	if err == nil {
-		return 0
-	}
-	var ee *exec.ExitError
-	if errors.As(err, &ee) {
-		if ws, ok := ee.Sys().(syscall.WaitStatus); ok {
-			if ws.Signaled() {
-				return 128 + int(ws.Signal())
-			}
-			return ws.ExitStatus()
+func waitCode(c child) int {
+	var ws syscall.WaitStatus
+	for {
+		_, err := syscall.Wait4(int(c), &ws, 0, nil)
+		if err == syscall.EINTR {
+			continue
 		}
+		if err != nil {
+			return 125
+		}
+		break
 	}
-	return 125
+	if ws.Signaled() {
+		return 128 + int(ws.Signal())
+	}
+	return ws.ExitStatus()
 }
 
 func waitTimeout(wg *sync.WaitGroup, d time.Duration) {
@@ -436,8 +564,8 @@ func memfile(name string, b []byte) (*os.File, error) {
 }
 
 // writeEtcFiles writes /etc/hosts, /etc/resolv.conf and /etc/hostname for the container into
-// its run directory and returns them by container path.
-func writeEtcFiles(rd *runDir, hostname, name string, hostNet bool) (map[string]string, error) {
+// dir and returns them by container path.
+func writeEtcFiles(dir, hostname, name string, hostNet bool) (map[string]string, error) {
 	hosts := "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.1.1\t" + hostname
 	if name != "" && name != hostname {
 		hosts += " " + name
@@ -459,7 +587,7 @@ func writeEtcFiles(rd *runDir, hostname, name string, hostNet bool) (map[string]
 	}
 	out := map[string]string{}
 	for dst, content := range files {
-		p := rd.file(filepath.Base(dst))
+		p := filepath.Join(dir, filepath.Base(dst))
 		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
 			return nil, err
 		}

@@ -5,9 +5,7 @@ package image
 import (
 	"errors"
 	"fmt"
-	"regexp"
 	"strings"
-	"sync"
 
 	digest "github.com/opencontainers/go-digest"
 )
@@ -18,21 +16,82 @@ const LocalDomain = "localhost"
 // DefaultDomain is docker's registry, implied by names without one.
 const DefaultDomain = "docker.io"
 
-// The grammar of docker references (distribution's reference package): it is parsed here, with
-// patterns compiled on first use, because skiff's hot commands must not pay containers/image's
-// package initialisation; pull and push in the skiff-image helper use containers/image's own.
-var patterns = sync.OnceValue(func() (p struct{ domain, path, tag, id *regexp.Regexp }) {
-	const (
-		component = `(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])`
-		alnum     = `[a-z0-9]+`
-		separator = `(?:[._]|__|[-]+)`
-	)
-	p.domain = regexp.MustCompile(`^` + component + `(?:\.` + component + `)*(?::[0-9]+)?$`)
-	p.path = regexp.MustCompile(`^` + alnum + `(?:` + separator + alnum + `)*(?:/` + alnum + `(?:` + separator + alnum + `)*)*$`)
-	p.tag = regexp.MustCompile(`^[\w][\w.-]{0,127}$`)
-	p.id = regexp.MustCompile(`^(sha256:)?[0-9a-f]{3,64}$`)
-	return p
-})
+// The grammar of docker references (distribution's reference package), checked by hand rather
+// than with its regular expressions: compiling those costs milliseconds, more than all the rest
+// of a `skiff run`'s own work. reference_diff_test.go checks these against containers/image.
+
+func isAlnum(c byte) bool      { return c >= 'a' && c <= 'z' || c >= '0' && c <= '9' }
+func isAlnumMixed(c byte) bool { return isAlnum(c) || c >= 'A' && c <= 'Z' }
+
+// validDomain: component(.component)*(:port)?, a component being letters and digits with
+// inner hyphens.
+func validDomain(s string) bool {
+	host, port, hasPort := strings.Cut(s, ":")
+	if hasPort {
+		if port == "" {
+			return false
+		}
+		for i := 0; i < len(port); i++ {
+			if port[i] < '0' || port[i] > '9' {
+				return false
+			}
+		}
+	}
+	for _, c := range strings.Split(host, ".") {
+		if c == "" || c[0] == '-' || c[len(c)-1] == '-' {
+			return false
+		}
+		for i := 0; i < len(c); i++ {
+			if !isAlnumMixed(c[i]) && c[i] != '-' {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// validPath: components separated by '/', each alnum runs joined by one '.', one or two '_',
+// or any number of '-'.
+func validPath(s string) bool {
+	for _, c := range strings.Split(s, "/") {
+		if c == "" || !isAlnum(c[0]) || !isAlnum(c[len(c)-1]) {
+			return false
+		}
+		for i := 0; i < len(c); {
+			if isAlnum(c[i]) {
+				i++
+				continue
+			}
+			j := i
+			for j < len(c) && !isAlnum(c[j]) {
+				j++
+			}
+			switch sep := c[i:j]; {
+			case sep == "." || sep == "_" || sep == "__":
+			case strings.Trim(sep, "-") == "":
+			default:
+				return false
+			}
+			i = j
+		}
+	}
+	return true
+}
+
+// validTag: [\w][\w.-]{0,127}
+func validTag(s string) bool {
+	if s == "" || len(s) > 128 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		word := isAlnumMixed(c) || c == '_'
+		if !word && (i == 0 || c != '.' && c != '-') {
+			return false
+		}
+	}
+	return true
+}
 
 // Named is a parsed, normalized reference: DOMAIN/PATH[:TAG][@DIGEST].
 type Named struct {
@@ -91,7 +150,7 @@ func parse(s string, defaultDomain string) (Named, bool, error) {
 	}
 	if i := strings.LastIndexByte(rest, ':'); i >= 0 && !strings.Contains(rest[i:], "/") {
 		n.Tag, rest = rest[i+1:], rest[:i]
-		if !patterns().tag.MatchString(n.Tag) {
+		if !validTag(n.Tag) {
 			return n, false, fmt.Errorf("invalid tag %q", n.Tag)
 		}
 	}
@@ -114,8 +173,8 @@ func parse(s string, defaultDomain string) (Named, bool, error) {
 	}
 	// docker matches the whole name (an optional domain, then path components), so a first
 	// component such as "a.b_c" is valid as a path component even where it is not a host name
-	validDomain := patterns().domain.MatchString(n.Domain) || qualified && patterns().path.MatchString(n.Domain)
-	if !validDomain || !patterns().path.MatchString(rest) {
+	domainOK := validDomain(n.Domain) || qualified && validPath(n.Domain)
+	if !domainOK || !validPath(rest) {
 		return n, false, errors.New("invalid reference format")
 	}
 	if n.Domain == DefaultDomain && !strings.Contains(rest, "/") {
@@ -164,7 +223,18 @@ func Candidates(s string) ([]string, error) {
 }
 
 // LooksLikeID reports whether s could be an image or container ID (or a prefix of one).
-func LooksLikeID(s string) bool { return patterns().id.MatchString(s) }
+func LooksLikeID(s string) bool {
+	s = strings.TrimPrefix(s, "sha256:")
+	if len(s) < 3 || len(s) > 64 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if !(s[i] >= '0' && s[i] <= '9' || s[i] >= 'a' && s[i] <= 'f') {
+			return false
+		}
+	}
+	return true
+}
 
 // Split returns repository and tag (or digest) of a stored name for display.
 func Split(name string) (repo, tag string) {

@@ -1,11 +1,13 @@
 package seccomp
 
 import (
-	"crypto/sha256"
+	"bytes"
+	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -13,46 +15,87 @@ import (
 	rspec "github.com/opencontainers/runtime-spec/specs-go"
 )
 
-// cacheFormat names the way Compile builds programs; change it whenever Compile's output for
-// a given profile changes, so stale cache files are no longer used.
-const cacheFormat = "skiff-seccomp-1"
+// cacheFormat names the way programs are compiled and cached; change it whenever the
+// compiler's output for a given profile changes, so stale cache files are no longer used.
+const cacheFormat = "skiff-seccomp-2"
 
-// CacheKey identifies the program Compile makes of p with this libseccomp: the hex sha256
-// of the profile's JSON, libseccomp's version and the architecture.
-func CacheKey(p *rspec.LinuxSeccomp) (string, error) {
+// Compiler turns a profile into a BPF program (bpf.Compile in skiff-image; the lean skiff asks
+// skiff-image to do it).
+type Compiler func(p *rspec.LinuxSeccomp) ([]byte, error)
+
+// cacheIdentity is what a cached program was compiled from: the cache format, the
+// architecture and the profile's JSON. A cache file holds it in full before the program, and
+// a program is used only when it matches byte for byte, so the file name's short hash needs
+// no collision resistance (and the run path no cryptographic hash).
+func cacheIdentity(p *rspec.LinuxSeccomp) ([]byte, error) {
 	b, err := json.Marshal(p)
 	if err != nil {
-		return "", fmt.Errorf("seccomp: hash profile: %w", err)
+		return nil, fmt.Errorf("seccomp: encode profile: %w", err)
 	}
-	h := sha256.New()
-	h.Write(b)
-	fmt.Fprintf(h, "\x00%s\x00libseccomp %s\x00%s", cacheFormat, Version(), runtime.GOARCH)
+	return append([]byte(cacheFormat+"\x00"+runtime.GOARCH+"\x00"), b...), nil
+}
+
+// CacheKey names the cache file of the program compiled from p.
+func CacheKey(p *rspec.LinuxSeccomp) (string, error) {
+	id, err := cacheIdentity(p)
+	if err != nil {
+		return "", err
+	}
+	h := fnv.New128a()
+	h.Write(id)
 	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
-// CachedBPF returns Compile(p), reusing dir/<CacheKey(p)>.bpf when it exists. A freshly
-// compiled program is stored there atomically (temporary file renamed into place) with mode
-// 0600; dir is created with mode 0700 if missing. Failing to write the cache is not an
-// error: the program is returned all the same.
-func CachedBPF(dir string, p *rspec.LinuxSeccomp) ([]byte, error) {
+// CachedBPF returns compile(p), reusing dir/<CacheKey(p)>.bpf when it holds the program of
+// exactly this profile. A freshly compiled program is stored there atomically (temporary
+// file renamed into place) with mode 0600; dir is created with mode 0700 if missing. Failing
+// to write the cache is not an error: the program is returned all the same.
+func CachedBPF(dir string, p *rspec.LinuxSeccomp, compile Compiler) ([]byte, error) {
 	if p == nil {
 		return nil, errors.New("seccomp: no profile to compile")
 	}
-	key, err := CacheKey(p)
+	id, err := cacheIdentity(p)
 	if err != nil {
 		return nil, err
 	}
+	key, _ := CacheKey(p)
 	path := filepath.Join(dir, key+".bpf")
-	if prog, err := os.ReadFile(path); err == nil && len(prog) > 0 && len(prog)%8 == 0 {
-		return prog, nil
+	if b, err := os.ReadFile(path); err == nil {
+		if prog, ok := decodeCache(b, id); ok {
+			return prog, nil
+		}
 	}
-	prog, err := Compile(p)
+	prog, err := compile(p)
 	if err != nil {
 		return nil, err
+	}
+	if len(prog) == 0 || len(prog)%8 != 0 {
+		return nil, fmt.Errorf("seccomp: the compiler returned a malformed program (%d bytes)", len(prog))
 	}
 	// The cache only saves time: failing to fill it must not fail the container.
-	_ = writeAtomic(dir, path, prog)
+	_ = writeAtomic(dir, path, encodeCache(id, prog))
 	return prog, nil
+}
+
+// A cache file: the identity's length (8 bytes, little endian), the identity, the program.
+func encodeCache(id, prog []byte) []byte {
+	out := binary.LittleEndian.AppendUint64(nil, uint64(len(id)))
+	return append(append(out, id...), prog...)
+}
+
+func decodeCache(b, id []byte) ([]byte, bool) {
+	if len(b) < 8 {
+		return nil, false
+	}
+	n := binary.LittleEndian.Uint64(b)
+	if n != uint64(len(id)) || uint64(len(b)-8) < n || !bytes.Equal(b[8:8+n], id) {
+		return nil, false
+	}
+	prog := b[8+n:]
+	if len(prog) == 0 || len(prog)%8 != 0 {
+		return nil, false
+	}
+	return prog, true
 }
 
 func writeAtomic(dir, path string, data []byte) error {

@@ -12,96 +12,33 @@ import (
 	specs "github.com/opencontainers/image-spec/specs-go"
 	v1 "github.com/opencontainers/image-spec/specs-go/v1"
 
+	"github.com/skiff-project/skiff/pkg/catalog"
 	"github.com/skiff-project/skiff/pkg/image"
 )
 
 // Image is an image in the store, with its OCI configuration.
-type Image struct {
-	ID       string
-	Names    []string
-	Digest   digest.Digest
-	Created  time.Time
-	Size     int64
-	TopLayer string
-	Config   v1.Image
-}
+type Image = catalog.Image
 
-// configKey is where the image's config blob is kept, as containers/image's storage transport
-// keeps it: under the config's digest.
-func configKey(id string) string { return "sha256:" + id }
-
-func (s *Store) toImage(img *storage.Image, withConfig bool) (*Image, error) {
-	out := &Image{ID: img.ID, Names: img.Names, Digest: img.Digest, Created: img.Created, TopLayer: img.TopLayer}
-	if withConfig {
-		b, err := s.S.ImageBigData(img.ID, configKey(img.ID))
-		if err != nil {
-			return nil, fmt.Errorf("image %s has no config: %w (remove it with skiff rmi -f %.12s)", img.ID, err, img.ID)
-		}
-		if err := json.Unmarshal(b, &out.Config); err != nil {
-			return nil, fmt.Errorf("image %s has a malformed config: %w", img.ID, err)
-		}
-		if out.Config.Created != nil {
-			out.Created = *out.Config.Created
-		}
-	}
-	return out, nil
-}
+// Catalog reads the store's images and layers as they are on disk now.
+func (s *Store) Catalog() (*catalog.Catalog, error) { return catalog.Open(s.Paths.GraphRoot, s.Driver) }
 
 // Images lists the images in the store, newest first.
 func (s *Store) Images() ([]*Image, error) {
-	imgs, err := s.S.Images()
+	c, err := s.Catalog()
 	if err != nil {
 		return nil, err
 	}
-	out := make([]*Image, 0, len(imgs))
-	for i := range imgs {
-		img, err := s.toImage(&imgs[i], true)
-		if err != nil {
-			img, _ = s.toImage(&imgs[i], false)
-		}
-		if size, err := s.S.ImageSize(imgs[i].ID); err == nil {
-			img.Size = size
-		}
-		out = append(out, img)
-	}
-	slices.SortStableFunc(out, func(a, b *Image) int { return b.Created.Compare(a.Created) })
-	return out, nil
+	return c.Images(), nil
 }
 
 // LookupImage finds an image by name (short names tried as localhost/NAME, then docker.io's
 // spelling), full ID or unique ID prefix.
 func (s *Store) LookupImage(name string) (*Image, error) {
-	cands, err := image.Candidates(name)
-	if err != nil && !image.LooksLikeID(name) {
+	c, err := s.Catalog()
+	if err != nil {
 		return nil, err
 	}
-	for _, c := range cands {
-		if img, err := s.S.Image(c); err == nil {
-			return s.toImage(img, true)
-		}
-	}
-	if image.LooksLikeID(name) {
-		imgs, err := s.S.Images()
-		if err != nil {
-			return nil, err
-		}
-		ids := make([]string, len(imgs))
-		for i := range imgs {
-			ids[i] = imgs[i].ID
-		}
-		id, err := matchPrefix(name, ids)
-		if err == nil {
-			img, err := s.S.Image(id)
-			if err != nil {
-				return nil, err
-			}
-			return s.toImage(img, true)
-		}
-		if !errors.Is(err, ErrNotFound) {
-			return nil, err
-		}
-	}
-	return nil, &NotFoundError{Kind: "image", Name: name, Hint: "import it with `skiff import ROOTFS.tar " + name + "`, pull it, or see `skiff images`"}
+	return c.Lookup(name)
 }
 
 // NewImage stores a one-layer-per-entry image: layers (bottom first, already in the store),
@@ -143,7 +80,7 @@ func (s *Store) NewImage(topLayer string, cfg v1.Image, layerDigests []digest.Di
 		CreationDate: created,
 		Digest:       mDigest,
 		BigData: []storage.ImageBigDataOption{
-			{Key: configKey(id), Data: cfgBytes, Digest: cfgDigest},
+			{Key: catalog.ConfigKey(id), Data: cfgBytes, Digest: cfgDigest},
 			{Key: storage.ImageDigestManifestBigDataNamePrefix + "-" + mDigest.String(), Data: mBytes, Digest: mDigest},
 			{Key: storage.ImageDigestBigDataKey, Data: mBytes, Digest: mDigest},
 		},
@@ -157,7 +94,7 @@ func (s *Store) NewImage(topLayer string, cfg v1.Image, layerDigests []digest.Di
 	if err != nil {
 		return nil, err
 	}
-	return s.toImage(img, true)
+	return s.LookupImage(img.ID)
 }
 
 // Tag adds name (a full reference) to the image.
@@ -174,9 +111,10 @@ func (s *Store) Tag(img *Image, name string) error {
 var ErrImageInUse = errors.New("image is in use by a container")
 
 // RemoveImage untags ref when the image has other names (as docker does), otherwise deletes
-// the image and its layers that no other image uses. With force, containers using it are an
-// error only for the caller to handle first. It returns "Untagged: x" / "Deleted: id" lines.
-func (s *Store) RemoveImage(ref string, force bool) ([]string, error) {
+// the image and its layers that no other image uses. users returns the containers using an
+// image; without force they make it an error, with force remove removes each first. It returns
+// "Untagged: x" / "Deleted: id" lines.
+func (s *Store) RemoveImage(ref string, force bool, users func(imageID string) []string, remove func(id string) error) ([]string, error) {
 	img, err := s.LookupImage(ref)
 	if err != nil {
 		return nil, err
@@ -195,18 +133,12 @@ func (s *Store) RemoveImage(ref string, force bool) ([]string, error) {
 			}
 		}
 	}
-	cs, err := s.S.Containers()
-	if err != nil {
-		return nil, err
-	}
-	for _, c := range cs {
-		if c.ImageID == img.ID {
-			if !force {
-				return nil, fmt.Errorf("image %s is used by container %.12s: remove the container first (skiff rm) or use rmi -f", ref, c.ID)
-			}
-			if err := s.S.DeleteContainer(c.ID); err != nil {
-				return nil, fmt.Errorf("remove container %.12s using the image: %w", c.ID, err)
-			}
+	for _, id := range users(img.ID) {
+		if !force {
+			return nil, fmt.Errorf("image %s is used by container %.12s: remove the container first (skiff rm) or use rmi -f", ref, id)
+		}
+		if err := remove(id); err != nil {
+			return nil, fmt.Errorf("remove container %.12s using the image: %w", id, err)
 		}
 	}
 	for _, n := range img.Names {
@@ -238,4 +170,24 @@ func (s *Store) Layers(img *Image) ([]LayerInfo, error) {
 	}
 	slices.Reverse(out)
 	return out, nil
+}
+
+// Prune removes dangling images (all unused ones with all) that match f and that no container
+// uses (used holds the IDs of images in use); it returns their IDs.
+func (s *Store) Prune(all bool, f *catalog.ImageFilter, used map[string]bool) ([]string, error) {
+	imgs, err := s.Images()
+	if err != nil {
+		return nil, err
+	}
+	var removed []string
+	for _, img := range imgs {
+		if used[img.ID] || (!all && len(img.Names) > 0) || !f.Match(img) {
+			continue
+		}
+		if _, err := s.S.DeleteImage(img.ID, true); err != nil {
+			return removed, fmt.Errorf("remove image %.12s: %w", img.ID, err)
+		}
+		removed = append(removed, img.ID)
+	}
+	return removed, nil
 }

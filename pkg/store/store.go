@@ -6,13 +6,13 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 
 	"github.com/containers/storage"
 	graphdriver "github.com/containers/storage/drivers"
 	"github.com/containers/storage/types"
 	"github.com/moby/sys/mountinfo"
 
+	"github.com/skiff-project/skiff/pkg/catalog"
 	"github.com/skiff-project/skiff/pkg/config"
 	"github.com/skiff-project/skiff/pkg/userns"
 )
@@ -145,40 +145,10 @@ func (s *Store) Close() {
 }
 
 // ErrNotFound is returned when an image or container is not in the store.
-var ErrNotFound = errors.New("not found")
+var ErrNotFound = catalog.ErrNotFound
 
 // NotFoundError names what was not found and how to fix it.
-type NotFoundError struct {
-	Kind, Name, Hint string
-}
-
-func (e *NotFoundError) Error() string {
-	s := fmt.Sprintf("%s %q not found", e.Kind, e.Name)
-	if e.Hint != "" {
-		s += ": " + e.Hint
-	}
-	return s
-}
-
-func (e *NotFoundError) Unwrap() error { return ErrNotFound }
-
-// matchPrefix finds the one id among ids starting with prefix.
-func matchPrefix(prefix string, ids []string) (string, error) {
-	prefix = strings.TrimPrefix(prefix, "sha256:")
-	var found string
-	for _, id := range ids {
-		if strings.HasPrefix(id, prefix) {
-			if found != "" && found != id {
-				return "", fmt.Errorf("%q matches more than one ID: give more characters", prefix)
-			}
-			found = id
-		}
-	}
-	if found == "" {
-		return "", ErrNotFound
-	}
-	return found, nil
-}
+type NotFoundError = catalog.NotFoundError
 
 // FSType is the type of the file system holding path (e.g. ext4, xfs, overlay, tmpfs): overlay
 // needs its layers on a file system that supports it as an upper layer, which is why info shows it.

@@ -69,6 +69,22 @@ static void __attribute__((noreturn, format(printf, 1, 2))) fatal(const char *fm
 	_exit(125);
 }
 
+/* command returns the subcommand of skiff's command line (the first word that is not a global
+ * flag or its value), or NULL. */
+static const char *command(int argc, char **argv)
+{
+	static const char *with_value[] = { "--root", "--runroot", "--storage-driver", "--log-level", NULL };
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		if (a[0] != '-')
+			return a;
+		for (int j = 0; with_value[j]; j++)
+			if (!strcmp(a, with_value[j]))
+				i++;
+	}
+	return NULL;
+}
+
 /* Commands that never touch the store run without a namespace. */
 static int needs_namespace(int argc, char **argv)
 {
@@ -381,6 +397,97 @@ mapped:
 	private_mounts();
 }
 
+/* The lean skiff (cmd/skiff built without containers/image and containers/storage) defines
+ * skiff_lean_dispatch; the helpers built from the same command do not. */
+extern int skiff_lean_dispatch __attribute__((weak));
+
+static int in_list(const char *s, const char *const *list)
+{
+	for (int i = 0; s && list[i]; i++)
+		if (!strcmp(s, list[i]))
+			return 1;
+	return 0;
+}
+
+/* helper_path finds a helper program as pkg/config's Libexec does: $ENV, beside this binary,
+ * ../libexec/skiff/ from it, /usr/local/libexec/skiff, /usr/libexec/skiff. */
+static int helper_path(const char *name, const char *env, char *out, size_t n)
+{
+	const char *e = getenv(env);
+	if (e && *e) {
+		snprintf(out, n, "%s", e);
+		return 0;
+	}
+	char exe[4096];
+	ssize_t len = readlink("/proc/self/exe", exe, sizeof exe - 1);
+	if (len > 0) {
+		exe[len] = 0;
+		char *slash = strrchr(exe, '/');
+		if (slash) {
+			*slash = 0;
+			snprintf(out, n, "%s/%s", exe, name);
+			if (access(out, X_OK) == 0)
+				return 0;
+			snprintf(out, n, "%s/../libexec/skiff/%s", exe, name);
+			if (access(out, X_OK) == 0)
+				return 0;
+		}
+	}
+	const char *dirs[] = { "/usr/local/libexec/skiff", "/usr/libexec/skiff", NULL };
+	for (int i = 0; dirs[i]; i++) {
+		snprintf(out, n, "%s/%s", dirs[i], name);
+		if (access(out, X_OK) == 0)
+			return 0;
+	}
+	return -1;
+}
+
+/* dispatch hands the commands the lean skiff does not implement to their helper before the Go
+ * runtime starts: the helper would otherwise be exec'd from Go after the lean binary's own
+ * start-up. The namespaces entered here are passed on as package enter does from Go; when the
+ * helper is missing, the lean command's stub reports it. */
+static void dispatch(int argc, char **argv)
+{
+	static const char *const to_image[] = { "import", "rmi", "tag", "inspect", "image-inspect", "history", "info",
+		"image", "prune", "push", "save", "load", "login", "logout", "seccomp-compile", NULL };
+	static const char *const to_pull[] = { "pull", NULL };
+	if (!&skiff_lean_dispatch || !skiff_lean_dispatch)
+		return;
+	const char *cmd = command(argc, argv);
+	const char *name, *env;
+	if (in_list(cmd, to_image)) {
+		name = "skiff-image", env = "SKIFF_IMAGE_HELPER";
+	} else if (in_list(cmd, to_pull)) {
+		name = "skiff-pull", env = "SKIFF_PULL_HELPER";
+	} else {
+		return;
+	}
+	for (int i = 1; i < argc; i++)
+		if (!strcmp(argv[i], "--help"))
+			return; /* the lean skiff prints the stub's help */
+	char path[4200];
+	if (helper_path(name, env, path, sizeof path) < 0)
+		return;
+	if (ns_acted) {
+		char state[4400];
+		snprintf(state, sizeof state, "%s %s %d %d \"%s\"", ns_rootless ? "true" : "false",
+			ns_single ? "true" : "false", ns_rootless ? ns_uid : 0, ns_rootless ? ns_gid : 0, ns_rundir);
+		setenv("_SKIFF_NS_ENTERED", "1", 1);
+		setenv("_SKIFF_NS_STATE", state, 1);
+		if (ns_rootless) {
+			char id[32];
+			setenv("_CONTAINERS_USERNS_CONFIGURED", "done", 1);
+			snprintf(id, sizeof id, "%d", ns_uid);
+			setenv("_CONTAINERS_ROOTLESS_UID", id, 1);
+			snprintf(id, sizeof id, "%d", ns_gid);
+			setenv("_CONTAINERS_ROOTLESS_GID", id, 1);
+		}
+	}
+	extern char **environ;
+	execve(path, argv, environ);
+	/* not executable: the Go stub says so */
+}
+
 __attribute__((constructor)) static void skiff_enter(int argc, char **argv, char **envp)
 {
 	(void)envp;
@@ -396,4 +503,5 @@ __attribute__((constructor)) static void skiff_enter(int argc, char **argv, char
 	else
 		rootless(uid, getegid());
 	ns_t1 = now_ns();
+	dispatch(argc, argv);
 }

@@ -1,4 +1,4 @@
-package store
+package catalog
 
 import (
 	"fmt"
@@ -18,8 +18,9 @@ type ImageFilter struct {
 	since      *time.Time
 }
 
-// ParseImageFilters parses docker's image filters.
-func ParseImageFilters(fs []string, s *Store) (*ImageFilter, error) {
+// ParseImageFilters parses docker's image filters; lookup finds the images that before= and
+// since= name.
+func ParseImageFilters(fs []string, lookup func(string) (*Image, error)) (*ImageFilter, error) {
 	f := &ImageFilter{}
 	for _, x := range fs {
 		k, v, ok := strings.Cut(x, "=")
@@ -39,7 +40,7 @@ func ParseImageFilters(fs []string, s *Store) (*ImageFilter, error) {
 			lk, lv, _ := strings.Cut(v, "=")
 			f.labels = append(f.labels, [2]string{lk, lv})
 		case "before", "since":
-			img, err := s.LookupImage(v)
+			img, err := lookup(v)
 			if err != nil {
 				return nil, fmt.Errorf("--filter %s: %w", x, err)
 			}
@@ -115,32 +116,4 @@ func (f *ImageFilter) Apply(imgs []*Image) []*Image {
 		}
 	}
 	return out
-}
-
-// Prune removes dangling images (all unused ones with all) that match f and that no container
-// uses; it returns their IDs.
-func (s *Store) Prune(all bool, f *ImageFilter) ([]string, error) {
-	imgs, err := s.Images()
-	if err != nil {
-		return nil, err
-	}
-	cs, err := s.S.Containers()
-	if err != nil {
-		return nil, err
-	}
-	used := map[string]bool{}
-	for _, c := range cs {
-		used[c.ImageID] = true
-	}
-	var removed []string
-	for _, img := range imgs {
-		if used[img.ID] || (!all && len(img.Names) > 0) || !f.Match(img) {
-			continue
-		}
-		if _, err := s.S.DeleteImage(img.ID, true); err != nil {
-			return removed, fmt.Errorf("remove image %.12s: %w", img.ID, err)
-		}
-		removed = append(removed, img.ID)
-	}
-	return removed, nil
 }

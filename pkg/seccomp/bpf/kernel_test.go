@@ -1,4 +1,4 @@
-package seccomp
+package bpf
 
 import (
 	"errors"
@@ -12,6 +12,8 @@ import (
 
 	rspec "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
+
+	"github.com/skiff-project/skiff/pkg/seccomp"
 )
 
 // childEnv selects, in a re-executed test binary, a child that loads a filter and probes it.
@@ -93,7 +95,7 @@ func expect(name string, want unix.Errno, nr uintptr, args ...uintptr) error {
 
 // childDefault loads docker's default program for docker's default capabilities.
 func childDefault() error {
-	p, err := Default(dockerCaps)
+	p, err := seccomp.Default(dockerCaps)
 	if err != nil {
 		return err
 	}

@@ -1,6 +1,12 @@
-//go:build !skiff_image
+//go:build skiff_pull
 
 package main
+
+// skiff-pull is the lean skiff with a registry client: it answers a pull with nothing to do
+// (the image is present and its tag still names the same manifest) with one HEAD request, and
+// hands any other pull to skiff-image. The lean skiff execs it for pull (see enter.c's
+// dispatch), so that neither the lean skiff's run path pays for net/http and crypto/tls nor a
+// no-op pull for containers/image.
 
 import (
 	"context"
@@ -8,7 +14,6 @@ import (
 	"os"
 	"slices"
 	"strings"
-	"syscall"
 
 	"github.com/urfave/cli/v2"
 
@@ -16,45 +21,11 @@ import (
 	"github.com/skiff-project/skiff/pkg/registry"
 )
 
-// The registry and archive commands need containers/image, whose size and package init would
-// tax every skiff invocation; they live in the skiff-image helper beside this binary, which is
-// this same command built with containers/image. These stubs hand the whole command line over.
-var transferStubs = []struct{ name, usage string }{
-	{"pull", "pull an image from a registry"},
-	{"push", "push an image to a registry"},
-	{"save", "save images to an archive"},
-	{"load", "load images from an archive (docker-archive, oci-archive or oci-dir)"},
-	{"login", "log in to a registry"},
-	{"logout", "remove the credentials of a registry"},
-}
-
-func transferCommands() []*cli.Command {
-	var cmds []*cli.Command
-	for _, s := range transferStubs {
-		cmds = append(cmds, &cli.Command{
-			Name:            s.name,
-			Usage:           s.usage,
-			SkipFlagParsing: true,
-			Action: func(c *cli.Context) error {
-				if s.name == "pull" {
-					if done, err := fastPull(c); done {
-						return err
-					}
-				}
-				return execHelper()
-			},
-		})
-	}
-	return cmds
-}
-
-// execHelper replaces this process with the helper, same arguments, same namespaces.
-func execHelper() error {
-	p, err := HelperPath()
-	if err != nil {
+func pullAction(c *cli.Context) error {
+	if done, err := fastPull(c); done {
 		return err
 	}
-	return syscall.Exec(p, os.Args, os.Environ())
+	return execHelper()
 }
 
 // fastPull answers a pull whose image is already present and up to date without starting the
@@ -94,13 +65,12 @@ func fastPull(c *cli.Context) (done bool, err error) {
 	if trace == nil {
 		trace = func(string) {}
 	}
-	st, err := openStore(c)
+	cat, err := openCatalog(c)
 	if err != nil {
 		return false, nil
 	}
-	defer st.Close()
 	trace("store")
-	img, err := st.S.Image(tagged.String())
+	img, err := cat.Lookup(tagged.String())
 	if err != nil || img.Digest == "" {
 		return false, nil
 	}

@@ -1,0 +1,578 @@
+package container
+
+import (
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/skiff-project/skiff/pkg/catalog"
+)
+
+// Records are skiff's own container records: containers/storage keeps the images and layers,
+// skiff keeps its containers beside them, so that creating and removing one is a handful of
+// file operations rather than rewrites of the storage library's JSON files. The layout, under
+// the store's graph root:
+//
+//	skiff-containers/<id>/config.json  Meta, written once when the container is created
+//	skiff-containers/<id>/state.json   State, replaced atomically
+//	skiff-containers/<id>/running      exists while a process keeps the container: it holds an
+//	                                   flock on it for as long as the container lives (the
+//	                                   kernel drops it however that process dies) and wrote
+//	                                   skiff-init's pid in it
+//	skiff-containers/<id>/etc/         hosts, hostname, resolv.conf bound into the container
+//	skiff-containers/<id>/upper, work  the container's own overlay layer; rootfs/ is where it
+//	                                   is mounted, in the keeper's private mount namespace only
+//	skiff-containers/names/<name>      symlink to <id>: creating it reserves the name
+//	skiff-containers/lock              shared while a container is created from an image,
+//	                                   exclusive while an image is deleted
+//	skiff-containers/names.lock        exclusive while a name is reserved
+//
+// A container is created as .new-<id> and renamed into place, and removed by renaming it to
+// .rm-<id> first, so a half-made or half-removed directory is never taken for a container;
+// Sweep finishes what a killed skiff left.
+type Records struct {
+	Dir string
+}
+
+// OpenRecords returns the records of the store at graphRoot.
+func OpenRecords(graphRoot string) *Records {
+	return &Records{Dir: filepath.Join(graphRoot, "skiff-containers")}
+}
+
+// Meta is skiff's record of a container (config.json).
+type Meta struct {
+	ID         string    `json:"id"`
+	Name       string    `json:"name"`
+	Image      string    `json:"image"` // as the user named it
+	ImageID    string    `json:"imageID"`
+	Command    []string  `json:"command"`
+	Created    time.Time `json:"created"`
+	AutoRemove bool      `json:"autoRemove,omitempty"`
+	// Rootfs says how the root file system is made: "overlay" (upper over the image's layers)
+	// or "copy" (a copy of a vfs store's layer in rootfs/).
+	Rootfs string `json:"rootfs"`
+}
+
+// State is a container's last known run state (state.json).
+type State struct {
+	Status     string    `json:"status"` // created, running, exited
+	Pid        int       `json:"pid,omitempty"`
+	ExitCode   int       `json:"exitCode"`
+	StartedAt  time.Time `json:"startedAt,omitempty"`
+	FinishedAt time.Time `json:"finishedAt,omitempty"`
+}
+
+// Info describes one container for ps, rm and inspect.
+type Info struct {
+	ID      string
+	Names   []string
+	Meta    Meta
+	State   State
+	Running bool
+}
+
+// NewID returns a random 64-hex-digit container ID.
+func NewID() string {
+	var b [32]byte
+	// getrandom(2) directly: crypto/rand would link the whole FIPS module into the run path
+	for n := 0; n < len(b); {
+		m, err := unix.Getrandom(b[n:], 0)
+		if err != nil && err != unix.EINTR {
+			panic(fmt.Sprintf("getrandom: %v", err))
+		}
+		n += max(m, 0)
+	}
+	return hex.EncodeToString(b[:])
+}
+
+// Path is the directory of container id.
+func (r *Records) Path(id string) string { return filepath.Join(r.Dir, id) }
+
+func (r *Records) namePath(name string) string { return filepath.Join(r.Dir, "names", name) }
+
+// flock takes a lock on one of the records' lock files.
+func (r *Records) flock(name string, how int) (*os.File, error) {
+	f, err := os.OpenFile(filepath.Join(r.Dir, name), os.O_RDWR|os.O_CREATE|unix.O_CLOEXEC, 0o600)
+	if errors.Is(err, os.ErrNotExist) {
+		if err = os.MkdirAll(filepath.Join(r.Dir, "names"), 0o700); err == nil {
+			f, err = os.OpenFile(filepath.Join(r.Dir, name), os.O_RDWR|os.O_CREATE|unix.O_CLOEXEC, 0o600)
+		}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("container records: %w", err)
+	}
+	for {
+		err = unix.Flock(int(f.Fd()), how)
+		if err != unix.EINTR {
+			break
+		}
+	}
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("container records: lock %s: %w", name, err)
+	}
+	return f, nil
+}
+
+// LockImages keeps images from being deleted (shared) or containers from being created
+// (exclusive) until the returned function is called.
+func (r *Records) LockImages(exclusive bool) (func(), error) {
+	how := unix.LOCK_SH
+	if exclusive {
+		how = unix.LOCK_EX
+	}
+	f, err := r.flock("lock", how)
+	if err != nil {
+		return nil, err
+	}
+	return func() { f.Close() }, nil
+}
+
+// Handle is a container this process keeps: it holds the lock of its running file.
+type Handle struct {
+	ID, Dir string
+	Meta    Meta
+	r       *Records
+	running *os.File
+}
+
+// Create makes the record of a new container and returns it kept by this process. A
+// generated name (meta.Name empty) is retried when taken; a given one in use is an error.
+func (r *Records) Create(meta Meta) (*Handle, error) {
+	meta.ID = NewID()
+	if meta.Created.IsZero() {
+		meta.Created = time.Now().UTC()
+	}
+	tmp := filepath.Join(r.Dir, ".new-"+meta.ID)
+	if err := os.MkdirAll(r.Dir, 0o700); err != nil {
+		return nil, fmt.Errorf("create container: %w", err)
+	}
+	if err := os.Mkdir(tmp, 0o700); err != nil {
+		return nil, fmt.Errorf("create container: %w", err)
+	}
+	h := &Handle{ID: meta.ID, Dir: tmp, r: r}
+	fail := func(err error) (*Handle, error) {
+		if h.running != nil {
+			h.running.Close()
+		}
+		os.RemoveAll(tmp)
+		return nil, fmt.Errorf("create container: %w", err)
+	}
+	// the running file appears already locked: a sweeper never finds it unlocked
+	f, err := os.OpenFile(filepath.Join(tmp, ".running"), os.O_RDWR|os.O_CREATE|os.O_EXCL|unix.O_CLOEXEC, 0o600)
+	if err != nil {
+		return fail(err)
+	}
+	h.running = f
+	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX); err != nil {
+		return fail(err)
+	}
+	if err := os.Rename(filepath.Join(tmp, ".running"), filepath.Join(tmp, "running")); err != nil {
+		return fail(err)
+	}
+	for _, d := range []string{"etc", "upper", "work", "rootfs"} {
+		if err := os.Mkdir(filepath.Join(tmp, d), 0o700); err != nil {
+			return fail(err)
+		}
+	}
+	name, err := r.reserveName(meta.Name, meta.ID)
+	if err != nil {
+		if h.running != nil {
+			h.running.Close()
+		}
+		os.RemoveAll(tmp)
+		return nil, err
+	}
+	meta.Name = name
+	b, _ := json.Marshal(meta)
+	if err := os.WriteFile(filepath.Join(tmp, "config.json"), b, 0o600); err != nil {
+		r.releaseName(name, meta.ID)
+		return fail(err)
+	}
+	final := r.Path(meta.ID)
+	if err := os.Rename(tmp, final); err != nil {
+		r.releaseName(name, meta.ID)
+		return fail(err)
+	}
+	h.Dir, h.Meta = final, meta
+	return h, nil
+}
+
+// reserveName links names/<name> to id; with name "" it picks a generated free one.
+func (r *Records) reserveName(name, id string) (string, error) {
+	lock, err := r.flock("names.lock", unix.LOCK_EX)
+	if err != nil {
+		return "", err
+	}
+	defer lock.Close()
+	generated := name == ""
+	for try := 0; ; try++ {
+		if generated {
+			name = RandomName()
+			if try >= 10 {
+				name += strconv.Itoa(try)
+			}
+		}
+		err := os.Symlink(id, r.namePath(name))
+		if err == nil {
+			return name, nil
+		}
+		if !errors.Is(err, os.ErrExist) {
+			return "", fmt.Errorf("reserve the container name %q: %w", name, err)
+		}
+		if owner, lerr := os.Readlink(r.namePath(name)); lerr == nil && !r.exists(owner) {
+			// left by a skiff killed while removing its container
+			os.Remove(r.namePath(name))
+			if err := os.Symlink(id, r.namePath(name)); err == nil {
+				return name, nil
+			}
+		}
+		if !generated {
+			return "", fmt.Errorf("the container name %q is already in use: choose another --name or remove that container (skiff rm %s)", name, name)
+		}
+		if try > 100 {
+			return "", errors.New("no free generated container name: give one with --name")
+		}
+	}
+}
+
+// exists reports whether container id has a directory, made or being made.
+func (r *Records) exists(id string) bool {
+	for _, d := range []string{id, ".new-" + id} {
+		if _, err := os.Lstat(r.Path(d)); err == nil {
+			return true
+		}
+	}
+	return false
+}
+
+func (r *Records) releaseName(name, id string) {
+	if name == "" {
+		return
+	}
+	if owner, err := os.Readlink(r.namePath(name)); err == nil && owner == id {
+		os.Remove(r.namePath(name))
+	}
+}
+
+// SetPid records the pid of the container's init (for kill and rm -f).
+func (h *Handle) SetPid(pid int) {
+	_, _ = h.running.WriteAt([]byte(strconv.Itoa(pid)), 0)
+}
+
+// WriteState replaces the container's state.json.
+func (h *Handle) WriteState(s State) error { return writeState(h.Dir, s) }
+
+func writeState(dir string, s State) error {
+	b, err := json.Marshal(s)
+	if err != nil {
+		return err
+	}
+	tmp := filepath.Join(dir, ".state.json.tmp")
+	if err := os.WriteFile(tmp, b, 0o600); err != nil {
+		return err
+	}
+	return os.Rename(tmp, filepath.Join(dir, "state.json"))
+}
+
+// Release says the container no longer runs: its running file goes, then the lock.
+func (h *Handle) Release() {
+	if h.running == nil {
+		return
+	}
+	os.Remove(filepath.Join(h.Dir, "running"))
+	h.running.Close()
+	h.running = nil
+}
+
+// Remove deletes the container this process keeps (for --rm), then lets go of it.
+func (h *Handle) Remove() error {
+	err := h.r.remove(h.ID, h.Meta.Name)
+	if h.running != nil {
+		h.running.Close()
+		h.running = nil
+	}
+	return err
+}
+
+// remove renames the directory out of the way, frees the name and deletes the files.
+func (r *Records) remove(id, name string) error {
+	gone := filepath.Join(r.Dir, ".rm-"+id)
+	if err := os.Rename(r.Path(id), gone); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("remove container %.12s: %w", id, err)
+	}
+	r.releaseName(name, id)
+	if err := os.RemoveAll(gone); err != nil {
+		return fmt.Errorf("remove container %.12s: %w", id, err)
+	}
+	return nil
+}
+
+// alive reports whether a process keeps the container in dir, and the pid it recorded.
+func alive(dir string) (bool, int) {
+	f, err := os.OpenFile(filepath.Join(dir, "running"), os.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return false, 0
+	}
+	defer f.Close()
+	if unix.Flock(int(f.Fd()), unix.LOCK_SH|unix.LOCK_NB) == nil {
+		return false, 0
+	}
+	b := make([]byte, 32)
+	n, _ := f.ReadAt(b, 0)
+	pid, _ := strconv.Atoi(strings.TrimSpace(string(b[:n])))
+	return true, pid
+}
+
+// stale takes the lock of a running file nobody keeps any more; it returns nil when the
+// file is gone or kept (or was replaced while we looked).
+func stale(dir string) *os.File {
+	p := filepath.Join(dir, "running")
+	f, err := os.OpenFile(p, os.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil
+	}
+	if unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB) != nil {
+		f.Close()
+		return nil
+	}
+	// the keeper removes the file before it unlocks: a file that is still there is stale
+	var a, b unix.Stat_t
+	if unix.Fstat(int(f.Fd()), &a) != nil || unix.Stat(p, &b) != nil || a.Ino != b.Ino {
+		f.Close()
+		return nil
+	}
+	return f
+}
+
+// Sweep finishes what killed skiff processes left: half-made and half-removed directories
+// go, an --rm container nobody keeps is removed, another is marked exited. It returns the IDs
+// of the containers it removed or marked.
+func (r *Records) Sweep() []string {
+	ents, err := os.ReadDir(r.Dir)
+	if err != nil {
+		return nil
+	}
+	var cleaned []string
+	for _, e := range ents {
+		name := e.Name()
+		dir := filepath.Join(r.Dir, name)
+		switch {
+		case !e.IsDir() || name == "names":
+			continue
+		case strings.HasPrefix(name, ".new-"), strings.HasPrefix(name, ".rm-"):
+			if f := stale(dir); f != nil {
+				os.RemoveAll(dir)
+				f.Close()
+			} else if _, err := os.Stat(filepath.Join(dir, "running")); errors.Is(err, os.ErrNotExist) {
+				if info, err := e.Info(); err == nil && time.Since(info.ModTime()) > time.Minute {
+					os.RemoveAll(dir) // killed before it had a running file, or while removing it
+				}
+			}
+			continue
+		}
+		f := stale(dir)
+		if f == nil {
+			continue
+		}
+		m, _ := readMeta(dir)
+		if m.AutoRemove {
+			_ = r.remove(name, m.Name)
+		} else {
+			s, _ := readState(dir)
+			if s.Status == "running" || s.Status == "created" || s.Status == "" {
+				s.Status = "exited"
+				s.ExitCode = 137
+				s.FinishedAt = time.Now().UTC()
+				_ = writeState(dir, s)
+			}
+			os.Remove(filepath.Join(dir, "running"))
+		}
+		f.Close()
+		cleaned = append(cleaned, name)
+	}
+	return cleaned
+}
+
+func readMeta(dir string) (Meta, error) {
+	var m Meta
+	b, err := os.ReadFile(filepath.Join(dir, "config.json"))
+	if err != nil {
+		return m, err
+	}
+	return m, json.Unmarshal(b, &m)
+}
+
+func readState(dir string) (State, error) {
+	s := State{Status: "created"}
+	b, err := os.ReadFile(filepath.Join(dir, "state.json"))
+	if err != nil {
+		return s, err
+	}
+	return s, json.Unmarshal(b, &s)
+}
+
+func (r *Records) info(id string) (Info, error) {
+	dir := r.Path(id)
+	m, err := readMeta(dir)
+	if err != nil {
+		return Info{}, err
+	}
+	in := Info{ID: id, Meta: m, Names: []string{m.Name}}
+	in.State, _ = readState(dir)
+	if running, pid := alive(dir); running {
+		in.Running = true
+		in.State.Status = "running"
+		in.State.Pid = pid
+	} else if in.State.Status == "running" || in.State.Status == "" {
+		in.State.Status = "exited"
+	}
+	return in, nil
+}
+
+// ids lists the containers' IDs (not those being made or removed).
+func (r *Records) ids() ([]string, error) {
+	ents, err := os.ReadDir(r.Dir)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("list containers: %w", err)
+	}
+	var out []string
+	for _, e := range ents {
+		if e.IsDir() && len(e.Name()) == 64 {
+			out = append(out, e.Name())
+		}
+	}
+	return out, nil
+}
+
+// List returns the containers, newest first.
+func (r *Records) List() ([]Info, error) {
+	ids, err := r.ids()
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Info, 0, len(ids))
+	for _, id := range ids {
+		if in, err := r.info(id); err == nil {
+			out = append(out, in)
+		}
+	}
+	slices.SortFunc(out, func(a, b Info) int { return b.Meta.Created.Compare(a.Meta.Created) })
+	return out, nil
+}
+
+// Lookup finds a container by name, full ID or unique ID prefix.
+func (r *Records) Lookup(ref string) (Info, error) {
+	notFound := &catalog.NotFoundError{Kind: "container", Name: ref, Hint: "see skiff ps -a"}
+	if ref == "" || strings.ContainsAny(ref, "/\x00") || ref == "." || ref == ".." {
+		return Info{}, notFound
+	}
+	if id, err := os.Readlink(r.namePath(ref)); err == nil {
+		if in, err := r.info(id); err == nil {
+			return in, nil
+		}
+	}
+	ids, err := r.ids()
+	if err != nil {
+		return Info{}, err
+	}
+	var match string
+	for _, id := range ids {
+		if strings.HasPrefix(id, ref) {
+			if match != "" {
+				return Info{}, fmt.Errorf("%q matches more than one container: give more of the ID or the name", ref)
+			}
+			match = id
+		}
+	}
+	if match == "" {
+		return Info{}, notFound
+	}
+	return r.info(match)
+}
+
+// UsingImage returns the containers (made, or being made) whose image is imageID.
+func (r *Records) UsingImage(imageID string) []string {
+	ents, err := os.ReadDir(r.Dir)
+	if err != nil {
+		return nil
+	}
+	var out []string
+	for _, e := range ents {
+		name := e.Name()
+		if !e.IsDir() || strings.HasPrefix(name, ".rm-") || name == "names" {
+			continue
+		}
+		if m, err := readMeta(filepath.Join(r.Dir, name)); err == nil && m.ImageID == imageID {
+			out = append(out, strings.TrimPrefix(name, ".new-"))
+		}
+	}
+	return out
+}
+
+// UsedImages returns the IDs of the images containers use.
+func (r *Records) UsedImages() map[string]bool {
+	used := map[string]bool{}
+	ids, _ := r.ids()
+	for _, id := range ids {
+		if m, err := readMeta(r.Path(id)); err == nil {
+			used[m.ImageID] = true
+		}
+	}
+	return used
+}
+
+// ErrRunning is returned by Remove for a running container without force.
+var ErrRunning = errors.New("container is running")
+
+// Remove deletes a container; a running one only with force, after killing it.
+func (r *Records) Remove(ref string, force bool) (Info, error) {
+	in, err := r.Lookup(ref)
+	if err != nil {
+		return in, err
+	}
+	if in.Running {
+		if !force {
+			return in, fmt.Errorf("container %s is running: stop it first, or use rm -f", ref)
+		}
+		if in.State.Pid > 0 {
+			_ = syscall.Kill(in.State.Pid, syscall.SIGKILL)
+		}
+		// the process keeping it lets go of its lock when the container has died
+		deadline := time.Now().Add(5 * time.Second)
+		for time.Now().Before(deadline) {
+			if ok, _ := alive(r.Path(in.ID)); !ok {
+				break
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+	return in, r.remove(in.ID, in.Meta.Name)
+}
+
+// ValidName checks a container name as docker does: [a-zA-Z0-9][a-zA-Z0-9_.-]*.
+func ValidName(name string) error {
+	if len(name) > 253 {
+		return fmt.Errorf("invalid container name %q: at most 253 characters", name)
+	}
+	for i, r := range name {
+		ok := r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || i > 0 && (r == '_' || r == '.' || r == '-')
+		if !ok {
+			return fmt.Errorf("invalid container name %q: use letters, digits, '_', '.' and '-', starting with a letter or digit", name)
+		}
+	}
+	return nil
+}
