@@ -7,7 +7,6 @@ import (
 	"os"
 	"path/filepath"
 
-	v1 "github.com/opencontainers/image-spec/specs-go/v1"
 	"github.com/urfave/cli/v2"
 
 	"github.com/skiff-project/skiff/pkg/catalog"
@@ -38,7 +37,7 @@ func importCommand() *cli.Command {
 				}
 				names = []string{ref.Named.String()}
 			}
-			var cfg v1.ImageConfig
+			var cfg image.ImageConfig
 			for _, ch := range c.StringSlice("change") {
 				if err := image.ApplyChange(&cfg, ch); err != nil {
 					return err

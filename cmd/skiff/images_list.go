@@ -64,7 +64,7 @@ func imagesCommand() *cli.Command {
 				} else {
 					id = "sha256:" + id
 				}
-				base := imageRow{ID: id, Digest: img.Digest.String(), CreatedAt: img.Created.Format("2006-01-02 15:04:05 -0700 MST"),
+				base := imageRow{ID: id, Digest: img.Digest, CreatedAt: img.Created.Format("2006-01-02 15:04:05 -0700 MST"),
 					CreatedSince: units.HumanDuration(time.Since(img.Created)) + " ago", Size: units.HumanSizeWithPrecision(float64(img.Size), 3),
 					RawSize: img.Size, Names: img.Names}
 				if c.Bool("quiet") {

@@ -14,7 +14,6 @@ import (
 	"time"
 
 	units "github.com/docker/go-units"
-	v1 "github.com/opencontainers/image-spec/specs-go/v1"
 	"github.com/urfave/cli/v2"
 
 	"github.com/skiff-project/skiff/pkg/image"
@@ -31,7 +30,7 @@ type imageInspect struct {
 	Comment      string            `json:"Comment"`
 	Created      time.Time         `json:"Created"`
 	Author       string            `json:"Author"`
-	Config       v1.ImageConfig    `json:"Config"`
+	Config       image.ImageConfig `json:"Config"`
 	Architecture string            `json:"Architecture"`
 	Os           string            `json:"Os"`
 	Variant      string            `json:"Variant,omitempty"`
@@ -39,7 +38,7 @@ type imageInspect struct {
 	VirtualSize  int64             `json:"VirtualSize"`
 	GraphDriver  graphDriver       `json:"GraphDriver"`
 	RootFS       rootFS            `json:"RootFS"`
-	History      []v1.History      `json:"History"`
+	History      []image.History   `json:"History"`
 	Labels       map[string]string `json:"Labels"`
 }
 
@@ -54,7 +53,7 @@ type rootFS struct {
 }
 
 func inspectImage(st *store.Store, img *store.Image) (imageInspect, error) {
-	in := imageInspect{ID: "sha256:" + img.ID, Digest: img.Digest.String(), RepoTags: []string{}, RepoDigests: []string{},
+	in := imageInspect{ID: "sha256:" + img.ID, Digest: img.Digest, RepoTags: []string{}, RepoDigests: []string{},
 		Created: img.Created, Author: img.Config.Author, Config: img.Config.Config, Architecture: img.Config.Architecture,
 		Os: img.Config.OS, Variant: img.Config.Variant, Size: img.Size, VirtualSize: img.Size,
 		GraphDriver: graphDriver{Name: st.Driver, Data: map[string]string{}}, RootFS: rootFS{Type: "layers", Layers: []string{}},
@@ -68,20 +67,20 @@ func inspectImage(st *store.Store, img *store.Image) (imageInspect, error) {
 		in.RepoTags = append(in.RepoTags, n)
 		if img.Digest != "" {
 			repo, _ := image.Split(n)
-			d := repo + "@" + img.Digest.String()
+			d := repo + "@" + img.Digest
 			if !contains(in.RepoDigests, d) {
 				in.RepoDigests = append(in.RepoDigests, d)
 			}
 		}
 	}
 	for _, d := range img.Config.RootFS.DiffIDs {
-		in.RootFS.Layers = append(in.RootFS.Layers, d.String())
+		in.RootFS.Layers = append(in.RootFS.Layers, d)
 	}
 	if len(img.Config.History) > 0 {
 		in.Comment = img.Config.History[len(img.Config.History)-1].Comment
 	}
 	if in.History == nil {
-		in.History = []v1.History{}
+		in.History = []image.History{}
 	}
 	return in, nil
 }
@@ -273,7 +272,7 @@ func historyCommand() *cli.Command {
 			}
 			hist := img.Config.History
 			if len(hist) == 0 {
-				hist = make([]v1.History, len(layers))
+				hist = make([]image.History, len(layers))
 			}
 			// walk from the newest step down; each non-empty step owns the next layer from the top
 			li := len(layers) - 1

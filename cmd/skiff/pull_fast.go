@@ -77,7 +77,7 @@ func fastPull(c *cli.Context) (done bool, err error) {
 	trace("image")
 	d, err := registry.ManifestDigest(context.Background(), tagged.Domain, tagged.Path, tagged.Tag, insecure)
 	trace("probe")
-	if err != nil || (d != img.Digest && !slices.Contains(img.Digests, d)) {
+	if err != nil || (d.String() != img.Digest && !slices.Contains(img.Digests, d.String())) {
 		return false, nil
 	}
 	if quiet {

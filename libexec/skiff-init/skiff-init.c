@@ -338,6 +338,33 @@ static void bind_mount(const char *src, const char *dest, int ro, int recursive,
 	attach(m, in_root(dest, 1, kind), src, dest);
 }
 
+/* put_file mounts a file with the given content on dest (/etc/hosts, /etc/resolv.conf,
+ * /etc/hostname): the files live in a small tmpfs of this mount namespace, so skiff writes
+ * nothing for them on the host and nothing is left to clean up. */
+static void put_file(const char *dest, const char *content)
+{
+	static int files = -1, n;
+	if (files < 0) {
+		int fs = sys_fsopen("tmpfs", FSOPEN_CLOEXEC);
+		if (fs < 0 || sys_fsconfig(fs, FSCONFIG_SET_STRING, "size", "1m", 0) < 0 ||
+		    sys_fsconfig(fs, FSCONFIG_SET_STRING, "mode", "755", 0) < 0 ||
+		    sys_fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0 ||
+		    (files = sys_fsmount(fs, FSMOUNT_CLOEXEC, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC)) < 0)
+			die("a tmpfs for %s: %s", dest, strerror(errno));
+		close(fs);
+	}
+	char name[32];
+	snprintf(name, sizeof name, "f%d", n++);
+	int fd = openat(files, name, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0644);
+	size_t len = strlen(content);
+	if (fd < 0 || write(fd, content, len) != (ssize_t)len || close(fd) < 0)
+		die("write %s: %s", dest, strerror(errno));
+	int m = sys_open_tree(files, name, OPEN_TREE_CLONE | O_CLOEXEC);
+	if (m < 0)
+		die("bind %s: %s", dest, strerror(errno));
+	attach(m, in_root(dest, 1, 'f'), "file", dest);
+}
+
 /* mask hides a path: /dev/null over a file, an empty read-only tmpfs over a directory. */
 static void mask(const char *path)
 {
@@ -604,6 +631,9 @@ int main(int argc, char **argv)
 			root_fd = open(rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
 			if (root_fd < 0)
 				die("open root file system %s: %s", rootfs, strerror(errno));
+		} else if (!strcmp(op, "file")) { /* dest content */
+			const char *dest = word(), *content = word();
+			put_file(dest, content);
 		} else if (!strcmp(op, "mount")) { /* type dest attrs opts */
 			const char *type = word(), *dest = word(), *attrs = word(), *opts = word();
 			fs_mount(type, dest, attrs, opts);

@@ -22,9 +22,6 @@ import (
 	"strings"
 	"time"
 
-	digest "github.com/opencontainers/go-digest"
-	v1 "github.com/opencontainers/image-spec/specs-go/v1"
-
 	"github.com/skiff-project/skiff/pkg/image"
 )
 
@@ -32,12 +29,12 @@ import (
 type Image struct {
 	ID       string
 	Names    []string
-	Digest   digest.Digest
-	Digests  []digest.Digest
+	Digest   string
+	Digests  []string
 	Created  time.Time
 	Size     int64
 	TopLayer string
-	Config   v1.Image
+	Config   image.Config
 }
 
 // Layer is one layer of the store.
@@ -58,13 +55,13 @@ type Catalog struct {
 }
 
 type rawImage struct {
-	ID             string                   `json:"id"`
-	Digest         digest.Digest            `json:"digest,omitempty"`
-	Names          []string                 `json:"names,omitempty"`
-	TopLayer       string                   `json:"layer,omitempty"`
-	Created        time.Time                `json:"created,omitempty"`
-	BigDataSizes   map[string]int64         `json:"big-data-sizes,omitempty"`
-	BigDataDigests map[string]digest.Digest `json:"big-data-digests,omitempty"`
+	ID             string            `json:"id"`
+	Digest         string            `json:"digest,omitempty"`
+	Names          []string          `json:"names,omitempty"`
+	TopLayer       string            `json:"layer,omitempty"`
+	Created        time.Time         `json:"created,omitempty"`
+	BigDataSizes   map[string]int64  `json:"big-data-sizes,omitempty"`
+	BigDataDigests map[string]string `json:"big-data-digests,omitempty"`
 }
 
 // Drivers are the storage drivers whose stores the catalog reads, in the order a store with

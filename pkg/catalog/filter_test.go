@@ -4,13 +4,13 @@ import (
 	"testing"
 	"time"
 
-	v1 "github.com/opencontainers/image-spec/specs-go/v1"
+	"github.com/skiff-project/skiff/pkg/image"
 )
 
 func TestImageFilter(t *testing.T) {
 	now := time.Now()
 	old := &Image{ID: "a", Names: []string{"localhost/busybox:latest"}, Created: now.Add(-time.Hour),
-		Config: v1.Image{Config: v1.ImageConfig{Labels: map[string]string{"app": "web"}}}}
+		Config: image.Config{Config: image.ImageConfig{Labels: map[string]string{"app": "web"}}}}
 	hub := &Image{ID: "b", Names: []string{"docker.io/library/debian:12"}, Created: now}
 	dangling := &Image{ID: "c", Created: now}
 	b, f := true, false

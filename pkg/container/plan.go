@@ -25,6 +25,7 @@ import (
 //	mount    TYPE DEST ATTRS OPTS          new file system; ATTRS letters r s d x (ro nosuid nodev noexec)
 //	bind     SRC DEST RO RECURSIVE KIND OPTIONAL   KIND f or d for the mount point
 //	symlink  TARGET LINK
+//	file     DEST CONTENT                  a file with CONTENT (in a tmpfs of skiff-init's) on DEST
 //	mkdir    PATH
 //	mask     PATH
 //	readonly PATH
@@ -76,7 +77,7 @@ type planInput struct {
 	// Overlay, when set, is mounted at Rootfs by skiff-init itself, in the container's own
 	// mount namespace (OverlayDir: the directory its relative lowerdirs start from, or "").
 	Overlay, OverlayDir string
-	EtcFiles            map[string]string // container path -> host file (hosts, resolv.conf, hostname)
+	EtcFiles            map[string]string // container path -> content (hosts, resolv.conf, hostname)
 	SeccompFD           int               // fd number of the BPF program in the shim, or -1
 	// NoStdin gives the command /dev/null for stdin (docker without -i).
 	NoStdin bool
@@ -131,7 +132,7 @@ func makePlan(s *rspec.Spec, in planInput) ([]byte, error) {
 		if slices.ContainsFunc(user, func(m rspec.Mount) bool { return m.Destination == dst }) {
 			continue
 		}
-		p.op("bind", in.EtcFiles[dst], dst, "0", "0", "f", "0")
+		p.op("file", dst, in.EtcFiles[dst])
 	}
 	slices.SortStableFunc(user, func(a, b rspec.Mount) int {
 		return strings.Count(a.Destination, "/") - strings.Count(b.Destination, "/")

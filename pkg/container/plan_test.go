@@ -8,8 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	v1 "github.com/opencontainers/image-spec/specs-go/v1"
-
+	"github.com/skiff-project/skiff/pkg/image"
 	"github.com/skiff-project/skiff/pkg/spec"
 )
 
@@ -18,7 +17,7 @@ func ops(plan []byte) [][]string {
 	w := strings.Split(strings.TrimSuffix(string(plan), "\x00"), "\x00")
 	arity := map[string]int{"skiff-plan-1": 0, "rootfs": 1, "mount": 4, "bind": 6, "symlink": 2, "mkdir": 1, "mask": 1,
 		"readonly": 1, "rootro": 0, "hostname": 1, "rlimit": 3, "cwd": 1, "caps": 5, "nnp": 0, "seccomp": 1, "tty": 2,
-		"env": 1, "arg": 1, "end": 0}
+		"env": 1, "arg": 1, "end": 0, "file": 2, "overlay": 3, "trace": 0, "nostdin": 0}
 	var out [][]string
 	for i := 0; i < len(w); {
 		op := w[i]
@@ -40,14 +39,14 @@ func TestMakePlan(t *testing.T) {
 	dir := t.TempDir()
 	file := dir + "/f"
 	os.WriteFile(file, nil, 0o644)
-	s, err := spec.Build(v1.ImageConfig{Cmd: []string{"sh", "-c", "echo hi"}}, spec.Options{
+	s, err := spec.Build(image.ImageConfig{Cmd: []string{"sh", "-c", "echo hi"}}, spec.Options{
 		Volumes: []string{dir + ":/data/deep/er:ro", file + ":/data/f"}, Tmpfs: []string{"/run"}, ReadOnly: true,
 		User: "1000:1000", Ulimits: []string{"nofile=10:20"}, SecurityOpt: []string{"no-new-privileges"}, TTY: true,
 	}, "abcdef", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := makePlan(s, planInput{Rootfs: "/merged", EtcFiles: map[string]string{"/etc/hosts": "/run/x/hosts"}, SeccompFD: 5, Rows: 30, Cols: 100})
+	p, err := makePlan(s, planInput{Rootfs: "/merged", EtcFiles: map[string]string{"/etc/hosts": "127.0.0.1 localhost\n"}, SeccompFD: 5, Rows: 30, Cols: 100})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -67,7 +66,7 @@ func TestMakePlan(t *testing.T) {
 		{[2]string{"mount", "/proc"}, [2]string{"mount", "/dev"}},
 		{[2]string{"mount", "/dev"}, [2]string{"bind", "/dev/null"}},
 		{[2]string{"bind", "/dev/null"}, [2]string{"mount", "/dev/pts"}},
-		{[2]string{"bind", "/etc/hosts"}, [2]string{"bind", "/data/f"}},
+		{[2]string{"file", "/etc/hosts"}, [2]string{"bind", "/data/f"}},
 		{[2]string{"mount", "/run"}, [2]string{"bind", "/data/deep/er"}},
 		{[2]string{"bind", "/data/deep/er"}, [2]string{"mask", "/proc/kcore"}},
 		{[2]string{"mask", "/proc/kcore"}, [2]string{"rootro", ""}},
@@ -93,6 +92,25 @@ func TestMakePlan(t *testing.T) {
 	// docker's default capabilities as capset masks; a non-root user gets no inheritable set
 	if i := find("caps", ""); i < 0 || got[i][1] != "0xa80425fb" || got[i][2] != "0xa80425fb" {
 		t.Errorf("caps encoded as %v", got[i])
+	}
+	if i := find("file", "/etc/hosts"); i < 0 || got[i][2] != "127.0.0.1 localhost\n" {
+		t.Errorf("etc file encoded as %v", got[i])
+	}
+	// skiff-init's own overlay mount, the seccomp program on the socket, tracing, no stdin
+	p, err = makePlan(s, planInput{Rootfs: "/c/rootfs", Overlay: "lowerdir=l/A,upperdir=/c/upper,workdir=/c/work", OverlayDir: "/s/overlay",
+		SeccompFD: -1, SeccompSent: true, Trace: true, NoStdin: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got = ops(p)
+	if !slices.Equal(got[1], []string{"trace"}) || !slices.Equal(got[2], []string{"overlay", "/c/rootfs", "lowerdir=l/A,upperdir=/c/upper,workdir=/c/work", "/s/overlay"}) {
+		t.Errorf("plan starts %v, want trace then overlay", got[:3])
+	}
+	if find("seccomp", "-1") < 0 {
+		t.Error("plan lacks seccomp -1 (program on the sync socket)")
+	}
+	if find("nostdin", "") >= 0 {
+		t.Error("nostdin with a terminal: the terminal is the command's stdin")
 	}
 	// a missing bind source is an error naming it
 	s.Mounts = append(s.Mounts, s.Mounts[len(s.Mounts)-1])

@@ -29,7 +29,6 @@ import (
 //	                                   flock on it for as long as the container lives (the
 //	                                   kernel drops it however that process dies) and wrote
 //	                                   skiff-init's pid in it
-//	skiff-containers/<id>/etc/         hosts, hostname, resolv.conf bound into the container
 //	skiff-containers/<id>/upper, work  the container's own overlay layer; rootfs/ is where it
 //	                                   is mounted, in the keeper's private mount namespace only
 //	skiff-containers/names/<name>      symlink to <id>: creating it reserves the name
@@ -154,7 +153,7 @@ func (r *Records) Create(meta Meta) (*Handle, error) {
 		meta.Created = time.Now().UTC()
 	}
 	tmp := filepath.Join(r.Dir, ".new-"+meta.ID)
-	if err := os.MkdirAll(r.Dir, 0o700); err != nil {
+	if err := os.MkdirAll(filepath.Join(r.Dir, "names"), 0o700); err != nil {
 		return nil, fmt.Errorf("create container: %w", err)
 	}
 	if err := os.Mkdir(tmp, 0o700); err != nil {
@@ -180,7 +179,7 @@ func (r *Records) Create(meta Meta) (*Handle, error) {
 	if err := os.Rename(filepath.Join(tmp, ".running"), filepath.Join(tmp, "running")); err != nil {
 		return fail(err)
 	}
-	for _, d := range []string{"etc", "upper", "work", "rootfs"} {
+	for _, d := range []string{"upper", "work", "rootfs"} {
 		if err := os.Mkdir(filepath.Join(tmp, d), 0o700); err != nil {
 			return fail(err)
 		}

@@ -4,6 +4,7 @@
 package container
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -126,10 +127,7 @@ func Run(paths config.Paths, o RunOptions) (int, error) {
 	}
 	trace("spec")
 
-	etc, err := writeEtcFiles(filepath.Join(h.Dir, "etc"), s.Hostname, h.Meta.Name, o.Spec.Network == "host")
-	if err != nil {
-		return 125, err
-	}
+	etc := etcFiles(s.Hostname, h.Meta.Name, o.Spec.Network == "host")
 	var bpf *os.File
 	if s.Linux.Seccomp != nil {
 		compile := o.Compile
@@ -563,9 +561,9 @@ func memfile(name string, b []byte) (*os.File, error) {
 	return f, nil
 }
 
-// writeEtcFiles writes /etc/hosts, /etc/resolv.conf and /etc/hostname for the container into
-// dir and returns them by container path.
-func writeEtcFiles(dir, hostname, name string, hostNet bool) (map[string]string, error) {
+// etcFiles are the contents of the container's /etc/hosts, /etc/resolv.conf and
+// /etc/hostname, by container path (skiff-init puts them in place).
+func etcFiles(hostname, name string, hostNet bool) map[string]string {
 	hosts := "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.1.1\t" + hostname
 	if name != "" && name != hostname {
 		hosts += " " + name
@@ -580,20 +578,11 @@ func writeEtcFiles(dir, hostname, name string, hostNet bool) (map[string]string,
 	if err != nil {
 		resolv = []byte("nameserver 127.0.0.1\n")
 	}
-	files := map[string]string{
+	return map[string]string{
 		"/etc/hosts":       hosts,
-		"/etc/resolv.conf": string(resolv),
+		"/etc/resolv.conf": string(bytes.ReplaceAll(resolv, []byte{0}, nil)),
 		"/etc/hostname":    hostname + "\n",
 	}
-	out := map[string]string{}
-	for dst, content := range files {
-		p := filepath.Join(dir, filepath.Base(dst))
-		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
-			return nil, err
-		}
-		out[dst] = p
-	}
-	return out, nil
 }
 
 // rootFiles reads files of a container's root, resolving symlinks inside it.

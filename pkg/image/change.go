@@ -4,14 +4,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
-
-	v1 "github.com/opencontainers/image-spec/specs-go/v1"
 )
 
 // ApplyChange applies one Dockerfile-style instruction of `--change` (CMD, ENTRYPOINT, ENV,
 // WORKDIR, USER, EXPOSE, LABEL, VOLUME, STOPSIGNAL) to cfg, with docker's forms: JSON arrays
 // are exec form, anything else for CMD/ENTRYPOINT is shell form (`/bin/sh -c "..."`).
-func ApplyChange(cfg *v1.ImageConfig, change string) error {
+func ApplyChange(cfg *ImageConfig, change string) error {
 	change = strings.TrimSpace(change)
 	word, rest, _ := strings.Cut(change, " ")
 	if i := strings.IndexAny(change, " \t="); i > 0 && change[i] == '=' {

@@ -3,42 +3,40 @@ package image
 import (
 	"reflect"
 	"testing"
-
-	v1 "github.com/opencontainers/image-spec/specs-go/v1"
 )
 
 func TestApplyChange(t *testing.T) {
 	tests := []struct {
 		change string
-		check  func(c v1.ImageConfig) bool
+		check  func(c ImageConfig) bool
 		bad    bool
 	}{
-		{`CMD ["sh"]`, func(c v1.ImageConfig) bool { return reflect.DeepEqual(c.Cmd, []string{"sh"}) }, false},
-		{`CMD echo hi`, func(c v1.ImageConfig) bool { return reflect.DeepEqual(c.Cmd, []string{"/bin/sh", "-c", "echo hi"}) }, false},
-		{`cmd ["a","b c"]`, func(c v1.ImageConfig) bool { return reflect.DeepEqual(c.Cmd, []string{"a", "b c"}) }, false},
+		{`CMD ["sh"]`, func(c ImageConfig) bool { return reflect.DeepEqual(c.Cmd, []string{"sh"}) }, false},
+		{`CMD echo hi`, func(c ImageConfig) bool { return reflect.DeepEqual(c.Cmd, []string{"/bin/sh", "-c", "echo hi"}) }, false},
+		{`cmd ["a","b c"]`, func(c ImageConfig) bool { return reflect.DeepEqual(c.Cmd, []string{"a", "b c"}) }, false},
 		{`CMD ["sh"`, nil, true},
-		{`ENTRYPOINT ["echo"]`, func(c v1.ImageConfig) bool {
+		{`ENTRYPOINT ["echo"]`, func(c ImageConfig) bool {
 			return reflect.DeepEqual(c.Entrypoint, []string{"echo"}) && c.Cmd == nil
 		}, false},
-		{`ENV A=b`, func(c v1.ImageConfig) bool { return reflect.DeepEqual(c.Env, []string{"PATH=/bin", "A=b"}) }, false},
-		{`ENV PATH=/x`, func(c v1.ImageConfig) bool { return reflect.DeepEqual(c.Env, []string{"PATH=/x"}) }, false},
-		{`ENV A="x y" B=z`, func(c v1.ImageConfig) bool {
+		{`ENV A=b`, func(c ImageConfig) bool { return reflect.DeepEqual(c.Env, []string{"PATH=/bin", "A=b"}) }, false},
+		{`ENV PATH=/x`, func(c ImageConfig) bool { return reflect.DeepEqual(c.Env, []string{"PATH=/x"}) }, false},
+		{`ENV A="x y" B=z`, func(c ImageConfig) bool {
 			return reflect.DeepEqual(c.Env, []string{"PATH=/bin", "A=x y", "B=z"})
 		}, false},
-		{`ENV A two words`, func(c v1.ImageConfig) bool { return reflect.DeepEqual(c.Env, []string{"PATH=/bin", "A=two words"}) }, false},
+		{`ENV A two words`, func(c ImageConfig) bool { return reflect.DeepEqual(c.Env, []string{"PATH=/bin", "A=two words"}) }, false},
 		{`ENV A="x`, nil, true},
-		{`WORKDIR /tmp`, func(c v1.ImageConfig) bool { return c.WorkingDir == "/tmp" }, false},
+		{`WORKDIR /tmp`, func(c ImageConfig) bool { return c.WorkingDir == "/tmp" }, false},
 		{`WORKDIR tmp`, nil, true},
-		{`USER 1000:1000`, func(c v1.ImageConfig) bool { return c.User == "1000:1000" }, false},
+		{`USER 1000:1000`, func(c ImageConfig) bool { return c.User == "1000:1000" }, false},
 		{`USER`, nil, true},
-		{`EXPOSE 80 53/udp`, func(c v1.ImageConfig) bool { return len(c.ExposedPorts) == 2 }, false},
-		{`LABEL a=b`, func(c v1.ImageConfig) bool { return c.Labels["a"] == "b" }, false},
-		{`VOLUME /data`, func(c v1.ImageConfig) bool { _, ok := c.Volumes["/data"]; return ok }, false},
+		{`EXPOSE 80 53/udp`, func(c ImageConfig) bool { return len(c.ExposedPorts) == 2 }, false},
+		{`LABEL a=b`, func(c ImageConfig) bool { return c.Labels["a"] == "b" }, false},
+		{`VOLUME /data`, func(c ImageConfig) bool { _, ok := c.Volumes["/data"]; return ok }, false},
 		{`RUN true`, nil, true},
 		{`BOGUS`, nil, true},
 	}
 	for _, tt := range tests {
-		c := v1.ImageConfig{Env: []string{"PATH=/bin"}, Cmd: []string{"old"}}
+		c := ImageConfig{Env: []string{"PATH=/bin"}, Cmd: []string{"old"}}
 		err := ApplyChange(&c, tt.change)
 		if tt.bad {
 			if err == nil {

@@ -6,8 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-
-	digest "github.com/opencontainers/go-digest"
 )
 
 // LocalDomain is where images named without a registry live, as in podman ("localhost/NAME").
@@ -98,7 +96,7 @@ type Named struct {
 	Domain string
 	Path   string
 	Tag    string
-	Digest digest.Digest
+	Digest string // ALGORITHM:HEX
 }
 
 // Name is DOMAIN/PATH.
@@ -111,7 +109,7 @@ func (n Named) String() string {
 		s += ":" + n.Tag
 	}
 	if n.Digest != "" {
-		s += "@" + n.Digest.String()
+		s += "@" + n.Digest
 	}
 	return s
 }
@@ -142,8 +140,8 @@ func parse(s string, defaultDomain string) (Named, bool, error) {
 	}
 	rest := s
 	if i := strings.IndexByte(rest, '@'); i >= 0 {
-		d, err := digest.Parse(rest[i+1:])
-		if err != nil {
+		d := rest[i+1:]
+		if err := ValidDigest(d); err != nil {
 			return n, false, fmt.Errorf("invalid digest: %v", err)
 		}
 		n.Digest, rest = d, rest[:i]
@@ -245,4 +243,32 @@ func Split(name string) (repo, tag string) {
 		return name[:i], name[i+1:]
 	}
 	return name, "<none>"
+}
+
+// ValidDigest checks ALGORITHM:HEX as go-digest does for the algorithms it knows: sha256,
+// sha384 and sha512, with the matching number of lower-case hex digits.
+func ValidDigest(d string) error {
+	alg, hex, ok := strings.Cut(d, ":")
+	if !ok || alg == "" || hex == "" {
+		return errors.New("invalid checksum digest format")
+	}
+	size := map[string]int{"sha256": 64, "sha384": 96, "sha512": 128}[alg]
+	if size == 0 {
+		for i := 0; i < len(alg); i++ {
+			c := alg[i]
+			if !(isAlnum(c) || c == '+' || c == '.' || c == '_' || c == '-') {
+				return errors.New("invalid checksum digest format")
+			}
+		}
+		return errors.New("unsupported digest algorithm")
+	}
+	for i := 0; i < len(hex); i++ {
+		if !(hex[i] >= '0' && hex[i] <= '9' || hex[i] >= 'a' && hex[i] <= 'f') {
+			return errors.New("invalid checksum digest format")
+		}
+	}
+	if len(hex) != size {
+		return errors.New("invalid checksum digest length")
+	}
+	return nil
 }

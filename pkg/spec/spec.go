@@ -13,10 +13,10 @@ import (
 	"strconv"
 	"strings"
 
-	v1 "github.com/opencontainers/image-spec/specs-go/v1"
 	rspec "github.com/opencontainers/runtime-spec/specs-go"
 
 	"github.com/skiff-project/skiff/pkg/caps"
+	"github.com/skiff-project/skiff/pkg/image"
 	"github.com/skiff-project/skiff/pkg/seccomp"
 )
 
@@ -73,7 +73,7 @@ var (
 )
 
 // Build makes the runtime spec of container id (its hostname defaults to the first 12 chars).
-func Build(img v1.ImageConfig, o Options, id string, files Files) (*rspec.Spec, error) {
+func Build(img image.ImageConfig, o Options, id string, files Files) (*rspec.Spec, error) {
 	s := &rspec.Spec{
 		Version:  rspec.Version,
 		Root:     &rspec.Root{Path: "rootfs", Readonly: o.ReadOnly},

@@ -9,8 +9,8 @@ import (
 	"strings"
 	"testing"
 
-	v1 "github.com/opencontainers/image-spec/specs-go/v1"
 	rspec "github.com/opencontainers/runtime-spec/specs-go"
+	"github.com/skiff-project/skiff/pkg/image"
 )
 
 type fakeFiles map[string]string
@@ -32,18 +32,18 @@ func str(s string) *string { return &s }
 func TestBuildCommand(t *testing.T) {
 	tests := []struct {
 		name  string
-		img   v1.ImageConfig
+		img   image.ImageConfig
 		o     Options
 		want  []string
 		isErr bool
 	}{
-		{"cmd from image", v1.ImageConfig{Cmd: []string{"sh"}}, Options{}, []string{"sh"}, false},
-		{"user cmd replaces", v1.ImageConfig{Cmd: []string{"sh"}}, Options{Cmd: []string{"echo", "hi"}}, []string{"echo", "hi"}, false},
-		{"entrypoint + cmd", v1.ImageConfig{Entrypoint: []string{"echo"}, Cmd: []string{"a"}}, Options{}, []string{"echo", "a"}, false},
-		{"entrypoint + user args", v1.ImageConfig{Entrypoint: []string{"echo"}, Cmd: []string{"a"}}, Options{Cmd: []string{"x"}}, []string{"echo", "x"}, false},
-		{"--entrypoint resets cmd", v1.ImageConfig{Entrypoint: []string{"echo"}, Cmd: []string{"a"}}, Options{Entrypoint: str("ls")}, []string{"ls"}, false},
-		{"--entrypoint '' with cmd", v1.ImageConfig{Entrypoint: []string{"echo"}}, Options{Entrypoint: str(""), Cmd: []string{"id"}}, []string{"id"}, false},
-		{"nothing to run", v1.ImageConfig{}, Options{}, nil, true},
+		{"cmd from image", image.ImageConfig{Cmd: []string{"sh"}}, Options{}, []string{"sh"}, false},
+		{"user cmd replaces", image.ImageConfig{Cmd: []string{"sh"}}, Options{Cmd: []string{"echo", "hi"}}, []string{"echo", "hi"}, false},
+		{"entrypoint + cmd", image.ImageConfig{Entrypoint: []string{"echo"}, Cmd: []string{"a"}}, Options{}, []string{"echo", "a"}, false},
+		{"entrypoint + user args", image.ImageConfig{Entrypoint: []string{"echo"}, Cmd: []string{"a"}}, Options{Cmd: []string{"x"}}, []string{"echo", "x"}, false},
+		{"--entrypoint resets cmd", image.ImageConfig{Entrypoint: []string{"echo"}, Cmd: []string{"a"}}, Options{Entrypoint: str("ls")}, []string{"ls"}, false},
+		{"--entrypoint '' with cmd", image.ImageConfig{Entrypoint: []string{"echo"}}, Options{Entrypoint: str(""), Cmd: []string{"id"}}, []string{"id"}, false},
+		{"nothing to run", image.ImageConfig{}, Options{}, nil, true},
 	}
 	for _, tt := range tests {
 		s, err := Build(tt.img, tt.o, "0123456789abcdef", etc)
@@ -83,7 +83,7 @@ func TestBuildEnvAndDefaults(t *testing.T) {
 		}
 		return "", false
 	}
-	s, err := Build(v1.ImageConfig{Cmd: []string{"sh"}, Env: []string{"A=image", "B=image"}},
+	s, err := Build(image.ImageConfig{Cmd: []string{"sh"}, Env: []string{"A=image", "B=image"}},
 		Options{Env: []string{"A=flag", "HOSTVAR", "UNSET"}, EnvFiles: []string{envFile}, HostEnv: host, TTY: true}, "0123456789abcdef0123", etc)
 	if err != nil {
 		t.Fatal(err)
@@ -110,7 +110,7 @@ func TestBuildEnvAndDefaults(t *testing.T) {
 }
 
 func TestBuildOptions(t *testing.T) {
-	img := v1.ImageConfig{Cmd: []string{"sh"}, WorkingDir: "/srv", User: "web"}
+	img := image.ImageConfig{Cmd: []string{"sh"}, WorkingDir: "/srv", User: "web"}
 	tests := []struct {
 		name  string
 		o     Options

@@ -44,7 +44,7 @@ func (s *Store) LookupImage(name string) (*Image, error) {
 // NewImage stores a one-layer-per-entry image: layers (bottom first, already in the store),
 // its config, and an OCI manifest, the way containers/image's storage transport does, so that
 // push and save can read it. names are full references.
-func (s *Store) NewImage(topLayer string, cfg v1.Image, layerDigests []digest.Digest, layerSizes []int64, names []string) (*Image, error) {
+func (s *Store) NewImage(topLayer string, cfg image.Config, layerDigests []digest.Digest, layerSizes []int64, names []string) (*Image, error) {
 	cfgBytes, err := json.Marshal(cfg)
 	if err != nil {
 		return nil, err

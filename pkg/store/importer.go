@@ -14,15 +14,15 @@ import (
 	"github.com/containers/storage"
 	"github.com/containers/storage/pkg/archive"
 	digest "github.com/opencontainers/go-digest"
-	v1 "github.com/opencontainers/image-spec/specs-go/v1"
+	"github.com/skiff-project/skiff/pkg/image"
 )
 
 // ImportOptions describe the image made by Import.
 type ImportOptions struct {
-	Names   []string       // full references to give the image
-	Config  v1.ImageConfig // the config after --change
-	Comment string         // history comment (--message)
-	Source  string         // what was imported, for history
+	Names   []string          // full references to give the image
+	Config  image.ImageConfig // the config after --change
+	Comment string            // history comment (--message)
+	Source  string            // what was imported, for history
 }
 
 // BadTarballError is a tarball that cannot become a layer; it says why.
@@ -136,12 +136,13 @@ func (s *Store) Import(src io.Reader, o ImportOptions) (*Image, error) {
 	if o.Comment != "" {
 		created += " # " + o.Comment
 	}
-	cfg := v1.Image{
-		Created:  &now,
-		Platform: v1.Platform{Architecture: runtime.GOARCH, OS: "linux"},
-		Config:   o.Config,
-		RootFS:   v1.RootFS{Type: "layers", DiffIDs: []digest.Digest{layer.UncompressedDigest}},
-		History:  []v1.History{{Created: &now, CreatedBy: created, Comment: o.Comment}},
+	cfg := image.Config{
+		Created:      &now,
+		Architecture: runtime.GOARCH,
+		OS:           "linux",
+		Config:       o.Config,
+		RootFS:       image.RootFS{Type: "layers", DiffIDs: []string{layer.UncompressedDigest.String()}},
+		History:      []image.History{{Created: &now, CreatedBy: created, Comment: o.Comment}},
 	}
 	img, err := s.NewImage(layer.ID, cfg, []digest.Digest{layer.UncompressedDigest}, []int64{layer.UncompressedSize}, o.Names)
 	if err != nil {

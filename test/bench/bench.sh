@@ -1,12 +1,15 @@
 #!/bin/bash
-# make bench: `skiff run --rm bb true` side by side with podman and bwrap (hyperfine), as an
-# unprivileged user, on one busybox rootfs; then one SKIFF_TRACE=1 run showing per-step timings.
+# make bench: skiff side by side with podman and bwrap (hyperfine), as an unprivileged user, on
+# one busybox rootfs, in one table: run --rm, --version, images (20 images), 20 parallel runs,
+# run -d + rm -f, and store growth over many create/remove cycles; then one SKIFF_TRACE=1 run.
+# podman runs with runc and cgroupfs from a temporary HOME (nothing of the user's is touched).
 #   bash test/bench/bench.sh            as root (sets up user skiffbench) or as any user
 #   SKIFF_BIN=PATH                      the skiff to measure (default: bin/skiff of this checkout)
 #   RUNS=30 WARMUP=3                    hyperfine's runs and warm-up runs
 set -u
 BENCH_USER=${BENCH_USER:-skiffbench}
 RUNS=${RUNS:-30}
+CYCLES=${CYCLES:-1000}
 WARMUP=${WARMUP:-3}
 SELF=$(readlink -f "$0")
 MAIN=$(cd "$(dirname "$SELF")/../.." && pwd)
@@ -48,7 +51,7 @@ if [ "${1:-}" != --as-user ] && [ "$(id -u)" = 0 ]; then
   chown "$BENCH_USER" "$WORK"
   uhome=$(getent passwd "$BENCH_USER" | cut -d: -f6)
   runuser -u "$BENCH_USER" -- env -i HOME="$uhome" PATH="$STDPATH" USER="$BENCH_USER" LOGNAME="$BENCH_USER" \
-    SKIFF_BIN="$WORK/bin/skiff" BENCH_WORK="$WORK" RUNS="$RUNS" WARMUP="$WARMUP" bash "$WORK/bench.sh" --as-user
+    SKIFF_BIN="$WORK/bin/skiff" BENCH_WORK="$WORK" RUNS="$RUNS" WARMUP="$WARMUP" CYCLES="$CYCLES" bash "$WORK/bench.sh" --as-user
   exit $?
 fi
 
@@ -65,6 +68,11 @@ W=$BENCH_WORK/u
 mkdir -p "$W" || die "mkdir $W"
 command -v hyperfine >/dev/null || die "hyperfine is not installed (apt-get install hyperfine)"
 [ -x /bin/busybox ] || die "no /bin/busybox (apt-get install busybox-static)"
+# both tools keep their stores and configuration in a temporary HOME
+export HOME=$W/home XDG_RUNTIME_DIR=$W/run
+unset XDG_DATA_HOME XDG_CONFIG_HOME
+mkdir -p "$HOME/.config/containers" "$XDG_RUNTIME_DIR" && chmod 700 "$XDG_RUNTIME_DIR"
+printf '[engine]\nruntime="runc"\ncgroup_manager="cgroupfs"\nevents_logger="file"\n' >"$HOME/.config/containers/containers.conf"
 
 # the busybox rootfs, as the acceptance checks build it
 R=$W/rootfs
@@ -77,73 +85,114 @@ chmod 1777 "$R/tmp"
 T=$W/busybox-rootfs.tar
 tar --owner=0 --group=0 --numeric-owner -C "$R" -cf "$T" . || die "tar"
 
-echo "== setup (user $(id -un), skiff $S)"
-"$S" rmi -f bb >/dev/null 2>&1
+echo "== setup (user $(id -un), skiff $S, $(nproc) CPUs, $(uname -r))"
 "$S" import "$T" bb >/dev/null || die "skiff import failed"
-
-names=() cmds=()
-if out=$("$S" run --rm --network none bb true 2>&1); then
-  names+=(skiff) cmds+=("$S run --rm --network none bb true")
-else
-  echo "skiff run failed, not measured: $out"
-fi
-
+"$S" run --rm --network none bb true || die "skiff run failed"
+# 20 images: the same layer with 20 configs
+for i in $(seq 2 20); do "$S" import -c "LABEL n=$i" "$T" "bb$i" >/dev/null || die "skiff import bb$i"; done
+PODMAN=""
 if command -v podman >/dev/null; then
-  mkdir -p ~/.config/containers
-  printf '[engine]\nruntime="runc"\ncgroup_manager="cgroupfs"\nevents_logger="file"\n' >~/.config/containers/containers.conf
-  podman rmi -f bb >/dev/null 2>&1
-  if ! out=$(podman import "$T" bb 2>&1); then
-    echo "podman import failed, podman not measured: $(echo "$out" | tail -3)"
-  elif ! out=$(podman run --rm --network=none bb true 2>&1); then
-    echo "podman run failed, podman not measured: $(echo "$out" | tail -3)"
+  if out=$(podman import -q "$T" localhost/bb 2>&1) && out=$(podman run --rm --network=none localhost/bb true 2>&1); then
+    PODMAN=podman
+    for i in $(seq 2 20); do podman import -q --change "LABEL n=$i" "$T" "localhost/bb$i" >/dev/null 2>&1; done
   else
-    names+=(podman) cmds+=("podman run --rm --network=none bb true")
+    echo "podman does not work here, not measured: $(echo "$out" | tail -2)"
   fi
 else
   echo "podman is not installed, not measured"
 fi
+BWRAP=""
+BW="bwrap --unshare-all --die-with-parent --bind $R / --proc /proc --dev /dev true"
+if command -v bwrap >/dev/null && $BW >/dev/null 2>&1; then BWRAP=bwrap; else echo "bwrap does not work here, not measured"; fi
 
-if command -v bwrap >/dev/null; then
-  BW="bwrap --unshare-all --die-with-parent --bind $R / --proc /proc --dev /dev true"
-  if out=$($BW 2>&1); then
-    names+=(bwrap) cmds+=("$BW")
-  else
-    echo "bwrap failed, not measured: $(echo "$out" | tail -3)"
-  fi
+# hyperfine SCENARIO TOOL COMMAND...: one measurement per tool, JSON in $W/h-SCENARIO-TOOL.json
+bench() {
+  local sc=$1 tool=$2; shift 2
+  hyperfine -N -w "$WARMUP" -r "$RUNS" --export-json "$W/h-$sc-$tool.json" "$@" >/dev/null 2>&1 ||
+    echo "hyperfine $sc $tool failed"
+}
+# the wall time of 20 runs at once, and how many failed
+parallel() {
+  local tool=$1; shift
+  local start end fails=0 pids=()
+  start=$(date +%s%N)
+  for i in $(seq 20); do "$@" >/dev/null 2>&1 & pids+=($!); done
+  for j in "${pids[@]}"; do wait "$j" || fails=$((fails + 1)); done
+  end=$(date +%s%N)
+  echo "$(( (end - start) / 1000 )) $fails" >>"$W/par-$tool.txt"
+}
+
+echo "== measuring (hyperfine -N -w $WARMUP -r $RUNS)"
+bench run skiff "$S run --rm --network none bb true"
+[ -n "$PODMAN" ] && bench run podman "podman run --rm --network=none localhost/bb true"
+[ -n "$BWRAP" ] && bench run bwrap "$BW"
+bench version skiff "$S --version"
+[ -n "$PODMAN" ] && bench version podman "podman --version"
+[ -n "$BWRAP" ] && bench version bwrap "bwrap --version"
+bench images skiff "$S images"
+[ -n "$PODMAN" ] && bench images podman "podman images"
+for r in 1 2 3 4 5; do
+  parallel skiff "$S" run --rm --network none bb true
+  [ -n "$PODMAN" ] && parallel podman podman run --rm --network=none localhost/bb true
+done
+[ -n "$BWRAP" ] && for r in 1 2 3 4 5; do parallel bwrap $BW; done
+if "$S" run --help 2>&1 | grep -q -- '--detach'; then
+  bench detach skiff "bash -c '$S rm -f \$($S run -d --network none bb sleep 100)'"
+  [ -n "$PODMAN" ] && bench detach podman "bash -c 'podman rm -f -t0 \$(podman run -d --network=none localhost/bb sleep 100)'"
 else
-  echo "bwrap is not installed, not measured"
+  echo "run -d: not in this skiff yet (issue 5), not measured"
 fi
 
-[ ${#cmds[@]} -gt 0 ] || die "nothing to measure"
-J=$W/bench.json
-args=()
-for i in "${!cmds[@]}"; do args+=(--command-name "${names[$i]}" "${cmds[$i]}"); done
-echo "== hyperfine -N -w $WARMUP -r $RUNS"
-hyperfine -N -w "$WARMUP" -r "$RUNS" --export-json "$J" "${args[@]}" || echo "hyperfine failed"
+# store growth: CYCLES runs with --rm, then CYCLES/10 named runs removed with rm
+store=$HOME/.local/share/skiff/storage
+ps_ms() { local s e; s=$(date +%s%N); "$S" ps -a >/dev/null; e=$(date +%s%N); echo $(( (e - s) / 1000 )); }
+size0=$(du -sk "$store" | cut -f1); files0=$(find "$store" | wc -l); ps0=$(ps_ms)
+for i in $(seq "$CYCLES"); do "$S" run --rm --network none bb true || echo "cycle $i failed"; done
+for i in $(seq $((CYCLES / 10))); do "$S" run --name "c$i" --network none bb true && "$S" rm "c$i" >/dev/null || echo "named cycle $i failed"; done
+size1=$(du -sk "$store" | cut -f1); files1=$(find "$store" | wc -l); ps1=$(ps_ms)
+mounts=$(grep -c "$store" /proc/self/mountinfo)
+echo "$CYCLES $size0 $size1 $files0 $files1 $ps0 $ps1 $mounts" >"$W/growth.txt"
 
-if [ -s "$J" ]; then
-  cp "$J" "${BENCH_JSON:-/tmp/skiff-bench-$(id -u).json}" 2>/dev/null && echo "JSON: ${BENCH_JSON:-/tmp/skiff-bench-$(id -u).json}"
-  echo "== medians"
-  if command -v python3 >/dev/null; then
-    python3 - "$J" <<'PY'
-import json, sys
-res = {r["command"]: r for r in json.load(open(sys.argv[1]))["results"]}
-print("%-8s %10s %10s %10s %10s" % ("tool", "median ms", "mean ms", "min ms", "max ms"))
-for name, r in res.items():
-    print("%-8s %10.1f %10.1f %10.1f %10.1f" % (name, r["median"]*1e3, r["mean"]*1e3, r["min"]*1e3, r["max"]*1e3))
-med = {k: v["median"] for k, v in res.items()}
-def ratio(a, b):
-    if a in med and b in med and med[b] > 0:
-        print("%s/%s = %.2fx" % (a, b, med[a] / med[b]))
-    else:
-        print("%s/%s = n/a (%s not measured)" % (a, b, a if a not in med else b))
-ratio("skiff", "bwrap")
-ratio("podman", "skiff")
+J=${BENCH_JSON:-/tmp/skiff-bench-$(id -u).json}
+python3 - "$W" "$J" <<'PY'
+import json, os, statistics, sys
+w, out = sys.argv[1], sys.argv[2]
+def med(sc, tool):
+    p = os.path.join(w, f"h-{sc}-{tool}.json")
+    if not os.path.exists(p):
+        return None
+    return json.load(open(p))["results"][0]["median"] * 1e3
+def par(tool):
+    p = os.path.join(w, f"par-{tool}.txt")
+    if not os.path.exists(p):
+        return None, None
+    rows = [l.split() for l in open(p)]
+    return statistics.median(int(r[0]) for r in rows) / 1e3, sum(int(r[1]) for r in rows)
+rows, data = [], {}
+def row(name, s, p, b, goal):
+    data[name] = {"skiff_ms": s, "podman_ms": p, "bwrap_ms": b}
+    f = lambda x: "%9.1f" % x if x is not None else "      n/a"
+    r1 = "%7.2fx" % (s / b) if s and b else "     n/a"
+    r2 = "%7.1fx" % (p / s) if s and p else "     n/a"
+    rows.append("%-26s %s %s %s %s %s   %s" % (name, f(s), f(p), f(b), r1, r2, goal))
+row("run --rm (median ms)", med("run", "skiff"), med("run", "podman"), med("run", "bwrap"), "skiff/bwrap <= 2, podman/skiff >= 18")
+row("--version", med("version", "skiff"), med("version", "podman"), med("version", "bwrap"), "skiff < 10 ms")
+row("images (20 images)", med("images", "skiff"), med("images", "podman"), None, "skiff < 10 ms")
+(ps, pf), (pp, ppf), (pb, pbf) = par("skiff"), par("podman"), par("bwrap")
+row("20 parallel run --rm (wall)", ps, pp, pb, "skiff <= podman/10, 0 failures (skiff %s, podman %s)" % (pf, ppf))
+row("run -d + rm -f", med("detach", "skiff"), med("detach", "podman"), None, "skiff <= podman/10 (needs run -d)")
+print("%-26s %9s %9s %9s %8s %8s   %s" % ("scenario", "skiff", "podman", "bwrap", "s/bwrap", "podman/s", "goal"))
+print("\n".join(rows))
+g = open(os.path.join(w, "growth.txt")).read().split()
+cycles, s0, s1, f0, f1, p0, p1, mounts = (int(x) for x in g)
+print(f"store growth over {cycles} run --rm and {cycles//10} run+rm: {s0} -> {s1} KiB, {f0} -> {f1} files, "
+      f"ps -a {p0/1e3:.1f} -> {p1/1e3:.1f} ms, {mounts} mounts of the store left")
+data["growth"] = {"cycles": cycles, "kib_before": s0, "kib_after": s1, "files_before": f0, "files_after": f1,
+                  "ps_ms_before": p0 / 1e3, "ps_ms_after": p1 / 1e3, "mounts_left": mounts,
+                  "parallel_failures": {"skiff": pf, "podman": ppf}}
+json.dump(data, open(out, "w"), indent=2)
+print("JSON:", out)
 PY
-  else
-    echo "(no python3: medians are in $J)"
-  fi
-fi
 
 echo "== SKIFF_TRACE=1 skiff run --rm bb true (per-step timings on stderr)"
 SKIFF_TRACE=1 "$S" run --rm --network none bb true

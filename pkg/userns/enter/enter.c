@@ -85,11 +85,12 @@ static const char *command(int argc, char **argv)
 	return NULL;
 }
 
-/* Commands that never touch the store run without a namespace. */
+/* Commands that never touch the store (or, like images, only read files of the user's own) run
+ * without a namespace. */
 static int needs_namespace(int argc, char **argv)
 {
 	static const char *with_value[] = { "--root", "--runroot", "--storage-driver", "--log-level", NULL };
-	static const char *no_ns[] = { "version", "help", "h", "completion", "--version", "-v", "--help", "-h", NULL };
+	static const char *no_ns[] = { "version", "help", "h", "completion", "images", "--version", "-v", "--help", "-h", NULL };
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
 		for (int j = 0; no_ns[j]; j++)

@@ -1,0 +1,47 @@
+package image
+
+import "time"
+
+// Config is an image's configuration blob: the OCI image config (and docker's, which has the
+// same fields), as skiff reads and writes it. It mirrors the image-spec types with plain strings
+// for digests, so that the run path does not link go-digest, whose package initialization
+// compiles regular expressions on every start.
+type Config struct {
+	Created      *time.Time  `json:"created,omitempty"`
+	Author       string      `json:"author,omitempty"`
+	Architecture string      `json:"architecture"`
+	Variant      string      `json:"variant,omitempty"`
+	OS           string      `json:"os"`
+	Config       ImageConfig `json:"config,omitempty"`
+	RootFS       RootFS      `json:"rootfs"`
+	History      []History   `json:"history,omitempty"`
+}
+
+// ImageConfig is the part of Config that says how to run the image.
+type ImageConfig struct {
+	User         string              `json:"User,omitempty"`
+	ExposedPorts map[string]struct{} `json:"ExposedPorts,omitempty"`
+	Env          []string            `json:"Env,omitempty"`
+	Entrypoint   []string            `json:"Entrypoint,omitempty"`
+	Cmd          []string            `json:"Cmd,omitempty"`
+	Volumes      map[string]struct{} `json:"Volumes,omitempty"`
+	WorkingDir   string              `json:"WorkingDir,omitempty"`
+	Labels       map[string]string   `json:"Labels,omitempty"`
+	StopSignal   string              `json:"StopSignal,omitempty"`
+	ArgsEscaped  bool                `json:"ArgsEscaped,omitempty"`
+}
+
+// RootFS lists the layers' uncompressed digests, bottom first.
+type RootFS struct {
+	Type    string   `json:"type"`
+	DiffIDs []string `json:"diff_ids"`
+}
+
+// History is one step of the image's making.
+type History struct {
+	Created    *time.Time `json:"created,omitempty"`
+	CreatedBy  string     `json:"created_by,omitempty"`
+	Author     string     `json:"author,omitempty"`
+	Comment    string     `json:"comment,omitempty"`
+	EmptyLayer bool       `json:"empty_layer,omitempty"`
+}
