@@ -860,8 +860,15 @@ int main(int argc, char **argv)
 			pid_t p = waitpid(-1, &st, WNOHANG);
 			if (p <= 0)
 				break;
-			if (p == child)
-				_exit(exit_code(st));
+			if (p == child) {
+				/* tell skiff the status first: it tears down while the kernel takes the
+				 * namespaces apart after our exit */
+				char msg[16];
+				int code = exit_code(st);
+				snprintf(msg, sizeof msg, "X%d", code);
+				send(sync_fd, msg, strlen(msg), MSG_NOSIGNAL);
+				_exit(code);
+			}
 		}
 	}
 }

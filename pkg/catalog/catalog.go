@@ -50,8 +50,17 @@ type Layer struct {
 type Catalog struct {
 	// Root is the store's graph root; Driver the storage driver whose data this is.
 	Root, Driver string
-	images       []rawImage
+	images       []entry
 	layers       map[string]*Layer
+}
+
+// entry is one image record, as far as skiff needs it.
+type entry struct {
+	ID, Digest, TopLayer string
+	Names                []string
+	Digests              []string // of all the image's manifests
+	Created              time.Time
+	DataSize             int64 // of its big-data items (config, manifests)
 }
 
 type rawImage struct {
@@ -89,17 +98,54 @@ func Open(root, driver string) (*Catalog, error) {
 	if c.Driver == "" {
 		return c, nil
 	}
-	if err := readJSON(filepath.Join(root, c.Driver+"-images", "images.json"), &c.images); err != nil {
+	imagesPath := filepath.Join(root, c.Driver+"-images", "images.json")
+	layersPath := filepath.Join(root, c.Driver+"-layers", "layers.json")
+	stamp := fileStamp(imagesPath) + " " + fileStamp(layersPath)
+	if c.readIndex(stamp) {
+		return c, nil
+	}
+	var raw []rawImage
+	if err := readJSON(imagesPath, &raw); err != nil {
 		return nil, err
 	}
+	for i := range raw {
+		c.images = append(c.images, raw[i].entry())
+	}
 	var layers []*Layer
-	if err := readJSON(filepath.Join(root, c.Driver+"-layers", "layers.json"), &layers); err != nil {
+	if err := readJSON(layersPath, &layers); err != nil {
 		return nil, err
 	}
 	for _, l := range layers {
 		c.layers[l.ID] = l
 	}
+	c.writeIndex(stamp)
 	return c, nil
+}
+
+// entry keeps what skiff uses of a record: the digests of all its manifests, as
+// containers/storage computes them, and the size of its big-data items.
+func (r *rawImage) entry() entry {
+	e := entry{ID: r.ID, Digest: r.Digest, Names: r.Names, TopLayer: r.TopLayer, Created: r.Created}
+	for _, s := range r.BigDataSizes {
+		e.DataSize += s
+	}
+	if r.Digest != "" {
+		e.Digests = append(e.Digests, r.Digest)
+	}
+	keys := make([]string, 0, len(r.BigDataDigests))
+	for k := range r.BigDataDigests {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		if d := r.BigDataDigests[k]; strings.HasPrefix(k, "manifest") && !slices.Contains(e.Digests, d) {
+			e.Digests = append(e.Digests, d)
+		}
+	}
+	if e.Digest == "" && len(e.Digests) > 0 {
+		e.Digest = e.Digests[0]
+	}
+	return e
 }
 
 func readJSON(path string, v any) error {
@@ -134,28 +180,8 @@ func (c *Catalog) Images() []*Image {
 }
 
 // image turns a record into an Image, reading its config when withConfig.
-func (c *Catalog) image(r *rawImage, withConfig bool) (*Image, error) {
-	img := &Image{ID: r.ID, Names: r.Names, Digest: r.Digest, Created: r.Created, TopLayer: r.TopLayer}
-	// the digests of all its manifests, as containers/storage computes them
-	if r.Digest != "" {
-		img.Digests = append(img.Digests, r.Digest)
-	}
-	keys := make([]string, 0, len(r.BigDataDigests))
-	for k := range r.BigDataDigests {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	for _, k := range keys {
-		if d := r.BigDataDigests[k]; strings.HasPrefix(k, "manifest") && !slices.Contains(img.Digests, d) {
-			img.Digests = append(img.Digests, d)
-		}
-	}
-	if img.Digest == "" && len(img.Digests) > 0 {
-		img.Digest = img.Digests[0]
-	}
-	for _, s := range r.BigDataSizes {
-		img.Size += s
-	}
+func (c *Catalog) image(r *entry, withConfig bool) (*Image, error) {
+	img := &Image{ID: r.ID, Names: r.Names, Digest: r.Digest, Digests: r.Digests, Created: r.Created, TopLayer: r.TopLayer, Size: r.DataSize}
 	for id := r.TopLayer; id != ""; {
 		l, ok := c.layers[id]
 		if !ok {
@@ -211,7 +237,7 @@ func (c *Catalog) Has(name string) bool {
 	return err == nil
 }
 
-func (c *Catalog) find(name string) (*rawImage, error) {
+func (c *Catalog) find(name string) (*entry, error) {
 	cands, err := image.Candidates(name)
 	if err != nil && !image.LooksLikeID(name) {
 		return nil, err
@@ -225,7 +251,7 @@ func (c *Catalog) find(name string) (*rawImage, error) {
 	}
 	if image.LooksLikeID(name) {
 		prefix := strings.TrimPrefix(name, "sha256:")
-		var found *rawImage
+		var found *entry
 		for i := range c.images {
 			if strings.HasPrefix(c.images[i].ID, prefix) {
 				if found != nil {

@@ -74,6 +74,7 @@ func Run(paths config.Paths, o RunOptions) (int, error) {
 		return 125, err
 	}
 	defer init.abort()
+	defer init.reap()
 	trace("fork")
 	recs := OpenRecords(paths.GraphRoot)
 	recs.Sweep()
@@ -282,6 +283,7 @@ type initProc struct {
 	planW, sock *os.File
 	sigs        chan os.Signal
 	finished    bool
+	reaped      bool
 }
 
 // forkInit starts skiff-init in the container's new namespaces, from a thread of its own that
@@ -357,6 +359,14 @@ func (p *initProc) release() {
 	}
 }
 
+// reap collects skiff-init after run, when run did not.
+func (p *initProc) reap() {
+	if p != nil && p.finished && !p.reaped && p.forkErr == nil {
+		p.reaped = true
+		_ = waitCode(p.pid)
+	}
+}
+
 // abort kills skiff-init when it was never given its plan (or failed), and reaps it.
 func (p *initProc) abort() {
 	if p == nil || p.finished {
@@ -384,12 +394,14 @@ func (p *initProc) run(h *Handle, planBytes []byte, bpf *os.File, o RunOptions, 
 		if err := unix.Sendmsg(int(p.sock.Fd()), []byte{'F'}, unix.UnixRights(int(bpf.Fd())), nil, 0); err != nil {
 			cmd.signal(syscall.SIGKILL)
 			_ = waitCode(cmd)
+			p.reaped = true
 			return 125, fmt.Errorf("send the seccomp program to skiff-init: %w", err)
 		}
 	}
 	if _, err := p.planW.Write(planBytes); err != nil {
 		cmd.signal(syscall.SIGKILL)
 		_ = waitCode(cmd)
+		p.reaped = true
 		return 125, fmt.Errorf("send the plan to skiff-init: %w", err)
 	}
 	p.planW.Close()
@@ -404,6 +416,7 @@ func (p *initProc) run(h *Handle, planBytes []byte, bpf *os.File, o RunOptions, 
 		if err != nil || len(msg) == 0 {
 			// skiff-init died before it said anything
 			code := waitCode(cmd)
+			p.reaped = true
 			return 125, fmt.Errorf("the container's init exited during set-up (status %d)", code)
 		}
 		if msg[0] == 'P' && fd >= 0 {
@@ -414,6 +427,7 @@ func (p *initProc) run(h *Handle, planBytes []byte, bpf *os.File, o RunOptions, 
 			c, text, _ := strings.Cut(string(msg[1:]), ":")
 			code, _ := strconv.Atoi(c)
 			_ = waitCode(cmd)
+			p.reaped = true
 			if master != nil {
 				master.Close()
 			}
@@ -447,7 +461,25 @@ func (p *initProc) run(h *Handle, planBytes []byte, bpf *os.File, o RunOptions, 
 			}
 		}
 	}()
-	code := waitCode(cmd)
+	// skiff-init says the command's status before it exits; the kernel's work on its exit
+	// (the namespaces, the mounts) then overlaps with skiff's teardown, and reap collects it
+	code := -1
+	for {
+		msg, _, err := recvMsg(parentSock)
+		if err != nil || len(msg) == 0 {
+			break
+		}
+		if msg[0] == 'X' {
+			if c, err := strconv.Atoi(string(msg[1:])); err == nil {
+				code = c
+			}
+			break
+		}
+	}
+	if code < 0 {
+		code = waitCode(cmd)
+		p.reaped = true
+	}
 	close(done)
 	if master != nil {
 		// the output the command left in the terminal, then give the user's terminal back

@@ -28,6 +28,9 @@ type Compiler func(p *rspec.LinuxSeccomp) ([]byte, error)
 // a program is used only when it matches byte for byte, so the file name's short hash needs
 // no collision resistance (and the run path no cryptographic hash).
 func cacheIdentity(p *rspec.LinuxSeccomp) ([]byte, error) {
+	if d, ok := defaults.Load(p); ok {
+		return []byte(cacheFormat + "\x00" + runtime.GOARCH + "\x00" + d.(string)), nil
+	}
 	b, err := json.Marshal(p)
 	if err != nil {
 		return nil, fmt.Errorf("seccomp: encode profile: %w", err)
@@ -58,7 +61,9 @@ func CachedBPF(dir string, p *rspec.LinuxSeccomp, compile Compiler) ([]byte, err
 	if err != nil {
 		return nil, err
 	}
-	key, _ := CacheKey(p)
+	h := fnv.New128a()
+	h.Write(id)
+	key := hex.EncodeToString(h.Sum(nil))
 	path := filepath.Join(dir, key+".bpf")
 	if b, err := os.ReadFile(path); err == nil {
 		if prog, ok := decodeCache(b, id); ok {

@@ -43,6 +43,15 @@ func TestCachedBPF(t *testing.T) {
 		t.Errorf("cache dir: %v; want mode 0700", err)
 	}
 
+	// Default's profiles are known by what they were made from, not by their encoding
+	// (go test binaries carry no module versions: there the profile's JSON is its identity)
+	id, _ := cacheIdentity(p)
+	if v := profilesVersion(); v != "" && !bytes.Contains(id, []byte("moby-default "+v)) {
+		t.Errorf("identity of the default profile: %q", id)
+	} else if v == "" && !bytes.Contains(id, []byte(`"defaultAction"`)) {
+		t.Errorf("identity of a profile without a known origin: %.80q", id)
+	}
+
 	// Another profile gets another key.
 	p2, _ := Default(append(append([]string{}, dockerCaps...), "CAP_SYS_ADMIN"))
 	if k2, _ := CacheKey(p2); k2 == key {

@@ -10,8 +10,10 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"runtime/debug"
 	"slices"
 	"strings"
+	"sync"
 
 	moby "github.com/moby/profiles/seccomp"
 	rspec "github.com/opencontainers/runtime-spec/specs-go"
@@ -28,14 +30,42 @@ func specWithCaps(caps []string) *rspec.Spec {
 }
 
 // Default returns docker's default profile for a container with these capabilities
-// (canonical CAP_* names); e.g. mount and unshare are allowed only with CAP_SYS_ADMIN.
+// (canonical CAP_* names); e.g. mount and unshare are allowed only with CAP_SYS_ADMIN. The
+// profile must not be changed: CachedBPF knows it by what it was made from (the capabilities
+// and the version of moby's profile), which spares encoding it on every run.
 func Default(caps []string) (*rspec.LinuxSeccomp, error) {
 	p, err := moby.GetDefaultProfile(specWithCaps(caps))
 	if err != nil {
 		return nil, fmt.Errorf("docker default seccomp profile: %w", err)
 	}
+	if v := profilesVersion(); v != "" {
+		sorted := slices.Clone(caps)
+		slices.Sort(sorted)
+		defaults.Store(p, "moby-default "+v+" "+strings.Join(sorted, ","))
+	}
 	return p, nil
 }
+
+// defaults maps the profiles Default made to what they were made from.
+var defaults sync.Map
+
+// profilesVersion is the version of github.com/moby/profiles/seccomp built in, "" when the
+// binary does not say (then profiles are known by their content).
+var profilesVersion = sync.OnceValue(func() string {
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return ""
+	}
+	for _, d := range bi.Deps {
+		if d.Path == "github.com/moby/profiles/seccomp" {
+			if d.Replace != nil {
+				return ""
+			}
+			return d.Version
+		}
+	}
+	return ""
+})
 
 // LoadFile reads a docker-format JSON seccomp profile for a container with these
 // capabilities. Errors are one line naming the file.

@@ -88,6 +88,27 @@ func TestCatalogMatchesStorage(t *testing.T) {
 					}
 				}
 			}
+			// the second reader gets the same from skiff's index of the store's files; a
+			// change to the store makes it read the files again
+			if _, err := os.Stat(filepath.Join(p.GraphRoot, "skiff-catalog-"+driver)); err != nil {
+				t.Errorf("no index written: %v", err)
+			}
+			again, err := catalog.Open(p.GraphRoot, "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			first, second := cat.Images(), again.Images()
+			for i := range first {
+				f, s := first[i], second[i]
+				if f.ID != s.ID || !slices.Equal(f.Names, s.Names) || f.Size != s.Size || f.Digest != s.Digest ||
+					!slices.Equal(f.Digests, s.Digests) || !f.Created.Equal(s.Created) || f.TopLayer != s.TopLayer {
+					t.Errorf("from the index:\n%+v\nfrom the JSON:\n%+v", s, f)
+				}
+			}
+			c := imp([]string{"localhost/c:latest"}, "etc/new")
+			if again, err = catalog.Open(p.GraphRoot, ""); err != nil || !again.Has(c.ID) || len(again.Images()) != len(first)+1 {
+				t.Errorf("after an import the catalog has %d images (%v), want %d with %.12s", len(again.Images()), err, len(first)+1, c.ID)
+			}
 			// lookups by short name, full name, second tag, ID prefix
 			for ref, want := range map[string]string{"a": a.ID, "a:2": a.ID, "localhost/b:1": b.ID, "b": b.ID, a.ID[:12]: a.ID, "sha256:" + b.ID: b.ID} {
 				if got, err := cat.Lookup(ref); err != nil || got.ID != want {
