@@ -743,6 +743,63 @@ func TestNoLeakWithRm(t *testing.T) {
 		if after := count(m.storeDir()); after != before {
 			t.Errorf("the store grew from %d to %d entries over 3 runs with --rm", before, after)
 		}
+		// many cycles, with and without --rm: nothing accumulates (records, layers, names,
+		// mounts), and no container is left behind
+		mounts := countSkiffMounts()
+		for i := 0; i < 100; i++ {
+			if r := m.skiff("run", "--rm", "bbtest", "true"); r.code != 0 {
+				t.Fatalf("cycle %d: %v", i, r)
+			}
+			if i%10 == 0 {
+				name := fmt.Sprint("cycle", i)
+				m.mustSkiff(t, "run", "--name", name, "bbtest", "sh", "-c", "echo x > /kept")
+				m.mustSkiff(t, "rm", name)
+			}
+		}
+		if after := count(m.storeDir()); after != before {
+			t.Errorf("the store went from %d to %d entries over 110 create/remove cycles", before, after)
+		}
+		if r := m.mustSkiff(t, "ps", "-a", "-q"); strings.TrimSpace(r.stdout) != "" {
+			t.Errorf("containers left after the cycles: %q", r.stdout)
+		}
+		if after := countSkiffMounts(); after > mounts {
+			t.Errorf("skiff mounts on the host went from %d to %d", mounts, after)
+		}
+	})
+}
+
+// TestKill9DuringRunRm kills `skiff run --rm` at several points of its set-up: the next
+// command finishes the removal, so the store holds what it held before and the name is free.
+func TestKill9DuringRunRm(t *testing.T) {
+	if os.Getuid() != 0 {
+		t.Skip("needs root to read the whole store")
+	}
+	count := func(dir string) int {
+		n := 0
+		filepath.Walk(dir, func(string, os.FileInfo, error) error { n++; return nil })
+		return n
+	}
+	forModes(t, rangeModes, func(t *testing.T, m *mode) {
+		m.mustSkiff(t, "run", "--rm", "bbtest", "true")
+		before := count(m.storeDir())
+		for _, delay := range []time.Duration{0, time.Millisecond, 3 * time.Millisecond, 6 * time.Millisecond, 10 * time.Millisecond, 20 * time.Millisecond, 50 * time.Millisecond} {
+			s := m.start(t, "run", "--rm", "--name", "rmkilled", "bbtest", "sleep", "1002")
+			time.Sleep(delay)
+			syscall.Kill(s.cmd.Process.Pid, syscall.SIGKILL)
+			s.wait(t, 10*time.Second)
+			if !waitFor(2*time.Second, func() bool { return len(procsMatching("sleep", "1002")) == 0 }) {
+				t.Errorf("after a kill at %v the container still runs", delay)
+			}
+			// ps sweeps; the name is free again at once
+			m.mustSkiff(t, "ps", "-a")
+			if r := m.skiff("run", "--rm", "--name", "rmkilled", "bbtest", "true"); r.code != 0 {
+				t.Errorf("after a kill at %v the name stays taken: %v", delay, r)
+			}
+		}
+		// the next commands finished every removal, half-made directories included
+		if after := count(m.storeDir()); after != before {
+			t.Errorf("the store went from %d to %d entries after killed runs", before, after)
+		}
 	})
 }
 

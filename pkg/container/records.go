@@ -156,6 +156,13 @@ func (r *Records) Create(meta Meta) (*Handle, error) {
 	if err := os.MkdirAll(filepath.Join(r.Dir, "names"), 0o700); err != nil {
 		return nil, fmt.Errorf("create container: %w", err)
 	}
+	// shared with other creators, exclusive for a sweeper: a .new- directory is never seen
+	// between its mkdir and its locked running file
+	unlock, err := r.LockImages(false)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
 	if err := os.Mkdir(tmp, 0o700); err != nil {
 		return nil, fmt.Errorf("create container: %w", err)
 	}
@@ -363,6 +370,12 @@ func (r *Records) Sweep() []string {
 		return nil
 	}
 	var cleaned []string
+	var creators *os.File // the lock creators share, once taken exclusively
+	defer func() {
+		if creators != nil {
+			creators.Close()
+		}
+	}()
 	for _, e := range ents {
 		name := e.Name()
 		dir := filepath.Join(r.Dir, name)
@@ -373,9 +386,23 @@ func (r *Records) Sweep() []string {
 			if f := stale(dir); f != nil {
 				os.RemoveAll(dir)
 				f.Close()
-			} else if _, err := os.Stat(filepath.Join(dir, "running")); errors.Is(err, os.ErrNotExist) {
+			} else if _, err := os.Stat(filepath.Join(dir, "running")); !errors.Is(err, os.ErrNotExist) {
+				// kept: a creator or remover at work
+			} else if strings.HasPrefix(name, ".rm-") {
+				// a remover deletes the running file early: one that died leaves the rest
 				if info, err := e.Info(); err == nil && time.Since(info.ModTime()) > time.Minute {
-					os.RemoveAll(dir) // killed before it had a running file, or while removing it
+					os.RemoveAll(dir)
+				}
+			} else {
+				// a creator killed before its running file existed; one at work holds the
+				// lock shared until its running file is there
+				if creators == nil {
+					creators, _ = r.flock("lock", unix.LOCK_EX|unix.LOCK_NB)
+				}
+				if creators != nil {
+					if _, err := os.Stat(filepath.Join(dir, "running")); errors.Is(err, os.ErrNotExist) {
+						os.RemoveAll(dir)
+					}
 				}
 			}
 			continue

@@ -119,13 +119,25 @@ func TestRecordsSweep(t *testing.T) {
 	os.Chtimes(half, old, old)
 	young := filepath.Join(r.Dir, ".new-"+NewID()) // a creator at work: left alone
 	os.MkdirAll(young, 0o700)
-	gone := filepath.Join(r.Dir, ".rm-"+NewID())
+	gone := filepath.Join(r.Dir, ".rm-"+NewID()) // a remover deletes the running file early
 	os.MkdirAll(filepath.Join(gone, "upper", "x"), 0o700)
-	os.WriteFile(filepath.Join(gone, "running"), nil, 0o600)
 	// a name whose container is gone
 	os.Symlink(NewID(), r.namePath("stale"))
 
+	// while a creator is at work, directories without a running file stay
+	creator, err := r.LockImages(false)
+	if err != nil {
+		t.Fatal(err)
+	}
 	cleaned := r.Sweep()
+	for _, d := range []string{half, young} {
+		if _, err := os.Stat(d); err != nil {
+			t.Errorf("%s removed while a creator held the lock", filepath.Base(d))
+		}
+	}
+	creator()
+	os.Mkdir(filepath.Join(r.Dir, "x"), 0o700) // not a container: ignored
+	cleaned = append(cleaned, r.Sweep()...)
 	if len(cleaned) != 2 {
 		t.Errorf("Sweep cleaned %v, want the two killed containers", cleaned)
 	}
@@ -138,13 +150,18 @@ func TestRecordsSweep(t *testing.T) {
 	if in, err := r.Lookup("live"); err != nil || !in.Running {
 		t.Errorf("live container: %+v, %v", in, err)
 	}
-	for _, d := range []string{half, gone} {
+	for _, d := range []string{half, young} {
 		if _, err := os.Stat(d); err == nil {
 			t.Errorf("%s left", filepath.Base(d))
 		}
 	}
-	if _, err := os.Stat(young); err != nil {
-		t.Error("a young .new- directory was removed")
+	if _, err := os.Stat(gone); err != nil {
+		t.Error("a young .rm- directory (a remover at work) was removed")
+	}
+	os.Chtimes(gone, old, old)
+	r.Sweep()
+	if _, err := os.Stat(gone); err == nil {
+		t.Error("an old .rm- directory was left")
 	}
 	if _, err := r.Create(Meta{Name: "stale"}); err != nil {
 		t.Errorf("a name whose container is gone is not free: %v", err)
