@@ -79,19 +79,21 @@ for img in busybox:1 debian:12; do
   "$S" push -q --tls-verify=false "bench-$name" "$REG/bench/$img" || die "push $name"
 done
 PS="$S --root $WORK/pull-store"  # a store of its own: cold means cold
+# podman too: with its usual store, layers an older image still holds would not be pulled again
+PP="podman --root $WORK/podman-store --runroot $WORK/podman-run"
 bb=$REG/bench/busybox:1 deb=$REG/bench/debian:12
 out=$WORK/pull.json
 hyperfine -N --export-json "$out.1" -r "$RUNS" -w 1 \
   --prepare "$PS rmi -f $bb" -n "skiff cold busybox" "$PS pull -q --tls-verify=false $bb" \
-  --prepare "podman rmi -f $bb" -n "podman cold busybox" "podman pull -q --tls-verify=false $bb" >&2 || die "hyperfine busybox"
+  --prepare "$PP rmi -f $bb" -n "podman cold busybox" "$PP pull -q --tls-verify=false $bb" >&2 || die "hyperfine busybox"
 hyperfine -N --export-json "$out.2" -r 5 -w 1 \
   --prepare "$PS rmi -f $deb" -n "skiff cold debian" "$PS pull -q --tls-verify=false $deb" \
-  --prepare "podman rmi -f $deb" -n "podman cold debian" "podman pull -q --tls-verify=false $deb" >&2 || die "hyperfine debian"
+  --prepare "$PP rmi -f $deb" -n "podman cold debian" "$PP pull -q --tls-verify=false $deb" >&2 || die "hyperfine debian"
 hyperfine -N --export-json "$out.3" -r "$((RUNS * 2))" -w 2 \
   -n "skiff no-op busybox" "$PS pull -q --tls-verify=false $bb" \
-  -n "podman no-op busybox" "podman pull -q --tls-verify=false $bb" \
+  -n "podman no-op busybox" "$PP pull -q --tls-verify=false $bb" \
   -n "skiff no-op debian" "$PS pull -q --tls-verify=false $deb" \
-  -n "podman no-op debian" "podman pull -q --tls-verify=false $deb" >&2 || die "hyperfine no-op"
+  -n "podman no-op debian" "$PP pull -q --tls-verify=false $deb" >&2 || die "hyperfine no-op"
 python3 - "$out.1" "$out.2" "$out.3" <<'PY'
 import json, sys
 med = {}
