@@ -71,3 +71,26 @@ func TestVFSStore(t *testing.T) {
 		os.RemoveAll(root)
 	})
 }
+
+// TestLoadOCINames: an OCI layout's image named by a bare name loads as localhost/NAME:latest,
+// one without a name loads under its ID.
+func TestLoadOCINames(t *testing.T) {
+	forModes(t, rangeModes, func(t *testing.T, m *mode) {
+		for ref, want := range map[string]string{"barename": "localhost/barename:latest", "": ""} {
+			dir := filepath.Join(tmpRoot, "oci-names-"+m.name+ref)
+			os.RemoveAll(dir)
+			ids, err := writeOCILayout(dir, []regImage{{ref: ref, layers: manyLayers(t, 2)}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			r := m.mustSkiff(t, "load", "-i", dir)
+			if want != "" && !strings.Contains(r.stdout, "Loaded image: "+want) {
+				t.Errorf("load of %q: %q, want %s", ref, r.stdout, want)
+			}
+			if want == "" && !strings.Contains(r.stdout, strings.TrimPrefix(ids[0], "sha256:")) {
+				t.Errorf("load of an unnamed image: %q, want its ID %s", r.stdout, ids[0])
+			}
+			m.mustSkiff(t, "rmi", "-f", strings.TrimPrefix(ids[0], "sha256:"))
+		}
+	})
+}

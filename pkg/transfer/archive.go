@@ -272,10 +272,18 @@ func loadOCI(o Options, sys *types.SystemContext, pc *signature.PolicyContext, p
 		var named reference.Named
 		if n, err := reference.ParseNormalizedNamed(refName); err == nil && refName != "" && strings.ContainsAny(refName, "/:") {
 			named = reference.TagNameOnly(n)
+		} else if n, err := reference.ParseNormalizedNamed("localhost/" + refName); err == nil && refName != "" {
+			named = reference.TagNameOnly(n) // a bare name, as the OCI layout allows: localhost/NAME:latest
 		}
-		dst, err := o.storeRef(named)
+		var dst types.ImageReference
+		if named != nil {
+			dst, err = o.storeRef(named)
+		} else {
+			// unnamed: stored under its ID, the config's digest
+			dst, err = o.unnamedRef(sys, src)
+		}
 		if err != nil {
-			return out, err
+			return out, Explain("load "+path, err)
 		}
 		if _, err := copyImage(pc, dst, src, o.copyOptions(sys)); err != nil {
 			return out, Explain("load "+path, err)

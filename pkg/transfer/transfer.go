@@ -142,6 +142,17 @@ func (o Options) storeRef(named reference.Named) (types.ImageReference, error) {
 	return storageTransport.Transport.ParseStoreReference(o.Store.S, named.String())
 }
 
+// unnamedRef is where an image without a name goes in the store: under its ID, which
+// containers/image's storage transport makes the config's digest.
+func (o Options) unnamedRef(sys *types.SystemContext, src types.ImageReference) (types.ImageReference, error) {
+	img, err := src.NewImage(context.Background(), sys)
+	if err != nil {
+		return nil, err
+	}
+	defer img.Close()
+	return storageTransport.Transport.NewStoreReference(o.Store.S, nil, img.ConfigInfo().Digest.Encoded())
+}
+
 // storeImageID is the store's ID of the image ref names.
 func (o Options) storeImageID(ref types.ImageReference) (string, error) {
 	img, err := storageTransport.Transport.GetStoreImage(o.Store.S, ref)
