@@ -119,6 +119,7 @@ func Run(paths config.Paths, o RunOptions) (int, error) {
 	if o.Spec.Network == "host" {
 		o.Spec.HostHostname, _ = os.Hostname()
 	}
+	o.Spec.DeferDefaultSeccomp = true
 	s, err := spec.Build(img.Config.Config, o.Spec, h.ID, files)
 	if err != nil {
 		return 125, err
@@ -130,14 +131,21 @@ func Run(paths config.Paths, o RunOptions) (int, error) {
 
 	etc := etcFiles(s.Hostname, h.Meta.Name, o.Spec.Network == "host")
 	var bpf *os.File
-	if s.Linux.Seccomp != nil {
+	if s.Linux.Seccomp != nil || s.Annotations[spec.DefaultSeccompAnnotation] != "" {
 		compile := o.Compile
 		if compile == nil {
 			compile = func(*rspec.LinuxSeccomp) ([]byte, error) {
 				return nil, errors.New("no seccomp compiler: use --security-opt seccomp=unconfined")
 			}
 		}
-		prog, err := seccomp.CachedBPF(filepath.Join(paths.RunDir, "seccomp"), s.Linux.Seccomp, compile)
+		dir := filepath.Join(paths.RunDir, "seccomp")
+		var prog []byte
+		if s.Linux.Seccomp != nil {
+			prog, err = seccomp.CachedBPF(dir, s.Linux.Seccomp, compile)
+		} else {
+			// docker's default for the container's capabilities, built only when not cached
+			prog, err = seccomp.CachedDefaultBPF(dir, s.Process.Capabilities.Bounding, compile)
+		}
 		if err != nil {
 			return 125, fmt.Errorf("seccomp profile: %w", err)
 		}

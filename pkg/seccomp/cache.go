@@ -126,3 +126,23 @@ func writeAtomic(dir, path string, data []byte) error {
 	}
 	return err
 }
+
+// CachedDefaultBPF returns the program of Default(caps), from the cache when it holds it,
+// without building the profile; otherwise it builds it and goes through CachedBPF.
+func CachedDefaultBPF(dir string, caps []string, compile Compiler) ([]byte, error) {
+	if d := defaultOrigin(caps); d != "" {
+		id := []byte(cacheFormat + "\x00" + runtime.GOARCH + "\x00" + d)
+		h := fnv.New128a()
+		h.Write(id)
+		if b, err := os.ReadFile(filepath.Join(dir, hex.EncodeToString(h.Sum(nil))+".bpf")); err == nil {
+			if prog, ok := decodeCache(b, id); ok {
+				return prog, nil
+			}
+		}
+	}
+	p, err := Default(caps)
+	if err != nil {
+		return nil, err
+	}
+	return CachedBPF(dir, p, compile)
+}

@@ -3,6 +3,7 @@ package seccomp
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -88,5 +89,28 @@ func TestCachedBPF(t *testing.T) {
 	odd := func(*rspec.LinuxSeccomp) ([]byte, error) { return []byte("123"), nil }
 	if _, err := CachedBPF(t.TempDir(), p, odd); err == nil {
 		t.Error("malformed program accepted")
+	}
+}
+
+// TestCachedDefaultBPF: the default profile's program, by its capabilities, is the one
+// CachedBPF gives for Default(caps), and is compiled once.
+func TestCachedDefaultBPF(t *testing.T) {
+	dir := t.TempDir()
+	calls := 0
+	compile := func(p *rspec.LinuxSeccomp) ([]byte, error) {
+		calls++
+		return []byte(fmt.Sprintf("%08d", len(p.Syscalls))), nil
+	}
+	a, err := CachedDefaultBPF(dir, dockerCaps, compile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := CachedDefaultBPF(dir, dockerCaps, compile)
+	if err != nil || !bytes.Equal(a, b) || calls != 1 {
+		t.Errorf("second call: %q, %v, compiled %d times; want the first program, compiled once", b, err, calls)
+	}
+	p, _ := Default(dockerCaps)
+	if c, err := CachedBPF(dir, p, compile); err != nil || !bytes.Equal(a, c) {
+		t.Errorf("CachedBPF(Default) = %q, %v; want %q", c, err, a)
 	}
 }

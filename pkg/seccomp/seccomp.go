@@ -38,12 +38,22 @@ func Default(caps []string) (*rspec.LinuxSeccomp, error) {
 	if err != nil {
 		return nil, fmt.Errorf("docker default seccomp profile: %w", err)
 	}
-	if v := profilesVersion(); v != "" {
-		sorted := slices.Clone(caps)
-		slices.Sort(sorted)
-		defaults.Store(p, "moby-default "+v+" "+strings.Join(sorted, ","))
+	if d := defaultOrigin(caps); d != "" {
+		defaults.Store(p, d)
 	}
 	return p, nil
+}
+
+// defaultOrigin says what Default(caps) is made from, "" when the binary does not know its
+// version of moby's profile.
+func defaultOrigin(caps []string) string {
+	v := profilesVersion()
+	if v == "" {
+		return ""
+	}
+	sorted := slices.Clone(caps)
+	slices.Sort(sorted)
+	return "moby-default " + v + " " + strings.Join(sorted, ",")
 }
 
 // defaults maps the profiles Default made to what they were made from.

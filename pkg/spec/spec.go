@@ -48,7 +48,15 @@ type Options struct {
 	HostEnv func(string) (string, bool)
 	// HostHostname is the host's name, used with --network host.
 	HostHostname string
+	// DeferDefaultSeccomp leaves docker's default seccomp profile out of the spec and marks it
+	// with the DefaultSeccompAnnotation instead: the caller that has the program compiled and
+	// cached already need not build the profile (pkg/container).
+	DeferDefaultSeccomp bool
 }
+
+// DefaultSeccompAnnotation marks a spec whose seccomp profile is docker's default for its
+// bounding capabilities, left for the caller to make (Options.DeferDefaultSeccomp).
+const DefaultSeccompAnnotation = "org.skiff.seccomp"
 
 // Files reads the container's own /etc/passwd and /etc/group (nil when absent).
 type Files interface {
@@ -222,7 +230,12 @@ func Build(img image.ImageConfig, o Options, id string, files Files) (*rspec.Spe
 	switch seccompMode {
 	case "unconfined":
 	case "default":
-		if s.Linux.Seccomp, err = seccomp.Default(capList); err != nil {
+		if o.DeferDefaultSeccomp {
+			if s.Annotations == nil {
+				s.Annotations = map[string]string{}
+			}
+			s.Annotations[DefaultSeccompAnnotation] = "default"
+		} else if s.Linux.Seccomp, err = seccomp.Default(capList); err != nil {
 			return nil, err
 		}
 	default:

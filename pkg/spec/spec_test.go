@@ -133,6 +133,12 @@ func TestBuildOptions(t *testing.T) {
 		{"unconfined", Options{SecurityOpt: []string{"seccomp=unconfined"}}, func(s *rspec.Spec) bool { return s.Linux.Seccomp == nil }, ""},
 		{"old spelling", Options{SecurityOpt: []string{"seccomp:unconfined"}}, func(s *rspec.Spec) bool { return s.Linux.Seccomp == nil }, ""},
 		{"nnp", Options{SecurityOpt: []string{"no-new-privileges"}}, func(s *rspec.Spec) bool { return s.Process.NoNewPrivileges }, ""},
+		{"deferred default seccomp", Options{DeferDefaultSeccomp: true}, func(s *rspec.Spec) bool {
+			return s.Linux.Seccomp == nil && s.Annotations[DefaultSeccompAnnotation] == "default"
+		}, ""},
+		{"deferred, unconfined", Options{DeferDefaultSeccomp: true, SecurityOpt: []string{"seccomp=unconfined"}}, func(s *rspec.Spec) bool {
+			return s.Linux.Seccomp == nil && s.Annotations[DefaultSeccompAnnotation] == ""
+		}, ""},
 		{"bad security opt", Options{SecurityOpt: []string{"bogus=1"}}, nil, "unknown --security-opt"},
 		{"relative profile", Options{SecurityOpt: []string{"seccomp=p.json"}}, nil, "absolute path"},
 		{"missing profile", Options{SecurityOpt: []string{"seccomp=/nonexistent.json"}}, nil, "/nonexistent.json"},
