@@ -46,7 +46,8 @@ func rewriteFlags(flags []cli.Flag, args []string, i int, out *[]string) int {
 	byName := map[string]flagInfo{}
 	for _, f := range flags {
 		names := f.Names()
-		_, isBool := f.(*cli.BoolFlag)
+		tv, ok := f.(interface{ TakesValue() bool })
+		isBool := ok && !tv.TakesValue()
 		fi := flagInfo{long: names[0], isBool: isBool, takesIt: !isBool}
 		for _, n := range names {
 			byName[n] = fi

@@ -78,6 +78,8 @@ func main() {
 	for _, cmd := range app.Commands {
 		cmd.OnUsageError = onUsageError
 	}
+	app.Flags = cachedNames(app.Flags)
+	wrapFlags(app.Commands)
 	// -h is --hostname in docker's run; help is --help only.
 	cli.HelpFlag = &cli.BoolFlag{Name: "help", Usage: "show help"}
 	cli.VersionPrinter = func(c *cli.Context) { fmt.Printf("skiff version %s\n", c.App.Version) }
