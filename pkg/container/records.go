@@ -29,11 +29,13 @@ import (
 //	                                   flock on it for as long as the container lives (the
 //	                                   kernel drops it however that process dies) and wrote
 //	                                   skiff-init's pid in it
-//	skiff-containers/<id>/upper, work  the container's own overlay layer; rootfs/ is where it
-//	                                   is mounted, in the keeper's private mount namespace only
+//	skiff-containers/<id>/upper, work  the container's own overlay layer; skiff-init mounts the
+//	                                   overlay on <id>/ itself, in the container's mount
+//	                                   namespace only (a vfs store's copy is in <id>/rootfs/)
 //	skiff-containers/names/<name>      symlink to <id>: creating it reserves the name
-//	skiff-containers/lock              shared while a container is created from an image,
-//	                                   exclusive while an image is deleted
+//	skiff-containers/lock              shared while a container is created (from its image to
+//	                                   its directory's final name), exclusive while an image is
+//	                                   deleted or a sweeper removes a killed creator's .new-<id>
 //	skiff-containers/names.lock        exclusive while a name is reserved
 //
 // A container is created as .new-<id> and renamed into place, and removed by renaming it to
@@ -152,20 +154,27 @@ func (r *Records) Create(meta Meta) (*Handle, error) {
 	if meta.Created.IsZero() {
 		meta.Created = time.Now().UTC()
 	}
-	tmp := filepath.Join(r.Dir, ".new-"+meta.ID)
 	if err := os.MkdirAll(filepath.Join(r.Dir, "names"), 0o700); err != nil {
 		return nil, fmt.Errorf("create container: %w", err)
 	}
 	// shared with other creators, exclusive for a sweeper: a .new- directory is never seen
-	// between its mkdir and its locked running file
+	// before its running file is there and locked
 	unlock, err := r.LockImages(false)
 	if err != nil {
 		return nil, err
 	}
 	defer unlock()
-	if err := os.Mkdir(tmp, 0o700); err != nil {
+	// relative to open directories: a handful of syscalls, no path walked twice
+	parent, err := unix.Open(r.Dir, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
 		return nil, fmt.Errorf("create container: %w", err)
 	}
+	defer unix.Close(parent)
+	tmpName := ".new-" + meta.ID
+	if err := unix.Mkdirat(parent, tmpName, 0o700); err != nil {
+		return nil, fmt.Errorf("create container: %w", err)
+	}
+	tmp := filepath.Join(r.Dir, tmpName)
 	h := &Handle{ID: meta.ID, Dir: tmp, r: r}
 	fail := func(err error) (*Handle, error) {
 		if h.running != nil {
@@ -174,43 +183,50 @@ func (r *Records) Create(meta Meta) (*Handle, error) {
 		os.RemoveAll(tmp)
 		return nil, fmt.Errorf("create container: %w", err)
 	}
-	// the running file appears already locked: a sweeper never finds it unlocked
-	f, err := os.OpenFile(filepath.Join(tmp, ".running"), os.O_RDWR|os.O_CREATE|os.O_EXCL|unix.O_CLOEXEC, 0o600)
+	dir, err := unix.Openat(parent, tmpName, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return fail(err)
 	}
-	h.running = f
-	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX); err != nil {
+	defer unix.Close(dir)
+	fd, err := unix.Openat(dir, "running", unix.O_RDWR|unix.O_CREAT|unix.O_EXCL|unix.O_CLOEXEC, 0o600)
+	if err != nil {
 		return fail(err)
 	}
-	if err := os.Rename(filepath.Join(tmp, ".running"), filepath.Join(tmp, "running")); err != nil {
+	h.running = os.NewFile(uintptr(fd), "running")
+	if err := unix.Flock(fd, unix.LOCK_EX); err != nil {
 		return fail(err)
 	}
-	for _, d := range []string{"upper", "work", "rootfs"} {
-		if err := os.Mkdir(filepath.Join(tmp, d), 0o700); err != nil {
+	// the overlay's upper and work directories; skiff-init mounts the root on the container's
+	// directory itself (a copy of a vfs layer goes in rootfs/, made by prepareRootfs)
+	for _, d := range []string{"upper", "work"} {
+		if err := unix.Mkdirat(dir, d, 0o700); err != nil {
 			return fail(err)
 		}
 	}
 	name, err := r.reserveName(meta.Name, meta.ID)
 	if err != nil {
-		if h.running != nil {
-			h.running.Close()
-		}
+		h.running.Close()
 		os.RemoveAll(tmp)
 		return nil, err
 	}
 	meta.Name = name
 	b, _ := json.Marshal(meta)
-	if err := os.WriteFile(filepath.Join(tmp, "config.json"), b, 0o600); err != nil {
+	cfd, err := unix.Openat(dir, "config.json", unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_CLOEXEC, 0o600)
+	if err == nil {
+		_, err = unix.Write(cfd, b)
+		if cerr := unix.Close(cfd); err == nil {
+			err = cerr
+		}
+	}
+	if err != nil {
 		r.releaseName(name, meta.ID)
 		return fail(err)
 	}
-	final := r.Path(meta.ID)
-	if err := os.Rename(tmp, final); err != nil {
+	if err := unix.Renameat(parent, tmpName, parent, meta.ID); err != nil {
 		r.releaseName(name, meta.ID)
 		return fail(err)
 	}
-	h.Dir, h.Meta = final, meta
+	h.Dir, h.Meta = r.Path(meta.ID), meta
 	return h, nil
 }
 
@@ -382,27 +398,24 @@ func (r *Records) Sweep() []string {
 		switch {
 		case !e.IsDir() || name == "names":
 			continue
-		case strings.HasPrefix(name, ".new-"), strings.HasPrefix(name, ".rm-"):
+		case strings.HasPrefix(name, ".new-"):
+			// a creator holds the creators' lock shared until its directory has its name:
+			// one found while the lock can be taken exclusively is a dead creator's
+			if creators == nil {
+				creators, _ = r.flock("lock", unix.LOCK_EX|unix.LOCK_NB)
+			}
+			if creators != nil {
+				os.RemoveAll(dir)
+			}
+			continue
+		case strings.HasPrefix(name, ".rm-"):
 			if f := stale(dir); f != nil {
 				os.RemoveAll(dir)
 				f.Close()
-			} else if _, err := os.Stat(filepath.Join(dir, "running")); !errors.Is(err, os.ErrNotExist) {
-				// kept: a creator or remover at work
-			} else if strings.HasPrefix(name, ".rm-") {
+			} else if _, err := os.Stat(filepath.Join(dir, "running")); errors.Is(err, os.ErrNotExist) {
 				// a remover deletes the running file early: one that died leaves the rest
 				if info, err := e.Info(); err == nil && time.Since(info.ModTime()) > time.Minute {
 					os.RemoveAll(dir)
-				}
-			} else {
-				// a creator killed before its running file existed; one at work holds the
-				// lock shared until its running file is there
-				if creators == nil {
-					creators, _ = r.flock("lock", unix.LOCK_EX|unix.LOCK_NB)
-				}
-				if creators != nil {
-					if _, err := os.Stat(filepath.Join(dir, "running")); errors.Is(err, os.ErrNotExist) {
-						os.RemoveAll(dir)
-					}
 				}
 			}
 			continue

@@ -39,7 +39,7 @@ func prepareRootfs(cat *catalog.Catalog, layers []*catalog.Layer, dir, kind stri
 		}
 		return os.Chmod(filepath.Join(dir, "upper"), st.Mode().Perm())
 	}
-	if err := os.Chmod(filepath.Join(dir, "rootfs"), 0o755); err != nil {
+	if err := os.Mkdir(filepath.Join(dir, "rootfs"), 0o755); err != nil {
 		return err
 	}
 	// a vfs layer's directory holds the whole file system up to it

@@ -101,7 +101,7 @@ func Run(paths config.Paths, o RunOptions) (int, error) {
 
 	// skiff-init mounts the root in the container's mount namespace; the image's users and
 	// groups are read from its layers (or the copy) meanwhile
-	rootfs := filepath.Join(h.Dir, "rootfs")
+	rootfs := filepath.Join(h.Dir, "rootfs") // a copy of a vfs layer
 	var files spec.Files = rootFiles(rootfs)
 	var overlay, overlayDir string
 	if h.Meta.Rootfs == RootfsOverlay {
@@ -113,6 +113,7 @@ func Run(paths config.Paths, o RunOptions) (int, error) {
 			dirs[i] = cat.LayerDir(l.ID)
 		}
 		files = dirs
+		rootfs = h.Dir // the overlay is mounted on the container's directory itself
 	}
 
 	o.Spec.HostEnv = os.LookupEnv
