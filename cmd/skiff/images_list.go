@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"reflect"
 	"strings"
 	"text/tabwriter"
 	"text/template"
@@ -49,7 +50,14 @@ func imagesCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			imgs := cat.Images()
+			// configurations are read only to filter by label
+			imgs := cat.Summaries()
+			for _, f := range c.StringSlice("filter") {
+				if strings.HasPrefix(f, "label=") {
+					imgs = cat.Images()
+					break
+				}
+			}
 			f, err := catalog.ParseImageFilters(c.StringSlice("filter"), cat.Lookup)
 			if err != nil {
 				return err
@@ -124,6 +132,9 @@ func printRows[T any](w io.Writer, rows []T, format string, heading bool, def st
 		}
 	}
 	format = strings.ReplaceAll(format, `\t`, "\t")
+	if fields, ok := plainFields(format); ok {
+		return printFields(w, rows, fields, table, heading && format == strings.TrimPrefix(def, "table "), header)
+	}
 	tmpl, err := template.New("format").Funcs(template.FuncMap{
 		"json": func(v any) string { b, _ := json.Marshal(v); return string(b) },
 		"join": strings.Join, "upper": strings.ToUpper, "lower": strings.ToLower,
@@ -143,6 +154,64 @@ func printRows[T any](w io.Writer, rows []T, format string, heading bool, def st
 	for _, r := range rows {
 		if err := tmpl.Execute(out, r); err != nil {
 			return fmt.Errorf("invalid --format: %w", err)
+		}
+	}
+	if tw != nil {
+		return tw.Flush()
+	}
+	return nil
+}
+
+// plainFields recognizes the formats made of fields alone, "{{.A}}\t{{.B}}" (the default
+// tables): those are printed without text/template, whose set-up costs more than the rest of
+// `skiff images`.
+func plainFields(format string) ([]string, bool) {
+	var fields []string
+	for _, part := range strings.Split(format, "\t") {
+		name, ok := strings.CutPrefix(part, "{{.")
+		if !ok {
+			return nil, false
+		}
+		if name, ok = strings.CutSuffix(name, "}}"); !ok || name == "" {
+			return nil, false
+		}
+		for _, r := range name {
+			if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '_') {
+				return nil, false
+			}
+		}
+		fields = append(fields, name)
+	}
+	return fields, true
+}
+
+func printFields[T any](w io.Writer, rows []T, fields []string, table, heading bool, header []string) error {
+	out := w
+	var tw *tabwriter.Writer
+	if table {
+		tw = tabwriter.NewWriter(w, 0, 8, 3, ' ', 0)
+		out = tw
+		if heading {
+			fmt.Fprintln(tw, strings.Join(header, "\t"))
+		}
+	}
+	var buf []byte
+	for _, r := range rows {
+		v := reflect.ValueOf(r)
+		buf = buf[:0]
+		for i, name := range fields {
+			f := v.FieldByName(name)
+			if !f.IsValid() {
+				return fmt.Errorf("invalid --format: can't evaluate field %s", name)
+			}
+			if i > 0 {
+				buf = append(buf, '\t')
+			}
+			buf = fmt.Append(buf, f.Interface())
+		}
+		buf = append(buf, '\n')
+		if _, err := out.Write(buf); err != nil {
+			return err
 		}
 	}
 	if tw != nil {

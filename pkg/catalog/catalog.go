@@ -61,6 +61,9 @@ type entry struct {
 	Digests              []string // of all the image's manifests
 	Created              time.Time
 	DataSize             int64 // of its big-data items (config, manifests)
+	// ConfigCreated is the creation time its config states (zero when it states none),
+	// kept in the index so that listing images need not read every config
+	ConfigCreated time.Time
 }
 
 type rawImage struct {
@@ -109,7 +112,14 @@ func Open(root, driver string) (*Catalog, error) {
 		return nil, err
 	}
 	for i := range raw {
-		c.images = append(c.images, raw[i].entry())
+		e := raw[i].entry()
+		var cfg struct {
+			Created *time.Time `json:"created"`
+		}
+		if b, err := os.ReadFile(c.bigDataPath(e.ID, ConfigKey(e.ID))); err == nil && json.Unmarshal(b, &cfg) == nil && cfg.Created != nil {
+			e.ConfigCreated = *cfg.Created
+		}
+		c.images = append(c.images, e)
 	}
 	var layers []*Layer
 	if err := readJSON(layersPath, &layers); err != nil {
@@ -172,6 +182,21 @@ func (c *Catalog) Images() []*Image {
 		img, err := c.image(&c.images[i], true)
 		if err != nil {
 			img, _ = c.image(&c.images[i], false)
+		}
+		out = append(out, img)
+	}
+	slices.SortStableFunc(out, func(a, b *Image) int { return b.Created.Compare(a.Created) })
+	return out
+}
+
+// Summaries lists the images, newest first, without their configurations (Config is empty):
+// what `images` shows unless it filters by label.
+func (c *Catalog) Summaries() []*Image {
+	out := make([]*Image, 0, len(c.images))
+	for i := range c.images {
+		img, _ := c.image(&c.images[i], false)
+		if !c.images[i].ConfigCreated.IsZero() {
+			img.Created = c.images[i].ConfigCreated
 		}
 		out = append(out, img)
 	}

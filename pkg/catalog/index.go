@@ -17,7 +17,7 @@ import (
 // storage library replaces a file by renaming a new one into place, so any change gives a
 // new inode) and is used only while both are unchanged; otherwise the JSON is read and the
 // index rewritten. It is a cache: losing it, or failing to write it, costs only time.
-const indexVersion = "skiff-catalog-1"
+const indexVersion = "skiff-catalog-2"
 
 func (c *Catalog) indexPath() string { return filepath.Join(c.Root, "skiff-catalog-"+c.Driver) }
 
@@ -56,7 +56,11 @@ func (c *Catalog) writeIndex(stamp string) {
 		if !e.Created.IsZero() {
 			created = e.Created.UnixNano()
 		}
-		fmt.Fprintf(&b, "i %s %s %s %d %d %s %s\n", e.ID, dash(e.TopLayer), dash(e.Digest), created, e.DataSize,
+		cfgCreated := int64(0)
+		if !e.ConfigCreated.IsZero() {
+			cfgCreated = e.ConfigCreated.UnixNano()
+		}
+		fmt.Fprintf(&b, "i %s %s %s %d %d %d %s %s\n", e.ID, dash(e.TopLayer), dash(e.Digest), created, cfgCreated, e.DataSize,
 			dash(strings.Join(e.Digests, ",")), strings.Join(e.Names, " "))
 	}
 	for _, l := range c.layers {
@@ -92,20 +96,24 @@ func (c *Catalog) readIndex(stamp string) bool {
 	for sc.Scan() {
 		w := strings.Split(sc.Text(), " ")
 		switch {
-		case len(w) >= 7 && w[0] == "i":
+		case len(w) >= 8 && w[0] == "i":
 			created, err1 := strconv.ParseInt(w[4], 10, 64)
-			size, err2 := strconv.ParseInt(w[5], 10, 64)
-			if err1 != nil || err2 != nil {
+			cfgCreated, err2 := strconv.ParseInt(w[5], 10, 64)
+			size, err3 := strconv.ParseInt(w[6], 10, 64)
+			if err1 != nil || err2 != nil || err3 != nil {
 				return false
 			}
 			e := entry{ID: w[1], TopLayer: undash(w[2]), Digest: undash(w[3]), DataSize: size}
 			if created != 0 {
 				e.Created = time.Unix(0, created).UTC()
 			}
-			if d := undash(w[6]); d != "" {
+			if cfgCreated != 0 {
+				e.ConfigCreated = time.Unix(0, cfgCreated).UTC()
+			}
+			if d := undash(w[7]); d != "" {
 				e.Digests = strings.Split(d, ",")
 			}
-			for _, n := range w[7:] {
+			for _, n := range w[8:] {
 				if n != "" {
 					e.Names = append(e.Names, n)
 				}

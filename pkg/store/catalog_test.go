@@ -105,6 +105,15 @@ func TestCatalogMatchesStorage(t *testing.T) {
 					t.Errorf("from the index:\n%+v\nfrom the JSON:\n%+v", s, f)
 				}
 			}
+			// listing without configs gives the same images and dates, from the index too
+			for _, cc := range []*catalog.Catalog{cat, again} {
+				sum := cc.Summaries()
+				for i := range first {
+					if sum[i].ID != first[i].ID || !sum[i].Created.Equal(first[i].Created) || sum[i].Size != first[i].Size {
+						t.Errorf("summary %+v, image %+v", sum[i], first[i])
+					}
+				}
+			}
 			c := imp([]string{"localhost/c:latest"}, "etc/new")
 			if again, err = catalog.Open(p.GraphRoot, ""); err != nil || !again.Has(c.ID) || len(again.Images()) != len(first)+1 {
 				t.Errorf("after an import the catalog has %d images (%v), want %d with %.12s", len(again.Images()), err, len(first)+1, c.ID)
