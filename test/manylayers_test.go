@@ -94,3 +94,15 @@ func TestLoadOCINames(t *testing.T) {
 		}
 	})
 }
+
+// TestNoInheritedFDs: the command gets stdin, stdout and stderr, not the descriptors the caller
+// of skiff left open without close-on-exec.
+func TestNoInheritedFDs(t *testing.T) {
+	forModes(t, rangeModes, func(t *testing.T, m *mode) {
+		r := m.exec(opts{}, "sh", "-c", "exec 7</dev/null 9</dev/null; exec "+skiffBin+" run --rm bbtest ls /proc/self/fd")
+		// ls's own directory descriptor is 3
+		if r.code != 0 || strings.Join(strings.Fields(r.stdout), " ") != "0 1 2 3" {
+			t.Errorf("descriptors in the container: %v", r)
+		}
+	})
+}

@@ -52,6 +52,10 @@
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 
+#ifndef CLOSE_RANGE_CLOEXEC
+#define CLOSE_RANGE_CLOEXEC (1U << 2)
+#endif
+
 /* The new mount API, declared here to avoid header clashes between glibc and linux/mount.h. */
 #ifndef OPEN_TREE_CLONE
 #define OPEN_TREE_CLONE 1
@@ -778,6 +782,9 @@ int main(int argc, char **argv)
 	if (child == 0) {
 		close(errpipe[0]);
 		close(sync_fd);
+		/* the command gets stdio only: whatever skiff inherited without close-on-exec goes
+		 * at the exec (close-on-exec, not closed: the error pipe must live until then) */
+		syscall(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC);
 		if (tty) {
 			setsid();
 			if (ioctl(slave, TIOCSCTTY, 0) < 0)
