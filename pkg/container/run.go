@@ -331,8 +331,6 @@ func forkInit(o RunOptions) (*initProc, error) {
 	p := &initProc{planW: planW, sock: sock, sigs: make(chan os.Signal, 32),
 		forked: make(chan struct{}), done: make(chan struct{})}
 	go func() {
-		// until here a signal has its default effect (skiff dies, and the container with it)
-		signal.Notify(p.sigs, forwarded...)
 		runtime.LockOSThread()
 		defer runtime.UnlockOSThread()
 		// syscall.ForkExec rather than os/exec: no pidfd probing, no copying goroutines
@@ -344,6 +342,9 @@ func forkInit(o RunOptions) (*initProc, error) {
 			p.forkErr = fmt.Errorf("start %s: %w", initPath, err)
 		}
 		close(p.forked)
+		// until here a signal has its default effect (skiff dies, and the container with it);
+		// Notify starts a thread of its own, which need not delay the container
+		signal.Notify(p.sigs, forwarded...)
 		if err == nil {
 			<-p.done
 		}
