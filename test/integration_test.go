@@ -720,27 +720,29 @@ func TestParallelRuns(t *testing.T) {
 	})
 }
 
+// countEntries counts the files and directories under dir.
+func countEntries(dir string) int {
+	n := 0
+	filepath.Walk(dir, func(string, os.FileInfo, error) error { n++; return nil })
+	return n
+}
+
 func TestNoLeakWithRm(t *testing.T) {
 	if os.Getuid() != 0 {
 		t.Skip("needs root to read the whole store")
-	}
-	count := func(dir string) int {
-		n := 0
-		filepath.Walk(dir, func(string, os.FileInfo, error) error { n++; return nil })
-		return n
 	}
 	forModes(t, rangeModes, func(t *testing.T, m *mode) {
 		if r := m.mustSkiff(t, "run", "--rm", "bbtest", "echo", "warm"); norm(r.stdout) != "warm" {
 			t.Fatalf("%v", r)
 		}
-		before := count(m.storeDir())
+		before := countEntries(m.storeDir())
 		if before < 2 {
 			t.Fatalf("no store at %s", m.storeDir())
 		}
 		for i := 0; i < 3; i++ {
 			m.mustSkiff(t, "run", "--rm", "bbtest", "sh", "-c", "echo x > /leak")
 		}
-		if after := count(m.storeDir()); after != before {
+		if after := countEntries(m.storeDir()); after != before {
 			t.Errorf("the store grew from %d to %d entries over 3 runs with --rm", before, after)
 		}
 		// many cycles, with and without --rm: nothing accumulates (records, layers, names,
@@ -756,7 +758,7 @@ func TestNoLeakWithRm(t *testing.T) {
 				m.mustSkiff(t, "rm", name)
 			}
 		}
-		if after := count(m.storeDir()); after != before {
+		if after := countEntries(m.storeDir()); after != before {
 			t.Errorf("the store went from %d to %d entries over 110 create/remove cycles", before, after)
 		}
 		if r := m.mustSkiff(t, "ps", "-a", "-q"); strings.TrimSpace(r.stdout) != "" {
@@ -774,14 +776,9 @@ func TestKill9DuringRunRm(t *testing.T) {
 	if os.Getuid() != 0 {
 		t.Skip("needs root to read the whole store")
 	}
-	count := func(dir string) int {
-		n := 0
-		filepath.Walk(dir, func(string, os.FileInfo, error) error { n++; return nil })
-		return n
-	}
 	forModes(t, rangeModes, func(t *testing.T, m *mode) {
 		m.mustSkiff(t, "run", "--rm", "bbtest", "true")
-		before := count(m.storeDir())
+		before := countEntries(m.storeDir())
 		for _, delay := range []time.Duration{0, time.Millisecond, 3 * time.Millisecond, 6 * time.Millisecond, 10 * time.Millisecond, 20 * time.Millisecond, 50 * time.Millisecond} {
 			s := m.start(t, "run", "--rm", "--name", "rmkilled", "bbtest", "sleep", "1002")
 			time.Sleep(delay)
@@ -797,7 +794,7 @@ func TestKill9DuringRunRm(t *testing.T) {
 			}
 		}
 		// the next commands finished every removal, half-made directories included
-		if after := count(m.storeDir()); after != before {
+		if after := countEntries(m.storeDir()); after != before {
 			t.Errorf("the store went from %d to %d entries after killed runs", before, after)
 		}
 	})
