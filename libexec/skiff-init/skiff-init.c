@@ -379,13 +379,25 @@ static void mask(const char *path)
 	if (fstat(t, &st) < 0)
 		die("stat %s: %s", path, strerror(errno));
 	int m;
-	if (S_ISDIR(st.st_mode)) {
+	/* directories get one empty read-only tmpfs, made once and bound on each */
+	static int empty = -1;
+	if (S_ISDIR(st.st_mode) && empty >= 0) {
+		m = sys_open_tree(empty, "", OPEN_TREE_CLONE | O_CLOEXEC | AT_EMPTY_PATH);
+	} else if (S_ISDIR(st.st_mode)) {
 		int fs = sys_fsopen("tmpfs", FSOPEN_CLOEXEC);
 		if (fs < 0 || sys_fsconfig(fs, FSCONFIG_SET_STRING, "size", "0", 0) < 0 ||
 		    sys_fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
 			die("mask %s: %s", path, strerror(errno));
 		m = sys_fsmount(fs, FSMOUNT_CLOEXEC, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC);
 		close(fs);
+		if (m < 0)
+			die("mask %s: %s", path, strerror(errno));
+		/* attached, the mount's descriptor stays good to clone from */
+		if (sys_move_mount(m, "", t, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+			die("mount mask on %s: %s", path, strerror(errno));
+		close(t);
+		empty = m;
+		return;
 	} else {
 		m = sys_open_tree(AT_FDCWD, "/dev/null", OPEN_TREE_CLONE | O_CLOEXEC);
 	}
