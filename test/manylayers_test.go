@@ -106,3 +106,25 @@ func TestNoInheritedFDs(t *testing.T) {
 		}
 	})
 }
+
+// TestMaskedPaths: docker's masked paths hide what they cover (files behind /dev/null, here
+// /proc/timer_list, as this kernel has no /proc/kcore; directories behind an empty read-only
+// tmpfs) and its read-only paths refuse writes.
+func TestMaskedPaths(t *testing.T) {
+	forModes(t, rangeModes, func(t *testing.T, m *mode) {
+		script := `for d in /proc/acpi /sys/firmware; do [ -d $d ] && { [ -z "$(ls -A $d)" ] && echo "$d empty"; touch $d/x 2>/dev/null || echo "$d ro"; }; done
+wc -c < /proc/timer_list; echo 1 > /proc/sys/kernel/domainname 2>/dev/null || echo "sys ro"`
+		r := m.mustSkiff(t, "run", "--rm", "bbtest", "sh", "-c", script)
+		for _, want := range []string{"/sys/firmware empty", "/sys/firmware ro", "sys ro"} {
+			if !strings.Contains(r.stdout, want) {
+				t.Errorf("masked paths: %q lacks %q", r.stdout, want)
+			}
+		}
+		if f := strings.Fields(r.stdout); !contains(f, "0") {
+			t.Errorf("/proc/timer_list is not masked: %q", r.stdout)
+		}
+		if strings.Contains(r.stdout, "/proc/acpi") && !strings.Contains(r.stdout, "/proc/acpi empty") {
+			t.Errorf("/proc/acpi not masked: %q", r.stdout)
+		}
+	})
+}
