@@ -50,17 +50,14 @@ func imagesCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			// configurations are read only to filter by label
-			imgs := cat.Summaries()
-			for _, f := range c.StringSlice("filter") {
-				if strings.HasPrefix(f, "label=") {
-					imgs = cat.Images()
-					break
-				}
-			}
 			f, err := catalog.ParseImageFilters(c.StringSlice("filter"), cat.Lookup)
 			if err != nil {
 				return err
+			}
+			// configurations are read only to filter by label
+			imgs := cat.Summaries()
+			if f.UsesLabels() {
+				imgs = cat.Images()
 			}
 			imgs = f.Apply(imgs)
 			var rows []imageRow

@@ -176,27 +176,18 @@ func readJSON(path string, v any) error {
 }
 
 // Images lists the images, newest first, with their configurations and sizes.
-func (c *Catalog) Images() []*Image {
-	out := make([]*Image, 0, len(c.images))
-	for i := range c.images {
-		img, err := c.image(&c.images[i], true)
-		if err != nil {
-			img, _ = c.image(&c.images[i], false)
-		}
-		out = append(out, img)
-	}
-	slices.SortStableFunc(out, func(a, b *Image) int { return b.Created.Compare(a.Created) })
-	return out
-}
+func (c *Catalog) Images() []*Image { return c.list(true) }
 
 // Summaries lists the images, newest first, without their configurations (Config is empty):
 // what `images` shows unless it filters by label.
-func (c *Catalog) Summaries() []*Image {
+func (c *Catalog) Summaries() []*Image { return c.list(false) }
+
+func (c *Catalog) list(withConfig bool) []*Image {
 	out := make([]*Image, 0, len(c.images))
 	for i := range c.images {
-		img, _ := c.image(&c.images[i], false)
-		if !c.images[i].ConfigCreated.IsZero() {
-			img.Created = c.images[i].ConfigCreated
+		img, err := c.image(&c.images[i], withConfig)
+		if err != nil {
+			img, _ = c.image(&c.images[i], false)
 		}
 		out = append(out, img)
 	}
@@ -207,6 +198,9 @@ func (c *Catalog) Summaries() []*Image {
 // image turns a record into an Image, reading its config when withConfig.
 func (c *Catalog) image(r *entry, withConfig bool) (*Image, error) {
 	img := &Image{ID: r.ID, Names: r.Names, Digest: r.Digest, Digests: r.Digests, Created: r.Created, TopLayer: r.TopLayer, Size: r.DataSize}
+	if !r.ConfigCreated.IsZero() {
+		img.Created = r.ConfigCreated // what the config states, as below, known without reading it
+	}
 	for id := r.TopLayer; id != ""; {
 		l, ok := c.layers[id]
 		if !ok {

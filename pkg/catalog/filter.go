@@ -57,6 +57,9 @@ func ParseImageFilters(fs []string, lookup func(string) (*Image, error)) (*Image
 	return f, nil
 }
 
+// UsesLabels reports whether the filter looks at labels, which are in the images' configs.
+func (f *ImageFilter) UsesLabels() bool { return f != nil && len(f.labels) > 0 }
+
 // Match reports whether img passes the filter.
 func (f *ImageFilter) Match(img *Image) bool {
 	if f == nil {

@@ -46,3 +46,16 @@ func TestImageFilter(t *testing.T) {
 		}
 	}
 }
+
+func TestUsesLabels(t *testing.T) {
+	for fs, want := range map[string]bool{"": false, "dangling=true": false, "label=app": true, "reference=x": false} {
+		var list []string
+		if fs != "" {
+			list = []string{fs}
+		}
+		f, err := ParseImageFilters(list, nil)
+		if err != nil || f.UsesLabels() != want {
+			t.Errorf("%q: UsesLabels %v (%v), want %v", fs, f.UsesLabels(), err, want)
+		}
+	}
+}

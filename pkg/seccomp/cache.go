@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 
 	rspec "github.com/opencontainers/runtime-spec/specs-go"
 )
@@ -29,24 +30,43 @@ type Compiler func(p *rspec.LinuxSeccomp) ([]byte, error)
 // no collision resistance (and the run path no cryptographic hash).
 func cacheIdentity(p *rspec.LinuxSeccomp) ([]byte, error) {
 	if d, ok := defaults.Load(p); ok {
-		return []byte(cacheFormat + "\x00" + runtime.GOARCH + "\x00" + d.(string)), nil
+		return identityOf([]byte(d.(string))), nil
 	}
 	b, err := json.Marshal(p)
 	if err != nil {
 		return nil, fmt.Errorf("seccomp: encode profile: %w", err)
 	}
-	return append([]byte(cacheFormat+"\x00"+runtime.GOARCH+"\x00"), b...), nil
+	return identityOf(b), nil
 }
 
-// CacheKey names the cache file of the program compiled from p.
+// identityOf prefixes what a program is made from with the cache format and architecture.
+func identityOf(origin []byte) []byte {
+	return append([]byte(cacheFormat+"\x00"+runtime.GOARCH+"\x00"), origin...)
+}
+
+// cacheName is the file name of the program of identity id.
+func cacheName(id []byte) string {
+	h := fnv.New128a()
+	h.Write(id)
+	return hex.EncodeToString(h.Sum(nil)) + ".bpf"
+}
+
+// cached returns the program dir holds for identity id, if any.
+func cached(dir string, id []byte) ([]byte, bool) {
+	b, err := os.ReadFile(filepath.Join(dir, cacheName(id)))
+	if err != nil {
+		return nil, false
+	}
+	return decodeCache(b, id)
+}
+
+// CacheKey names the cache file of the program compiled from p (without ".bpf").
 func CacheKey(p *rspec.LinuxSeccomp) (string, error) {
 	id, err := cacheIdentity(p)
 	if err != nil {
 		return "", err
 	}
-	h := fnv.New128a()
-	h.Write(id)
-	return hex.EncodeToString(h.Sum(nil)), nil
+	return strings.TrimSuffix(cacheName(id), ".bpf"), nil
 }
 
 // CachedBPF returns compile(p), reusing dir/<CacheKey(p)>.bpf when it holds the program of
@@ -61,14 +81,8 @@ func CachedBPF(dir string, p *rspec.LinuxSeccomp, compile Compiler) ([]byte, err
 	if err != nil {
 		return nil, err
 	}
-	h := fnv.New128a()
-	h.Write(id)
-	key := hex.EncodeToString(h.Sum(nil))
-	path := filepath.Join(dir, key+".bpf")
-	if b, err := os.ReadFile(path); err == nil {
-		if prog, ok := decodeCache(b, id); ok {
-			return prog, nil
-		}
+	if prog, ok := cached(dir, id); ok {
+		return prog, nil
 	}
 	prog, err := compile(p)
 	if err != nil {
@@ -78,7 +92,7 @@ func CachedBPF(dir string, p *rspec.LinuxSeccomp, compile Compiler) ([]byte, err
 		return nil, fmt.Errorf("seccomp: the compiler returned a malformed program (%d bytes)", len(prog))
 	}
 	// The cache only saves time: failing to fill it must not fail the container.
-	_ = writeAtomic(dir, path, encodeCache(id, prog))
+	_ = writeAtomic(dir, filepath.Join(dir, cacheName(id)), encodeCache(id, prog))
 	return prog, nil
 }
 
@@ -131,13 +145,8 @@ func writeAtomic(dir, path string, data []byte) error {
 // without building the profile; otherwise it builds it and goes through CachedBPF.
 func CachedDefaultBPF(dir string, caps []string, compile Compiler) ([]byte, error) {
 	if d := defaultOrigin(caps); d != "" {
-		id := []byte(cacheFormat + "\x00" + runtime.GOARCH + "\x00" + d)
-		h := fnv.New128a()
-		h.Write(id)
-		if b, err := os.ReadFile(filepath.Join(dir, hex.EncodeToString(h.Sum(nil))+".bpf")); err == nil {
-			if prog, ok := decodeCache(b, id); ok {
-				return prog, nil
-			}
+		if prog, ok := cached(dir, identityOf([]byte(d))); ok {
+			return prog, nil
 		}
 	}
 	p, err := Default(caps)
