@@ -104,7 +104,5 @@ func openImage(c *cli.Context) (*store.Store, *store.Image, error) {
 // containerRecords are the records beside st, for the commands that must not delete an
 // image a container uses.
 func containerRecords(st *store.Store) *container.Records {
-	r := container.OpenRecords(st.Paths.GraphRoot)
-	r.Sweep()
-	return r
+	return container.SweptRecords(st.Paths.GraphRoot)
 }

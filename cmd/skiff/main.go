@@ -150,9 +150,7 @@ func openRecords(c *cli.Context) (*container.Records, error) {
 	if err != nil {
 		return nil, err
 	}
-	r := container.OpenRecords(p.GraphRoot)
-	r.Sweep()
-	return r, nil
+	return container.SweptRecords(p.GraphRoot), nil
 }
 
 func versionCommand() *cli.Command {

@@ -50,6 +50,14 @@ func OpenRecords(graphRoot string) *Records {
 	return &Records{Dir: filepath.Join(graphRoot, "skiff-containers")}
 }
 
+// SweptRecords returns the records of the store at graphRoot after finishing what killed
+// skiff processes left (Sweep).
+func SweptRecords(graphRoot string) *Records {
+	r := OpenRecords(graphRoot)
+	r.Sweep()
+	return r
+}
+
 // Meta is skiff's record of a container (config.json).
 type Meta struct {
 	ID         string    `json:"id"`
@@ -150,13 +158,6 @@ type Handle struct {
 // Create makes the record of a new container and returns it kept by this process. A
 // generated name (meta.Name empty) is retried when taken; a given one in use is an error.
 func (r *Records) Create(meta Meta) (*Handle, error) {
-	meta.ID = NewID()
-	if meta.Created.IsZero() {
-		meta.Created = time.Now().UTC()
-	}
-	if err := os.MkdirAll(filepath.Join(r.Dir, "names"), 0o700); err != nil {
-		return nil, fmt.Errorf("create container: %w", err)
-	}
 	// shared with other creators, exclusive for a sweeper: a .new- directory is never seen
 	// before its running file is there and locked
 	unlock, err := r.LockImages(false)
@@ -164,6 +165,18 @@ func (r *Records) Create(meta Meta) (*Handle, error) {
 		return nil, err
 	}
 	defer unlock()
+	return r.createLocked(meta)
+}
+
+// createLocked is Create for a caller that holds LockImages(false) already.
+func (r *Records) createLocked(meta Meta) (*Handle, error) {
+	meta.ID = NewID()
+	if meta.Created.IsZero() {
+		meta.Created = time.Now().UTC()
+	}
+	if err := os.MkdirAll(filepath.Join(r.Dir, "names"), 0o700); err != nil {
+		return nil, fmt.Errorf("create container: %w", err)
+	}
 	// relative to open directories: a handful of syscalls, no path walked twice
 	parent, err := unix.Open(r.Dir, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
@@ -573,9 +586,6 @@ func (r *Records) UsedImages() map[string]bool {
 	}
 	return used
 }
-
-// ErrRunning is returned by Remove for a running container without force.
-var ErrRunning = errors.New("container is running")
 
 // Remove deletes a container; a running one only with force, after killing it.
 func (r *Records) Remove(ref string, force bool) (Info, error) {

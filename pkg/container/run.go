@@ -76,8 +76,7 @@ func Run(paths config.Paths, o RunOptions) (int, error) {
 	defer init.abort()
 	defer init.reap()
 	trace("fork")
-	recs := OpenRecords(paths.GraphRoot)
-	recs.Sweep()
+	recs := SweptRecords(paths.GraphRoot)
 	trace("sweep")
 
 	// the image and the container's record, under the lock that keeps images from going away
@@ -233,7 +232,7 @@ func create(recs *Records, paths config.Paths, o RunOptions) (*Handle, *catalog.
 		} else {
 			meta.Command = append(meta.Command, img.Config.Config.Cmd...)
 		}
-		h, err := recs.Create(meta)
+		h, err := recs.createLocked(meta) // under the lock taken above
 		unlock()
 		if err != nil {
 			return nil, nil, nil, nil, err

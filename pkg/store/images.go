@@ -107,9 +107,6 @@ func (s *Store) Tag(img *Image, name string) error {
 	return s.S.AddNames(img.ID, []string{name})
 }
 
-// ErrImageInUse is returned by RemoveImage when containers use the image.
-var ErrImageInUse = errors.New("image is in use by a container")
-
 // RemoveImage untags ref when the image has other names (as docker does), otherwise deletes
 // the image and its layers that no other image uses. users returns the containers using an
 // image; without force they make it an error, with force remove removes each first. It returns

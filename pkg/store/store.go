@@ -144,9 +144,6 @@ func (s *Store) Close() {
 	}
 }
 
-// ErrNotFound is returned when an image or container is not in the store.
-var ErrNotFound = catalog.ErrNotFound
-
 // NotFoundError names what was not found and how to fix it.
 type NotFoundError = catalog.NotFoundError
 
