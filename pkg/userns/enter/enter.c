@@ -69,40 +69,44 @@ static void __attribute__((noreturn, format(printf, 1, 2))) fatal(const char *fm
 	_exit(125);
 }
 
-/* command returns the subcommand of skiff's command line (the first word that is not a global
- * flag or its value), or NULL. */
+static int in_list(const char *s, const char *const *list)
+{
+	for (int i = 0; s && list[i]; i++)
+		if (!strcmp(s, list[i]))
+			return 1;
+	return 0;
+}
+
+/* command_at returns the index of skiff's subcommand in argv, the first word that is not a
+ * global flag or its value; argc when there is none. */
+static int command_at(int argc, char **argv)
+{
+	static const char *const with_value[] = { "--root", "--runroot", "--storage-driver", "--log-level", NULL };
+	for (int i = 1; i < argc; i++) {
+		if (argv[i][0] != '-')
+			return i;
+		if (in_list(argv[i], with_value))
+			i++;
+	}
+	return argc;
+}
+
 static const char *command(int argc, char **argv)
 {
-	static const char *with_value[] = { "--root", "--runroot", "--storage-driver", "--log-level", NULL };
-	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i];
-		if (a[0] != '-')
-			return a;
-		for (int j = 0; with_value[j]; j++)
-			if (!strcmp(a, with_value[j]))
-				i++;
-	}
-	return NULL;
+	int i = command_at(argc, argv);
+	return i < argc ? argv[i] : NULL;
 }
 
 /* Commands that never touch the store (or, like images, only read files of the user's own) run
- * without a namespace. */
+ * without a namespace, and so does a help or version flag before the command. */
 static int needs_namespace(int argc, char **argv)
 {
-	static const char *with_value[] = { "--root", "--runroot", "--storage-driver", "--log-level", NULL };
-	static const char *no_ns[] = { "version", "help", "h", "completion", "images", "--version", "-v", "--help", "-h", NULL };
-	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i];
-		for (int j = 0; no_ns[j]; j++)
-			if (!strcmp(a, no_ns[j]))
-				return 0;
-		if (a[0] != '-')
-			return 1;
-		for (int j = 0; with_value[j]; j++)
-			if (!strcmp(a, with_value[j]))
-				i++;
-	}
-	return 0; /* no command: skiff prints its help */
+	static const char *const no_ns[] = { "version", "help", "h", "completion", "images", "--version", "-v", "--help", "-h", NULL };
+	int c = command_at(argc, argv);
+	for (int i = 1; i <= c && i < argc; i++)
+		if (in_list(argv[i], no_ns))
+			return 0;
+	return c < argc; /* no command: skiff prints its help */
 }
 
 static void private_mounts(void)
@@ -401,14 +405,6 @@ mapped:
 /* The lean skiff (cmd/skiff built without containers/image and containers/storage) defines
  * skiff_lean_dispatch; the helpers built from the same command do not. */
 extern int skiff_lean_dispatch __attribute__((weak));
-
-static int in_list(const char *s, const char *const *list)
-{
-	for (int i = 0; s && list[i]; i++)
-		if (!strcmp(s, list[i]))
-			return 1;
-	return 0;
-}
 
 /* helper_path finds a helper program as pkg/config's Libexec does: $ENV, beside this binary,
  * ../libexec/skiff/ from it, /usr/local/libexec/skiff, /usr/libexec/skiff. */
