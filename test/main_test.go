@@ -10,7 +10,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 )
 
 // Users the tests create when they run as root.
@@ -282,14 +281,7 @@ func buildBusyboxTar(dir string) (string, error) {
 	return t, os.RemoveAll(r)
 }
 
-type tarEntry struct {
-	name, link string
-	typ        byte
-	mode       int64
-	body       string
-}
-
-func writeTar(path string, prefix string, entries []tarEntry) error {
+func writeTar(path string, prefix string, entries []regEntry) error {
 	var buf bytes.Buffer
 	if prefix != "" {
 		b, err := os.ReadFile(prefix)
@@ -319,25 +311,8 @@ func writeTar(path string, prefix string, entries []tarEntry) error {
 		}
 	}
 	tw := tar.NewWriter(&buf)
-	for _, e := range entries {
-		h := &tar.Header{Name: e.name, Linkname: e.link, Typeflag: e.typ, Mode: e.mode, ModTime: time.Unix(1700000000, 0), Format: tar.FormatPAX}
-		if e.typ == tar.TypeReg {
-			h.Size = int64(len(e.body))
-		}
-		if h.Mode == 0 {
-			h.Mode = 0o644
-			if e.typ == tar.TypeDir {
-				h.Mode = 0o755
-			}
-		}
-		if err := tw.WriteHeader(h); err != nil {
-			return err
-		}
-		if e.typ == tar.TypeReg {
-			if _, err := tw.Write([]byte(e.body)); err != nil {
-				return err
-			}
-		}
+	if err := writeEntries(tw, entries); err != nil {
+		return err
 	}
 	if err := tw.Close(); err != nil {
 		return err
@@ -360,14 +335,14 @@ func writeFixtures() error {
 	if err := os.WriteFile(p("deny-mkdir.json"), []byte(`{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["mkdir","mkdirat"],"action":"SCMP_ACT_ERRNO"}]}`), 0o644); err != nil {
 		return err
 	}
-	if err := writeTar(p("escape.tar"), "", []tarEntry{
-		{name: "ok", typ: tar.TypeReg, body: "fine\n"},
-		{name: "../escape", typ: tar.TypeReg, body: "escaped\n"},
+	if err := writeTar(p("escape.tar"), "", []regEntry{
+		{name: "ok", typ: tar.TypeReg, body: []byte("fine\n")},
+		{name: "../escape", typ: tar.TypeReg, body: []byte("escaped\n")},
 	}); err != nil {
 		return err
 	}
-	if err := writeTar(p("hardlink-out.tar"), "", []tarEntry{
-		{name: "ok", typ: tar.TypeReg, body: "fine\n"},
+	if err := writeTar(p("hardlink-out.tar"), "", []regEntry{
+		{name: "ok", typ: tar.TypeReg, body: []byte("fine\n")},
 		{name: "evil", typ: tar.TypeLink, link: "../../../../../../../../etc/passwd"},
 	}); err != nil {
 		return err
@@ -377,20 +352,20 @@ func writeFixtures() error {
 		return err
 	}
 	os.Chmod(victim, 0o777)
-	if err := writeTar(p("symlink-escape.tar"), bbTar, []tarEntry{
+	if err := writeTar(p("symlink-escape.tar"), bbTar, []regEntry{
 		{name: "esc", typ: tar.TypeSymlink, link: victim},
-		{name: "esc/pwned", typ: tar.TypeReg, body: "pwned\n"},
+		{name: "esc/pwned", typ: tar.TypeReg, body: []byte("pwned\n")},
 		{name: "rel", typ: tar.TypeSymlink, link: "../../../../../../../../" + strings.TrimPrefix(victim, "/")},
-		{name: "rel/pwned2", typ: tar.TypeReg, body: "pwned\n"},
+		{name: "rel/pwned2", typ: tar.TypeReg, body: []byte("pwned\n")},
 	}); err != nil {
 		return err
 	}
-	if err := writeTar(p("links.tar"), bbTar, []tarEntry{
+	if err := writeTar(p("links.tar"), bbTar, []regEntry{
 		{name: "data", typ: tar.TypeDir},
-		{name: "data/a", typ: tar.TypeReg, body: "hello\n"},
+		{name: "data/a", typ: tar.TypeReg, body: []byte("hello\n")},
 		{name: "data/b", typ: tar.TypeLink, link: "data/a"},
 		{name: "data/s", typ: tar.TypeSymlink, link: "a"},
-		{name: "data/run.sh", typ: tar.TypeReg, mode: 0o755, body: "#!/bin/sh\necho script-ran\n"},
+		{name: "data/run.sh", typ: tar.TypeReg, mode: 0o755, body: []byte("#!/bin/sh\necho script-ran\n")},
 	}); err != nil {
 		return err
 	}

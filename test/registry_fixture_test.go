@@ -463,13 +463,10 @@ type regImage struct {
 	created  string // RFC 3339, default a fixed date
 }
 
-func layerTar(l regLayer) ([]byte, error) {
-	if l.raw != nil {
-		return l.raw, nil
-	}
-	var buf bytes.Buffer
-	tw := tar.NewWriter(&buf)
-	for _, e := range l.entries {
+// writeEntries writes entries with a fixed time, PAX headers, and 0644 files and 0755
+// directories unless a mode is given.
+func writeEntries(tw *tar.Writer, entries []regEntry) error {
+	for _, e := range entries {
 		h := &tar.Header{Name: e.name, Linkname: e.link, Typeflag: e.typ, Mode: e.mode, Uid: e.uid, Gid: e.gid,
 			ModTime: time.Unix(1700000000, 0), Format: tar.FormatPAX}
 		if e.typ == tar.TypeReg {
@@ -482,13 +479,25 @@ func layerTar(l regLayer) ([]byte, error) {
 			}
 		}
 		if err := tw.WriteHeader(h); err != nil {
-			return nil, err
+			return err
 		}
 		if e.typ == tar.TypeReg {
 			if _, err := tw.Write(e.body); err != nil {
-				return nil, err
+				return err
 			}
 		}
+	}
+	return nil
+}
+
+func layerTar(l regLayer) ([]byte, error) {
+	if l.raw != nil {
+		return l.raw, nil
+	}
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	if err := writeEntries(tw, l.entries); err != nil {
+		return nil, err
 	}
 	if err := tw.Close(); err != nil {
 		return nil, err
