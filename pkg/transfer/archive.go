@@ -85,29 +85,14 @@ func Save(o Options, images []SaveImage, format, path string) error {
 			}
 		}
 		return w.Close()
-	case "oci-archive":
-		if len(images) != 1 {
+	case "oci-archive", "oci-dir":
+		if format == "oci-archive" && len(images) != 1 {
 			return fmt.Errorf("oci-archive holds one image: save several with --format docker-archive or oci-dir")
 		}
-		src, nt, err := srcOf(images[0])
-		if err != nil {
-			return err
+		newRef := ocilayout.NewReference
+		if format == "oci-archive" {
+			newRef = ociarchive.NewReference
 		}
-		name := ""
-		if nt != nil {
-			name = nt.String()
-		}
-		dst, err := ociarchive.NewReference(path, name)
-		if err != nil {
-			return err
-		}
-		co := o.copyOptions(sys)
-		co.ForceManifestMIMEType = imgspecv1.MediaTypeImageManifest
-		if _, err := copyImage(pc, dst, src, co); err != nil {
-			return Explain("save "+displayName(images[0]), err)
-		}
-		return nil
-	case "oci-dir":
 		for _, im := range images {
 			src, nt, err := srcOf(im)
 			if err != nil {
@@ -117,7 +102,7 @@ func Save(o Options, images []SaveImage, format, path string) error {
 			if nt != nil {
 				name = nt.String()
 			}
-			dst, err := ocilayout.NewReference(path, name)
+			dst, err := newRef(path, name)
 			if err != nil {
 				return err
 			}
