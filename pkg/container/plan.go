@@ -38,7 +38,7 @@ import (
 //	nnp
 //	trace                                  per-phase timings on stderr
 //	nostdin                                the command's stdin is /dev/null
-//	seccomp  FD                            -1: the descriptor comes on the sync socket
+//	seccomp  FD                            the BPF program; -1 (what skiff sends): on the sync socket
 //	tty      ROWS COLS
 //	env      KEY=VALUE
 //	arg      WORD
@@ -78,12 +78,11 @@ type planInput struct {
 	// mount namespace (OverlayDir: the directory its relative lowerdirs start from, or "").
 	Overlay, OverlayDir string
 	EtcFiles            map[string]string // container path -> content (hosts, resolv.conf, hostname)
-	SeccompFD           int               // fd number of the BPF program in the shim, or -1
 	// NoStdin gives the command /dev/null for stdin (docker without -i).
 	NoStdin bool
 	// Trace asks skiff-init for per-phase timings on stderr (SKIFF_TRACE).
 	Trace bool
-	// SeccompSent says the BPF program's descriptor comes on the sync socket instead.
+	// SeccompSent says a BPF program's descriptor comes on the sync socket.
 	SeccompSent bool
 	Rows, Cols  int
 }
@@ -186,8 +185,6 @@ func makePlan(s *rspec.Spec, in planInput) ([]byte, error) {
 	}
 	if in.SeccompSent {
 		p.op("seccomp", "-1")
-	} else if in.SeccompFD >= 0 {
-		p.op("seccomp", strconv.Itoa(in.SeccompFD))
 	}
 	if in.NoStdin && !s.Process.Terminal {
 		p.op("nostdin")

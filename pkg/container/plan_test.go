@@ -46,7 +46,7 @@ func TestMakePlan(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := makePlan(s, planInput{Rootfs: "/merged", EtcFiles: map[string]string{"/etc/hosts": "127.0.0.1 localhost\n"}, SeccompFD: 5, Rows: 30, Cols: 100})
+	p, err := makePlan(s, planInput{Rootfs: "/merged", EtcFiles: map[string]string{"/etc/hosts": "127.0.0.1 localhost\n"}, SeccompSent: true, Rows: 30, Cols: 100})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -84,7 +84,7 @@ func TestMakePlan(t *testing.T) {
 	if i := find("bind", "/data/f"); i < 0 || got[i][5] != "f" {
 		t.Errorf("file bind encoded as %v", got[i])
 	}
-	for _, want := range [][]string{{"user", "1000", "1000", "0"}, {"rlimit", "7", "10", "20"}, {"nnp"}, {"seccomp", "5"}, {"tty", "30", "100"}, {"cwd", "/"}} {
+	for _, want := range [][]string{{"user", "1000", "1000", "0"}, {"rlimit", "7", "10", "20"}, {"nnp"}, {"seccomp", "-1"}, {"tty", "30", "100"}, {"cwd", "/"}} {
 		if index(func(o []string) bool { return slices.Equal(o, want) }) < 0 {
 			t.Errorf("plan lacks %v", want)
 		}
@@ -98,7 +98,7 @@ func TestMakePlan(t *testing.T) {
 	}
 	// skiff-init's own overlay mount, the seccomp program on the socket, tracing, no stdin
 	p, err = makePlan(s, planInput{Rootfs: "/c/rootfs", Overlay: "lowerdir=l/A,upperdir=/c/upper,workdir=/c/work", OverlayDir: "/s/overlay",
-		SeccompFD: -1, SeccompSent: true, Trace: true, NoStdin: true})
+		SeccompSent: true, Trace: true, NoStdin: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -115,7 +115,7 @@ func TestMakePlan(t *testing.T) {
 	// a missing bind source is an error naming it
 	s.Mounts = append(s.Mounts, s.Mounts[len(s.Mounts)-1])
 	s.Mounts[len(s.Mounts)-1].Type, s.Mounts[len(s.Mounts)-1].Source = "bind", "/nonexistent/src"
-	if _, err := makePlan(s, planInput{Rootfs: "/m", SeccompFD: -1}); err == nil || !strings.Contains(err.Error(), "/nonexistent/src") {
+	if _, err := makePlan(s, planInput{Rootfs: "/m"}); err == nil || !strings.Contains(err.Error(), "/nonexistent/src") {
 		t.Errorf("missing source: err = %v", err)
 	}
 }

@@ -155,8 +155,7 @@ func Run(paths config.Paths, o RunOptions) (int, error) {
 		defer bpf.Close()
 	}
 	trace("seccomp")
-	in := planInput{Rootfs: rootfs, Overlay: overlay, OverlayDir: overlayDir, EtcFiles: etc, SeccompFD: -1, Rows: 24, Cols: 80}
-	in.SeccompSent = bpf != nil
+	in := planInput{Rootfs: rootfs, Overlay: overlay, OverlayDir: overlayDir, EtcFiles: etc, SeccompSent: bpf != nil, Rows: 24, Cols: 80}
 	in.Trace = o.Trace != nil
 	in.NoStdin = !o.Spec.Interactive || o.Stdin == nil
 	if o.Spec.TTY && o.Stdin != nil && term.IsTerminal(int(o.Stdin.Fd())) {
