@@ -588,43 +588,32 @@ func TestZombieReaping(t *testing.T) {
 }
 
 func TestSignals(t *testing.T) {
+	tests := []struct {
+		name, script string
+		sig          syscall.Signal
+		settle       time.Duration
+		code         int
+		out          string
+	}{
+		{"SIGTERM reaches trap", `trap "echo got; exit 7" TERM; echo ready; while :; do sleep 0.1; done`, syscall.SIGTERM, 100 * time.Millisecond, 7, "got"},
+		{"SIGTERM default 143", "echo ready; exec sleep 100", syscall.SIGTERM, 200 * time.Millisecond, 143, ""},
+		{"SIGINT 130", "echo ready; exec sleep 100", syscall.SIGINT, 200 * time.Millisecond, 130, ""},
+	}
 	forModes(t, rangeModes, func(t *testing.T, m *mode) {
-		t.Run("SIGTERM reaches trap", func(t *testing.T) {
-			s := m.start(t, "run", "--rm", "bbtest", "sh", "-c", `trap "echo got; exit 7" TERM; echo ready; while :; do sleep 0.1; done`)
-			if !s.waitLine("ready", 20*time.Second) {
-				t.Fatalf("never ready: %v", s.wait(t, 5*time.Second))
-			}
-			time.Sleep(100 * time.Millisecond)
-			syscall.Kill(s.cmd.Process.Pid, syscall.SIGTERM)
-			r := s.wait(t, 15*time.Second)
-			if r.code != 7 || !strings.Contains(r.stdout, "got") {
-				t.Errorf("want \"got\" and exit 7: %v", r)
-			}
-		})
-		t.Run("SIGTERM default 143", func(t *testing.T) {
-			s := m.start(t, "run", "--rm", "bbtest", "sh", "-c", "echo ready; exec sleep 100")
-			if !s.waitLine("ready", 20*time.Second) {
-				t.Fatalf("never ready: %v", s.wait(t, 5*time.Second))
-			}
-			time.Sleep(200 * time.Millisecond)
-			syscall.Kill(s.cmd.Process.Pid, syscall.SIGTERM)
-			r := s.wait(t, 15*time.Second)
-			if r.code != 143 {
-				t.Errorf("want exit 143: %v", r)
-			}
-		})
-		t.Run("SIGINT 130", func(t *testing.T) {
-			s := m.start(t, "run", "--rm", "bbtest", "sh", "-c", "echo ready; exec sleep 100")
-			if !s.waitLine("ready", 20*time.Second) {
-				t.Fatalf("never ready: %v", s.wait(t, 5*time.Second))
-			}
-			time.Sleep(200 * time.Millisecond)
-			syscall.Kill(s.cmd.Process.Pid, syscall.SIGINT)
-			r := s.wait(t, 15*time.Second)
-			if r.code != 130 {
-				t.Errorf("want exit 130: %v", r)
-			}
-		})
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				s := m.start(t, "run", "--rm", "bbtest", "sh", "-c", tt.script)
+				if !s.waitLine("ready", 20*time.Second) {
+					t.Fatalf("never ready: %v", s.wait(t, 5*time.Second))
+				}
+				time.Sleep(tt.settle)
+				syscall.Kill(s.cmd.Process.Pid, tt.sig)
+				r := s.wait(t, 15*time.Second)
+				if r.code != tt.code || !strings.Contains(r.stdout, tt.out) {
+					t.Errorf("want %q and exit %d: %v", tt.out, tt.code, r)
+				}
+			})
+		}
 	})
 }
 
