@@ -7,7 +7,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -124,16 +123,7 @@ func TestParallelFirstRuns(t *testing.T) {
 	m := rootlessMode
 	exec.Command("pkill", "-KILL", "-u", m.user, "-x", "skiff-pause").Run()
 	time.Sleep(100 * time.Millisecond)
-	var wg sync.WaitGroup
-	res := make([]result, 20)
-	for i := range res {
-		wg.Add(1)
-		go func(i int) {
-			defer wg.Done()
-			res[i] = m.exec(opts{timeout: 60 * time.Second}, skiffBin, "run", "--rm", "bbtest", "true")
-		}(i)
-	}
-	wg.Wait()
+	res := m.parallel(20, func(int) []string { return []string{"run", "--rm", "bbtest", "true"} })
 	for i, r := range res {
 		if r.code != 0 {
 			t.Errorf("first run %d: %v", i, r)

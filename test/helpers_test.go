@@ -458,3 +458,18 @@ func countSkiffMounts() int {
 }
 
 var hexID = regexp.MustCompile(`^[0-9a-f]{12,64}$`)
+
+// parallel runs n skiff commands at once (args(i) for the i-th) and returns their results.
+func (m *mode) parallel(n int, args func(i int) []string) []result {
+	var wg sync.WaitGroup
+	res := make([]result, n)
+	for i := range res {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			res[i] = m.exec(opts{timeout: 60 * time.Second}, append([]string{skiffBin}, args(i)...)...)
+		}(i)
+	}
+	wg.Wait()
+	return res
+}

@@ -12,7 +12,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -676,20 +675,12 @@ func TestKill9LeavesNothing(t *testing.T) {
 
 func TestParallelRuns(t *testing.T) {
 	forModes(t, rangeModes, func(t *testing.T, m *mode) {
-		var wg sync.WaitGroup
-		res := make([]result, 20)
-		for i := range res {
-			wg.Add(1)
-			go func(i int) {
-				defer wg.Done()
-				if i%2 == 0 {
-					res[i] = m.exec(opts{timeout: 60 * time.Second}, skiffBin, "run", "--rm", "bbtest", "true")
-				} else {
-					res[i] = m.exec(opts{timeout: 60 * time.Second}, skiffBin, "run", "--rm", "bbtest", "echo", fmt.Sprint("p", i))
-				}
-			}(i)
-		}
-		wg.Wait()
+		res := m.parallel(20, func(i int) []string {
+			if i%2 == 0 {
+				return []string{"run", "--rm", "bbtest", "true"}
+			}
+			return []string{"run", "--rm", "bbtest", "echo", fmt.Sprint("p", i)}
+		})
 		failed := 0
 		for i, r := range res {
 			want := ""
