@@ -597,6 +597,8 @@ func TestSignals(t *testing.T) {
 		{"SIGTERM reaches trap", `trap "echo got; exit 7" TERM; echo ready; while :; do sleep 0.1; done`, syscall.SIGTERM, 100 * time.Millisecond, 7, "got"},
 		{"SIGTERM default 143", "echo ready; exec sleep 100", syscall.SIGTERM, 200 * time.Millisecond, 143, ""},
 		{"SIGINT 130", "echo ready; exec sleep 100", syscall.SIGINT, 200 * time.Millisecond, 130, ""},
+		{"SIGHUP 129", "echo ready; exec sleep 100", syscall.SIGHUP, 200 * time.Millisecond, 129, ""},
+		{"SIGUSR1 reaches trap", `trap "echo usr1; exit 5" USR1; echo ready; while :; do sleep 0.1; done`, syscall.SIGUSR1, 100 * time.Millisecond, 5, "usr1"},
 	}
 	forModes(t, rangeModes, func(t *testing.T, m *mode) {
 		for _, tt := range tests {
@@ -612,6 +614,16 @@ func TestSignals(t *testing.T) {
 					t.Errorf("want %q and exit %d: %v", tt.out, tt.code, r)
 				}
 			})
+		}
+	})
+}
+
+// skiff catches the signals it forwards; the command must still start with none blocked.
+func TestCommandSignalMask(t *testing.T) {
+	forModes(t, rangeModes, func(t *testing.T, m *mode) {
+		r := m.skiff("run", "--rm", "bbtest", "grep", "-E", "^Sig(Blk|Ign)", "/proc/self/status")
+		if r.code != 0 || norm(r.stdout) != "SigBlk:\t0000000000000000\nSigIgn:\t0000000000000000" {
+			t.Errorf("want nothing blocked or ignored: %v", r)
 		}
 	})
 }

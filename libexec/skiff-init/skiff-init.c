@@ -571,9 +571,9 @@ int main(int argc, char **argv)
 {
 	(void)argc;
 	(void)argv;
-	sigset_t all, old;
+	sigset_t all;
 	sigfillset(&all);
-	sigprocmask(SIG_SETMASK, &all, &old);
+	sigprocmask(SIG_SETMASK, &all, NULL);
 	sync_fd = SYNC_FD;
 	prctl(PR_SET_NAME, "skiff-init", 0, 0, 0);
 
@@ -813,7 +813,11 @@ int main(int argc, char **argv)
 				close(n);
 			}
 		}
-		sigprocmask(SIG_SETMASK, &old, NULL);
+		/* the command starts with no signal blocked, as under runc: skiff run blocks the
+		 * ones it forwards (see pkg/signals), and this process blocked all */
+		sigset_t none;
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
 		extern char **environ;
 		environ = env;
 		execvp(args[0], args);

@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"runtime"
 	"strconv"
@@ -25,6 +24,7 @@ import (
 	"github.com/skiff-project/skiff/pkg/catalog"
 	"github.com/skiff-project/skiff/pkg/config"
 	"github.com/skiff-project/skiff/pkg/seccomp"
+	"github.com/skiff-project/skiff/pkg/signals"
 	"github.com/skiff-project/skiff/pkg/spec"
 	"github.com/skiff-project/skiff/pkg/userns"
 )
@@ -274,11 +274,6 @@ func describe(maps []userns.IDMap) string {
 // InitPath finds skiff-init: $SKIFF_INIT, beside the skiff binary, or in libexec.
 func InitPath() (string, error) { return config.Libexec("skiff-init", "SKIFF_INIT") }
 
-// forwarded are the signals skiff passes on to the container (docker's sig-proxy).
-var forwarded = []os.Signal{unix.SIGHUP, unix.SIGINT, unix.SIGQUIT, unix.SIGTERM, unix.SIGUSR1, unix.SIGUSR2,
-	unix.SIGALRM, unix.SIGCONT, unix.SIGWINCH, unix.SIGPWR, unix.SIGVTALRM, unix.SIGPROF, unix.SIGSYS, unix.SIGTRAP,
-	unix.SIGXCPU, unix.SIGXFSZ, unix.SIGSTKFLT, unix.SIGIO}
-
 // initProc is skiff-init, started at the beginning of Run: the kernel creates its namespaces
 // and loads it (on the other CPU, when there is one) while this process finds the image and
 // builds the plan, which skiff-init then reads from its pipe.
@@ -288,7 +283,7 @@ type initProc struct {
 	forked      chan struct{} // closed when the fork is done (pid or forkErr set)
 	done        chan struct{} // closed when the forking thread may go
 	planW, sock *os.File
-	sigs        chan os.Signal
+	sigs        *signals.Catcher
 	finished    bool
 	reaped      bool
 }
@@ -326,8 +321,7 @@ func forkInit(o RunOptions) (*initProc, error) {
 	attr := &syscall.ProcAttr{Env: []string{}, Files: files,
 		Sys: &syscall.SysProcAttr{Cloneflags: flags, Setsid: true, Pdeathsig: unix.SIGKILL}}
 
-	p := &initProc{planW: planW, sock: sock, sigs: make(chan os.Signal, 32),
-		forked: make(chan struct{}), done: make(chan struct{})}
+	p := &initProc{planW: planW, sock: sock, forked: make(chan struct{}), done: make(chan struct{})}
 	go func() {
 		runtime.LockOSThread()
 		defer runtime.UnlockOSThread()
@@ -338,11 +332,14 @@ func forkInit(o RunOptions) (*initProc, error) {
 		p.pid, p.forkErr = child(pid), err
 		if err != nil {
 			p.forkErr = fmt.Errorf("start %s: %w", initPath, err)
+		} else if p.sigs, err = signals.Catch(); err != nil {
+			// until the signals are caught they have their default effect: skiff dies, and
+			// the container with it
+			p.pid.signal(syscall.SIGKILL)
+			_ = waitCode(p.pid)
+			p.forkErr = fmt.Errorf("catch the signals to forward: %w", err)
 		}
 		close(p.forked)
-		// until here a signal has its default effect (skiff dies, and the container with it);
-		// Notify starts a thread of its own, which need not delay the container
-		signal.Notify(p.sigs, forwarded...)
 		if err == nil {
 			<-p.done
 		}
@@ -357,7 +354,7 @@ func (p *initProc) started() error {
 }
 
 func (p *initProc) release() {
-	signal.Stop(p.sigs)
+	p.sigs.Stop()
 	p.planW.Close()
 	p.sock.Close()
 	select {
@@ -414,7 +411,7 @@ func (p *initProc) run(h *Handle, planBytes []byte, bpf *os.File, o RunOptions, 
 	}
 	p.planW.Close()
 	trace("plan")
-	parentSock, sigs := p.sock, p.sigs
+	parentSock, sigs := p.sock, p.sigs.C
 
 	// wait for "started", an error, or the terminal
 	var master *os.File

@@ -19,7 +19,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
-#include <pwd.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -132,6 +131,30 @@ static void pick_rundir(uid_t uid)
 	if (!S_ISDIR(st.st_mode) || st.st_uid != uid || (st.st_mode & 022))
 		fatal("run directory %s is not a private directory of uid %u: remove it or set XDG_RUNTIME_DIR", ns_rundir,
 		      (unsigned)uid);
+}
+
+/* user_name finds uid's name in /etc/passwd. skiff is linked statically, and glibc's
+ * getpwuid_r would then load NSS modules at run time; a user known only to a directory service
+ * is found by $USER instead (newuidmap matches /etc/subuid by name or by uid). */
+static int user_name(uid_t uid, char *out, size_t n)
+{
+	FILE *f = fopen("/etc/passwd", "re");
+	if (!f)
+		return -1;
+	char line[1024];
+	int found = -1;
+	while (found < 0 && fgets(line, sizeof line, f)) {
+		/* name:password:uid:... (the password field may be empty) */
+		char *c1 = strchr(line, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL, *end;
+		if (!c2 || c1 == line)
+			continue;
+		*c1 = '\0';
+		unsigned long id = strtoul(c2 + 1, &end, 10);
+		if (end != c2 + 1 && *end == ':' && id == uid && snprintf(out, n, "%s", line) < (int)n)
+			found = 0;
+	}
+	fclose(f);
+	return found;
 }
 
 struct range { unsigned long start, count; };
@@ -379,11 +402,7 @@ static void rootless(uid_t uid, gid_t gid)
 		goto joined;
 	}
 	char namebuf[256] = "";
-	struct passwd pw, *res = NULL;
-	char pwbuf[4096];
-	if (getpwuid_r(uid, &pw, pwbuf, sizeof pwbuf, &res) == 0 && res)
-		snprintf(namebuf, sizeof namebuf, "%s", pw.pw_name);
-	const char *name = namebuf[0] ? namebuf : getenv("USER");
+	const char *name = user_name(uid, namebuf, sizeof namebuf) == 0 ? namebuf : getenv("USER");
 	struct range ur[6], gr[6];
 	int nu = subids("/etc/subuid", name, uid, ur, 6);
 	int ng = subids("/etc/subgid", name, uid, gr, 6);
