@@ -653,7 +653,12 @@ func TestKill9LeavesNothing(t *testing.T) {
 			}
 			t.Errorf("sleep %s still running 2 s after skiff was killed (pids %v)", dur, pids)
 		}
-		r := m.skiff("run", "--rm", "bbtest", "echo", "next")
+		next := []string{"run", "--rm", "bbtest", "echo", "next"}
+		if m.root {
+			// the dead --rm container's name is free again for the next run
+			next = []string{"run", "--rm", "--name", name, "bbtest", "echo", "next"}
+		}
+		r := m.skiff(next...)
 		if r.code != 0 || norm(r.stdout) != "next" {
 			t.Errorf("the next run failed: %v", r)
 		}

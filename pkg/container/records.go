@@ -243,6 +243,9 @@ func (r *Records) createLocked(meta Meta) (*Handle, error) {
 	return h, nil
 }
 
+// ErrNameInUse is wrapped by the error of a create whose --name another container has.
+var ErrNameInUse = errors.New("name in use")
+
 // reserveName links names/<name> to id; with name "" it picks a generated free one.
 func (r *Records) reserveName(name, id string) (string, error) {
 	lock, err := r.flock("names.lock", unix.LOCK_EX)
@@ -273,7 +276,7 @@ func (r *Records) reserveName(name, id string) (string, error) {
 			}
 		}
 		if !generated {
-			return "", fmt.Errorf("the container name %q is already in use: choose another --name or remove that container (skiff rm %s)", name, name)
+			return "", fmt.Errorf("the container name %q is already in use: choose another --name or remove that container (skiff rm %s): %w", name, name, ErrNameInUse)
 		}
 		if try > 100 {
 			return "", errors.New("no free generated container name: give one with --name")

@@ -76,8 +76,20 @@ func Run(paths config.Paths, o RunOptions) (int, error) {
 	defer init.abort()
 	defer init.reap()
 	trace("fork")
-	recs := SweptRecords(paths.GraphRoot)
-	trace("sweep")
+	// what killed skiff processes left is swept while the container runs (see below); a name
+	// such a container holds is freed by create, which sweeps when its name is taken
+	recs := OpenRecords(paths.GraphRoot)
+	swept := make(chan struct{})
+	sweep := sync.OnceFunc(func() {
+		go func() {
+			recs.Sweep()
+			close(swept)
+		}()
+	})
+	defer func() {
+		sweep()
+		<-swept
+	}()
 
 	// the image and the container's record, under the lock that keeps images from going away
 	// before a container names them
@@ -171,7 +183,7 @@ func Run(paths config.Paths, o RunOptions) (int, error) {
 		_ = h.WriteState(State{Status: "running", StartedAt: time.Now().UTC()})
 	}
 
-	code, err := init.run(h, planBytes, bpf, o, trace)
+	code, err := init.run(h, planBytes, bpf, o, trace, sweep)
 	if err != nil {
 		return code, err
 	}
@@ -186,6 +198,8 @@ func Run(paths config.Paths, o RunOptions) (int, error) {
 		h.Release()
 	}
 	trace("teardown")
+	init.reap() // the kernel's teardown of the namespaces and mounts skiff-init leaves
+	trace("reaped")
 	return code, nil
 }
 
@@ -232,6 +246,9 @@ func create(recs *Records, paths config.Paths, o RunOptions) (*Handle, *catalog.
 			meta.Command = append(meta.Command, img.Config.Config.Cmd...)
 		}
 		h, err := recs.createLocked(meta) // under the lock taken above
+		if errors.Is(err, ErrNameInUse) && recs.Sweep() != nil {
+			h, err = recs.createLocked(meta) // the name's container was dead and is swept
+		}
 		unlock()
 		if err != nil {
 			return nil, nil, nil, nil, err
@@ -386,7 +403,7 @@ func (p *initProc) abort() {
 }
 
 // run sends the plan (and the seccomp program) and serves the container until it exits.
-func (p *initProc) run(h *Handle, planBytes []byte, bpf *os.File, o RunOptions, trace func(string)) (int, error) {
+func (p *initProc) run(h *Handle, planBytes []byte, bpf *os.File, o RunOptions, trace func(string), afterPlan func()) (int, error) {
 	if err := p.started(); err != nil {
 		return 125, err
 	}
@@ -411,6 +428,7 @@ func (p *initProc) run(h *Handle, planBytes []byte, bpf *os.File, o RunOptions, 
 	}
 	p.planW.Close()
 	trace("plan")
+	afterPlan()
 	parentSock, sigs := p.sock, p.sigs.C
 
 	// wait for "started", an error, or the terminal
