@@ -567,6 +567,55 @@ static int recv_fd(void)
 	return fd;
 }
 
+/* What the command's process needs between clone and exec, and what it reports back. */
+struct spawn {
+	int tty, slave, keep_stdin_open;
+	char **env, **args;
+	const char *stage; /* the step that failed before the exec, or NULL */
+	int err;           /* errno of the failure; 0 when the exec succeeded */
+};
+
+/* spawn_command runs in the command's process, on its own stack, in this process's memory
+ * (CLONE_VM|CLONE_VFORK): it writes nothing but its struct spawn and environ, and ends in
+ * exec or _exit. */
+static int spawn_command(void *arg)
+{
+	struct spawn *sp = arg;
+	close(sync_fd);
+	/* the command gets stdio only: whatever skiff inherited without close-on-exec goes at
+	 * the exec */
+	syscall(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC);
+	if (sp->tty) {
+		setsid();
+		if (ioctl(sp->slave, TIOCSCTTY, 0) < 0) {
+			sp->stage = "make the terminal the controlling one";
+			sp->err = errno;
+			_exit(125);
+		}
+		dup2(sp->slave, 0);
+		dup2(sp->slave, 1);
+		dup2(sp->slave, 2);
+		if (sp->slave > 2)
+			close(sp->slave);
+	} else if (!sp->keep_stdin_open) {
+		int n = open("/dev/null", O_RDONLY);
+		if (n >= 0 && n != 0) {
+			dup2(n, 0);
+			close(n);
+		}
+	}
+	/* the command starts with no signal blocked, as under runc: skiff run blocks the ones
+	 * it forwards (see pkg/signals), and this process blocked all */
+	sigset_t none;
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	extern char **environ;
+	environ = sp->env; /* execvp looks the command up in the container's PATH */
+	execvp(sp->args[0], sp->args);
+	sp->err = errno;
+	_exit(sp->err == ENOENT ? 127 : 126);
+}
+
 int main(int argc, char **argv)
 {
 	(void)argc;
@@ -784,63 +833,25 @@ int main(int argc, char **argv)
 	trace("privileges");
 	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0); /* cleared by the uid change above */
 
-	/* 7. the command */
-	int errpipe[2];
-	if (pipe2(errpipe, O_CLOEXEC) < 0)
-		die("pipe: %s", strerror(errno));
-	pid_t child = fork();
+	/* 7. the command, spawned as posix_spawn does: the child shares this process's memory
+	 * (no page tables to copy) and runs on its own stack while this process waits, until
+	 * it has exec'd or failed, which it says in sp.err */
+	struct spawn sp = { .tty = tty, .slave = slave, .keep_stdin_open = keep_stdin_open, .env = env, .args = args };
+	static char spawn_stack[64 * 1024] __attribute__((aligned(16)));
+	pid_t child = clone(spawn_command, spawn_stack + sizeof spawn_stack, CLONE_VM | CLONE_VFORK | SIGCHLD, &sp);
 	if (child < 0)
-		die("fork: %s", strerror(errno));
-	if (child == 0) {
-		close(errpipe[0]);
-		close(sync_fd);
-		/* the command gets stdio only: whatever skiff inherited without close-on-exec goes
-		 * at the exec (close-on-exec, not closed: the error pipe must live until then) */
-		syscall(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC);
-		if (tty) {
-			setsid();
-			if (ioctl(slave, TIOCSCTTY, 0) < 0)
-				_exit(125);
-			dup2(slave, 0);
-			dup2(slave, 1);
-			dup2(slave, 2);
-			if (slave > 2)
-				close(slave);
-		} else if (!keep_stdin_open) {
-			int n = open("/dev/null", O_RDONLY);
-			if (n >= 0 && n != 0) {
-				dup2(n, 0);
-				close(n);
-			}
-		}
-		/* the command starts with no signal blocked, as under runc: skiff run blocks the
-		 * ones it forwards (see pkg/signals), and this process blocked all */
-		sigset_t none;
-		sigemptyset(&none);
-		sigprocmask(SIG_SETMASK, &none, NULL);
-		extern char **environ;
-		environ = env;
-		execvp(args[0], args);
-		int e = errno;
-		if (write(errpipe[1], &e, sizeof e) < 0)
-			_exit(127);
-		_exit(e == ENOENT ? 127 : 126);
-	}
-	close(errpipe[1]);
+		die("start the command: %s", strerror(errno));
 	if (slave >= 0)
 		close(slave);
-	int e = 0;
-	ssize_t n;
-	while ((n = read(errpipe[0], &e, sizeof e)) < 0 && errno == EINTR)
-		;
-	close(errpipe[0]);
 	trace("exec");
-	if (n == sizeof e) {
+	if (sp.err) {
 		int st;
 		waitpid(child, &st, 0);
-		if (e == ENOENT)
-			die_code(127, "executable file %s not found in $PATH: %s", args[0], strerror(e));
-		die_code(126, "%s cannot be executed: %s", args[0], strerror(e));
+		if (sp.stage)
+			die_code(125, "%s: %s", sp.stage, strerror(sp.err));
+		if (sp.err == ENOENT)
+			die_code(127, "executable file %s not found in $PATH: %s", args[0], strerror(sp.err));
+		die_code(126, "%s cannot be executed: %s", args[0], strerror(sp.err));
 	}
 	{
 		char msg[32];
