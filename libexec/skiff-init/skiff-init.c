@@ -623,6 +623,14 @@ int main(int argc, char **argv)
 	sigset_t all;
 	sigfillset(&all);
 	sigprocmask(SIG_SETMASK, &all, NULL);
+	/* every signal to its default action, as under docker: the command inherits nothing its
+	 * caller ignored (nohup, a shell's background job, a libc's internal signal) and an
+	 * ignored SIGCHLD would reap behind our back. Raw syscalls: glibc refuses its own 32 and
+	 * 33. This process installs no handler; it reads its signals from a signalfd. */
+	struct { void *handler; unsigned long flags; void *restorer; unsigned long mask; } dfl = { SIG_DFL, 0, NULL, 0 };
+	for (int s = 1; s <= 64; s++)
+		if (s != SIGKILL && s != SIGSTOP)
+			syscall(SYS_rt_sigaction, s, &dfl, NULL, sizeof dfl.mask);
 	sync_fd = SYNC_FD;
 	prctl(PR_SET_NAME, "skiff-init", 0, 0, 0);
 

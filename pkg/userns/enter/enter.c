@@ -504,10 +504,44 @@ static void dispatch(int argc, char **argv)
 	/* not executable: the Go stub says so */
 }
 
-__attribute__((constructor)) static void skiff_enter(int argc, char **argv, char **envp)
+/* process_args finds argc and argv for a constructor. glibc passes them as arguments; musl
+ * (the lean skiff is linked with it: its start-up is a millisecond cheaper) passes none, so
+ * they are found below the initial environment, where the kernel put them: argc, argv[0..],
+ * NULL, envp[0..]. */
+static int process_args(int *argc, char ***argv, int cargc, char **cargv)
+{
+#ifdef __GLIBC__
+	*argc = cargc;
+	*argv = cargv;
+	return 0;
+#else
+	(void)cargc;
+	(void)cargv;
+	extern char **environ;
+	if (!environ || environ[-1] != NULL)
+		return -1;
+	for (long n = 0; n < 65536; n++) {
+		if ((long)environ[-2 - n] == n) {
+			*argc = (int)n;
+			*argv = &environ[-1 - n];
+			return 0;
+		}
+	}
+	return -1;
+#endif
+}
+
+__attribute__((constructor)) static void skiff_enter(int cargc, char **cargv, char **envp)
 {
 	(void)envp;
 	ns_t0 = ns_t1 = now_ns();
+	int argc;
+	char **argv;
+	if (process_args(&argc, &argv, cargc, cargv) < 0) {
+		if (getenv("SKIFF_NO_NAMESPACE"))
+			return;
+		fatal("cannot find the command line in the process's start-up stack: set SKIFF_NO_NAMESPACE=1 to run without namespaces");
+	}
 	/* Children skiff re-executes (containers/storage's reexec helpers) inherit the namespaces
 	 * with _SKIFF_NS_ENTERED set in their environment by package enter. */
 	if (getenv("_SKIFF_NS_ENTERED") || getenv("SKIFF_NO_NAMESPACE") || !needs_namespace(argc, argv))
