@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -107,6 +108,16 @@ func imagesCommand() *cli.Command {
 
 // printRows prints rows as a table (default or "table TEMPLATE"), one template per row, or JSON.
 func printRows[T any](w io.Writer, rows []T, format string, heading bool, def string, header []string) error {
+	// one write at the end: tabwriter writes every cell on its own
+	bw := bufio.NewWriter(w)
+	if err := formatRows(bw, rows, format, heading, def, header); err != nil {
+		bw.Flush()
+		return err
+	}
+	return bw.Flush()
+}
+
+func formatRows[T any](w io.Writer, rows []T, format string, heading bool, def string, header []string) error {
 	if format == "json" {
 		if rows == nil {
 			rows = []T{}

@@ -1,10 +1,6 @@
 // Command skiff is a rootless, daemonless container tool: it imports images into a per-user
 // store and runs them as isolated containers, with no daemon between the user and the container.
 // This package parses flags and prints; the work is done in pkg/.
-//
-// The run path reads no cgroup limits for GOMAXPROCS: skiff's own work is a few milliseconds.
-//
-//go:debug containermaxprocs=0
 package main
 
 import (
