@@ -41,7 +41,8 @@ func init() {
 		return
 	}
 	if C.skiff_ns_rootless() == 0 {
-		os.Setenv(stateEnv, fmt.Sprintf("%t %t %d %d %q", false, false, 0, 0, ""))
+		// root in its private mount namespace (children see _SKIFF_NS_ENTERED), or a command
+		// that runs outside any namespace, such as images or version, and starts no helper
 		return
 	}
 	uid, gid := int(C.skiff_ns_uid()), int(C.skiff_ns_gid())
