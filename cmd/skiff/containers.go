@@ -62,7 +62,11 @@ func psCommand() *cli.Command {
 					fmt.Println(id)
 					continue
 				}
-				status := "Up"
+				started := in.State.StartedAt
+				if started.IsZero() {
+					started = in.Meta.Created
+				}
+				status := "Up " + units.HumanDuration(time.Since(started))
 				if !in.Running {
 					status = fmt.Sprintf("Exited (%d)", in.State.ExitCode)
 					if !in.State.FinishedAt.IsZero() {

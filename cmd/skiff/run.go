@@ -20,6 +20,8 @@ func runCommand() *cli.Command {
 		UseShortOptionHandling: true,
 		Flags: []cli.Flag{
 			&cli.BoolFlag{Name: "rm", Usage: "remove the container when it exits"},
+			&cli.BoolFlag{Name: "detach", Aliases: []string{"d"}, Usage: "run in the background and print the container's ID"},
+			&cli.StringFlag{Name: "log-driver", Value: "k8s-file", Usage: "with -d: where the output goes: k8s-file, json-file or none"},
 			&cli.StringFlag{Name: "name", Usage: "name the container"},
 			&cli.StringSliceFlag{Name: "env", Aliases: []string{"e"}, Usage: "set an environment variable (KEY=VALUE, or KEY to pass yours)"},
 			&cli.StringSliceFlag{Name: "env-file", Usage: "read environment variables from a file"},
@@ -50,9 +52,12 @@ func runCommand() *cli.Command {
 				return &usageError{"skiff run needs an image: skiff run [OPTIONS] IMAGE [COMMAND [ARG...]]"}
 			}
 			o := container.RunOptions{
-				Image:  c.Args().First(),
-				Remove: c.Bool("rm"),
-				Stdin:  os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr,
+				Image:     c.Args().First(),
+				Remove:    c.Bool("rm"),
+				Detach:    c.Bool("detach"),
+				LogDriver: c.String("log-driver"),
+				Detached:  func(id string) { fmt.Println(id) },
+				Stdin:     os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr,
 				Trace: tracer(),
 				Spec: spec.Options{
 					Name:        c.String("name"),

@@ -567,9 +567,193 @@ static int recv_fd(void)
 	return fd;
 }
 
+/* ---- the keeper of a detached container ---------------------------------------------------- */
+
+static struct {
+	int detached, autoremove;
+	const char *log_driver, *started_at;
+	int running_fd, state_fd, log_fd; /* the lock is held as long as running_fd is open */
+} shim = { .running_fd = -1, .state_fd = -1, .log_fd = -1 };
+
+/* now_rfc3339 writes the current UTC time as Go's time.RFC3339Nano parses it. */
+static void now_rfc3339(char *out, size_t n)
+{
+	struct timespec ts;
+	struct tm tm;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	size_t k = strftime(out, n, "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(out + k, n - k, ".%09ldZ", ts.tv_nsec);
+}
+
+struct logstream {
+	int fd;
+	const char *name; /* stdout or stderr */
+	size_t n;
+	char buf[16384];
+};
+
+/* log_line appends one line (or, when !full, a piece of one) in the container's log format:
+ * k8s-file "TIME STREAM F|P TEXT" (podman's), json-file {"log","stream","time"} (docker's). */
+static void log_line(const char *stream, const char *text, size_t len, int full)
+{
+	static char out[6 * sizeof(((struct logstream *)0)->buf) + 256];
+	char ts[64];
+	size_t o;
+	if (!strcmp(shim.log_driver, "none"))
+		return;
+	now_rfc3339(ts, sizeof ts);
+	if (!strcmp(shim.log_driver, "json-file")) {
+		o = (size_t)snprintf(out, sizeof out, "{\"log\":\"");
+		for (size_t i = 0; i < len; i++) {
+			unsigned char ch = (unsigned char)text[i];
+			if (ch == '"' || ch == '\\') {
+				out[o++] = '\\';
+				out[o++] = (char)ch;
+			} else if (ch == '\n') {
+				out[o++] = '\\', out[o++] = 'n';
+			} else if (ch == '\r') {
+				out[o++] = '\\', out[o++] = 'r';
+			} else if (ch == '\t') {
+				out[o++] = '\\', out[o++] = 't';
+			} else if (ch < 0x20) {
+				o += (size_t)snprintf(out + o, 7, "\\u%04x", ch);
+			} else {
+				out[o++] = (char)ch;
+			}
+		}
+		o += (size_t)snprintf(out + o, sizeof out - o, "%s\",\"stream\":\"%s\",\"time\":\"%s\"}\n", full ? "\\n" : "",
+		                      stream, ts);
+	} else {
+		o = (size_t)snprintf(out, sizeof out, "%s %s %c ", ts, stream, full ? 'F' : 'P');
+		memcpy(out + o, text, len);
+		o += len;
+		out[o++] = '\n';
+	}
+	for (size_t w = 0; w < o;) {
+		ssize_t r = write(shim.log_fd, out + w, o - w);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return; /* a full disk loses log lines, not the container */
+		w += (size_t)r;
+	}
+}
+
+/* log_read takes what the command wrote on one stream and logs its complete lines; at the end
+ * of the stream (or when the buffer fills) the rest goes as a partial line. */
+static void log_read(struct logstream *ls)
+{
+	ssize_t r = read(ls->fd, ls->buf + ls->n, sizeof ls->buf - ls->n);
+	if (r < 0 && (errno == EINTR || errno == EAGAIN))
+		return;
+	if (r <= 0) { /* end of stream, or EIO: a terminal whose other side is gone */
+		close(ls->fd);
+		ls->fd = -1;
+		if (ls->n)
+			log_line(ls->name, ls->buf, ls->n, 0);
+		ls->n = 0;
+		return;
+	}
+	ls->n += (size_t)r;
+	size_t start = 0;
+	for (size_t i = 0; i < ls->n; i++)
+		if (ls->buf[i] == '\n') {
+			log_line(ls->name, ls->buf + start, i - start, 1);
+			start = i + 1;
+		}
+	memmove(ls->buf, ls->buf + start, ls->n - start);
+	ls->n -= start;
+	if (ls->n == sizeof ls->buf) {
+		log_line(ls->name, ls->buf, ls->n, 0);
+		ls->n = 0;
+	}
+}
+
+/* shim_loop is PID 1 of a detached container once skiff has gone: it logs the command's
+ * output, forwards signals, reaps, and at the command's end writes state.json in place and
+ * exits with the command's status, which lets go of the running lock. */
+static void __attribute__((noreturn)) shim_loop(pid_t child, int out, int err)
+{
+	close(sync_fd);
+	sync_fd = -1;
+	int null = open("/dev/null", O_RDWR);
+	for (int i = 0; i < 3 && null >= 0; i++)
+		dup2(null, i);
+	if (null > 2)
+		close(null);
+	sigset_t all;
+	sigfillset(&all);
+	int sfd = signalfd(-1, &all, SFD_CLOEXEC);
+	if (sfd < 0) {
+		kill(child, SIGKILL);
+		_exit(125);
+	}
+	static struct logstream lo, le;
+	lo.fd = out, lo.name = "stdout";
+	le.fd = err, le.name = "stderr";
+	int code = -1;
+	while (code < 0) {
+		struct pollfd p[3] = { { .fd = sfd, .events = POLLIN }, { .fd = lo.fd, .events = POLLIN },
+			               { .fd = le.fd, .events = POLLIN } };
+		if (poll(p, 3, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			kill(child, SIGKILL);
+			_exit(125);
+		}
+		if (p[1].revents)
+			log_read(&lo);
+		if (p[2].revents)
+			log_read(&le);
+		if (!(p[0].revents & POLLIN))
+			continue;
+		struct signalfd_siginfo si;
+		if (read(sfd, &si, sizeof si) != sizeof si)
+			continue;
+		if (si.ssi_signo != SIGCHLD) {
+			kill(child, (int)si.ssi_signo);
+			continue;
+		}
+		int st;
+		pid_t w;
+		while ((w = waitpid(-1, &st, WNOHANG)) > 0)
+			if (w == child)
+				code = exit_code(st);
+	}
+	/* what the command wrote last; a process it left behind may hold the pipe open: read what
+	 * is there, not until its end */
+	struct logstream *ls[2] = { &lo, &le };
+	for (int i = 0; i < 2; i++) {
+		if (ls[i]->fd < 0)
+			continue;
+		fcntl(ls[i]->fd, F_SETFL, O_NONBLOCK);
+		while (ls[i]->fd >= 0) {
+			size_t before = ls[i]->n;
+			int fd = ls[i]->fd;
+			log_read(ls[i]);
+			if (ls[i]->fd == fd && ls[i]->n == before)
+				break; /* EAGAIN */
+		}
+		if (ls[i]->fd >= 0 && ls[i]->n)
+			log_line(ls[i]->name, ls[i]->buf, ls[i]->n, 0);
+	}
+	if (!shim.autoremove) {
+		/* an --rm container is removed by the next skiff that finds its lock free */
+		char ts[64], buf[512];
+		now_rfc3339(ts, sizeof ts);
+		int n = snprintf(buf, sizeof buf, "{\"status\":\"exited\",\"exitCode\":%d,\"startedAt\":\"%s\",\"finishedAt\":\"%s\"}",
+		                 code, shim.started_at, ts);
+		if (pwrite(shim.state_fd, buf, (size_t)n, 0) == n && ftruncate(shim.state_fd, n) < 0)
+			errno = 0;
+	}
+	_exit(code);
+}
+
 /* What the command's process needs between clone and exec, and what it reports back. */
 struct spawn {
 	int tty, slave, keep_stdin_open;
+	int out_fd, err_fd; /* detached: the write ends of the log pipes, else -1 */
 	char **env, **args;
 	const char *stage; /* the step that failed before the exec, or NULL */
 	int err;           /* errno of the failure; 0 when the exec succeeded */
@@ -597,11 +781,17 @@ static int spawn_command(void *arg)
 		dup2(sp->slave, 2);
 		if (sp->slave > 2)
 			close(sp->slave);
-	} else if (!sp->keep_stdin_open) {
-		int n = open("/dev/null", O_RDONLY);
-		if (n >= 0 && n != 0) {
-			dup2(n, 0);
-			close(n);
+	} else {
+		if (!sp->keep_stdin_open || sp->out_fd >= 0) {
+			int n = open("/dev/null", O_RDONLY);
+			if (n >= 0 && n != 0) {
+				dup2(n, 0);
+				close(n);
+			}
+		}
+		if (sp->out_fd >= 0) {
+			dup2(sp->out_fd, 1);
+			dup2(sp->err_fd, 2);
 		}
 	}
 	/* the command starts with no signal blocked, as under runc: skiff run blocks the ones
@@ -773,6 +963,16 @@ int main(int argc, char **argv)
 			cols = (int)num();
 		} else if (!strcmp(op, "nostdin")) {
 			keep_stdin_open = 0;
+		} else if (!strcmp(op, "detach")) { /* logdriver started-at autoremove */
+			shim.detached = 1;
+			shim.log_driver = word();
+			shim.started_at = word();
+			shim.autoremove = (int)num();
+			/* on the sync socket, after the seccomp program: the running lock, state.json
+			 * and the log, each received close-on-exec (the command gets none of them) */
+			shim.running_fd = recv_fd();
+			shim.state_fd = recv_fd();
+			shim.log_fd = recv_fd();
 		} else if (!strcmp(op, "env")) {
 			env = realloc(env, (nenv + 2) * sizeof(char *));
 			env[nenv++] = (char *)word();
@@ -825,8 +1025,11 @@ int main(int argc, char **argv)
 		/* best effort: the uid may be unmapped, and the command holds the terminal open anyway */
 		if (c.set_creds && fchown(slave, c.uid, -1) < 0)
 			errno = 0;
-		send_fd(master);
-		close(master);
+		if (!shim.detached) {
+			send_fd(master);
+			close(master);
+			master = -1;
+		}
 	}
 	{
 		int d = open(cwd, O_PATH | O_DIRECTORY | O_CLOEXEC);
@@ -839,12 +1042,20 @@ int main(int argc, char **argv)
 	/* 6. seccomp, capabilities, user */
 	drop_privileges(&c, lastcap, prog, nprog, have_prog);
 	trace("privileges");
-	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0); /* cleared by the uid change above */
+	if (!shim.detached)
+		prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0); /* cleared by the uid change above */
+	/* the container's processes may not reach into this one (/proc/1/fd: the keeper's
+	 * files) without CAP_SYS_PTRACE */
+	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 
 	/* 7. the command, spawned as posix_spawn does: the child shares this process's memory
 	 * (no page tables to copy) and runs on its own stack while this process waits, until
 	 * it has exec'd or failed, which it says in sp.err */
-	struct spawn sp = { .tty = tty, .slave = slave, .keep_stdin_open = keep_stdin_open, .env = env, .args = args };
+	int outp[2] = { -1, -1 }, errp[2] = { -1, -1 };
+	if (shim.detached && !tty && (pipe2(outp, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0))
+		die("pipe for the container's log: %s", strerror(errno));
+	struct spawn sp = { .tty = tty, .slave = slave, .keep_stdin_open = keep_stdin_open, .out_fd = outp[1], .err_fd = errp[1],
+		.env = env, .args = args };
 	static char spawn_stack[64 * 1024] __attribute__((aligned(16)));
 	pid_t child = clone(spawn_command, spawn_stack + sizeof spawn_stack, CLONE_VM | CLONE_VFORK | SIGCHLD, &sp);
 	if (child < 0)
@@ -865,6 +1076,14 @@ int main(int argc, char **argv)
 		char msg[32];
 		snprintf(msg, sizeof msg, "S%d", (int)child);
 		send_msg(msg);
+	}
+
+	if (shim.detached) {
+		if (outp[1] >= 0) {
+			close(outp[1]);
+			close(errp[1]);
+		}
+		shim_loop(child, tty ? master : outp[0], tty ? -1 : errp[0]);
 	}
 
 	/* 8. PID 1: forward signals, reap, exit with the command's status */

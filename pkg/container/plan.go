@@ -40,6 +40,10 @@ import (
 //	nostdin                                the command's stdin is /dev/null
 //	seccomp  FD                            the BPF program; -1 (what skiff sends): on the sync socket
 //	tty      ROWS COLS
+//	detach   LOGDRIVER STARTED AUTOREMOVE  skiff-init keeps the container after skiff returns: it
+//	                                       gets the running lock, state.json and the log file on
+//	                                       the sync socket (after the seccomp program), in that
+//	                                       order, logs the command's output and writes its state
 //	env      KEY=VALUE
 //	arg      WORD
 //	end
@@ -85,6 +89,15 @@ type planInput struct {
 	// SeccompSent says a BPF program's descriptor comes on the sync socket.
 	SeccompSent bool
 	Rows, Cols  int
+	// Detach, when set, makes skiff-init the keeper of a detached container.
+	Detach *detachPlan
+}
+
+// detachPlan is what skiff-init needs to keep a container skiff has left.
+type detachPlan struct {
+	LogDriver  string // k8s-file, json-file or none
+	Started    string // RFC 3339, for the state it writes at the end
+	AutoRemove bool
 }
 
 // makePlan encodes s for skiff-init. Mounts go in this order: the spec's default file systems,
@@ -191,6 +204,13 @@ func makePlan(s *rspec.Spec, in planInput) ([]byte, error) {
 	}
 	if s.Process.Terminal {
 		p.op("tty", strconv.Itoa(in.Rows), strconv.Itoa(in.Cols))
+	}
+	if d := in.Detach; d != nil {
+		auto := "0"
+		if d.AutoRemove {
+			auto = "1"
+		}
+		p.op("detach", d.LogDriver, d.Started, auto)
 	}
 	for _, e := range s.Process.Env {
 		p.op("env", e)

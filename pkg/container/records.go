@@ -70,6 +70,11 @@ type Meta struct {
 	// Rootfs says how the root file system is made: "overlay" (upper over the image's layers)
 	// or "copy" (a copy of a vfs store's layer in rootfs/).
 	Rootfs string `json:"rootfs"`
+	// LogDriver is where a detached container's output goes (see LogFile); "" when it ran in
+	// the foreground.
+	LogDriver string `json:"logDriver,omitempty"`
+	// StopSignal is the image's STOPSIGNAL, what stop sends first ("" for SIGTERM).
+	StopSignal string `json:"stopSignal,omitempty"`
 }
 
 // State is a container's last known run state (state.json).
@@ -331,6 +336,24 @@ func (h *Handle) Release() {
 	os.Remove(filepath.Join(h.Dir, "running"))
 	h.running.Close()
 	h.running = nil
+}
+
+// Detach lets go of the container without ending it: skiff-init, which holds the same lock,
+// keeps it.
+func (h *Handle) Detach() {
+	if h.running != nil {
+		h.running.Close()
+		h.running = nil
+	}
+}
+
+// dupRunning returns another descriptor of the locked running file (the same lock).
+func (h *Handle) dupRunning() (*os.File, error) {
+	fd, err := unix.FcntlInt(h.running.Fd(), unix.F_DUPFD_CLOEXEC, 0)
+	if err != nil {
+		return nil, err
+	}
+	return os.NewFile(uintptr(fd), "running"), nil
 }
 
 // Remove deletes the container this process keeps (for --rm), then lets go of it.
@@ -600,9 +623,7 @@ func (r *Records) Remove(ref string, force bool) (Info, error) {
 		if !force {
 			return in, fmt.Errorf("container %s is running: stop it first, or use rm -f", ref)
 		}
-		if in.State.Pid > 0 {
-			_ = syscall.Kill(in.State.Pid, syscall.SIGKILL)
-		}
+		_ = signalKeeper(in.State.Pid, syscall.SIGKILL)
 		// the process keeping it lets go of its lock when the container has died
 		deadline := time.Now().Add(5 * time.Second)
 		for time.Now().Before(deadline) {

@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -52,7 +53,19 @@ type RunOptions struct {
 	Pull func(ref string) error
 	// Compile makes a seccomp program when the cache has none for the profile.
 	Compile seccomp.Compiler
+	// Detach leaves the container to skiff-init once it runs (run -d): Run returns 0 then,
+	// after calling Detached with the container's ID. LogDriver says where skiff-init puts the
+	// command's output: k8s-file (the default), json-file or none.
+	Detach    bool
+	LogDriver string
+	Detached  func(id string)
 }
+
+// LogDrivers are the log drivers of detached containers.
+var LogDrivers = []string{"k8s-file", "json-file", "none"}
+
+// LogFile is the name of a container's log in its directory.
+const LogFile = "ctr.log"
 
 // Run creates the container, runs it in the foreground and returns the command's exit code.
 // The container is skiff's own record beside the store (see Records): its file system is an
@@ -67,6 +80,15 @@ func Run(paths config.Paths, o RunOptions) (int, error) {
 		if err := ValidName(o.Spec.Name); err != nil {
 			return 125, err
 		}
+	}
+	if o.Detach {
+		if o.LogDriver == "" {
+			o.LogDriver = LogDrivers[0]
+		}
+		if !slices.Contains(LogDrivers, o.LogDriver) {
+			return 125, fmt.Errorf("unsupported --log-driver %q: use %s", o.LogDriver, strings.Join(LogDrivers, ", "))
+		}
+		o.Stdin = nil // a detached container reads nothing
 	}
 	// skiff-init starts now and waits for its plan
 	init, err := forkInit(o)
@@ -168,6 +190,9 @@ func Run(paths config.Paths, o RunOptions) (int, error) {
 	}
 	trace("seccomp")
 	in := planInput{Rootfs: rootfs, Overlay: overlay, OverlayDir: overlayDir, EtcFiles: etc, SeccompSent: bpf != nil, Rows: 24, Cols: 80}
+	if o.Detach {
+		in.Detach = &detachPlan{LogDriver: o.LogDriver, Started: time.Now().UTC().Format(time.RFC3339Nano), AutoRemove: o.Remove}
+	}
 	in.Trace = o.Trace != nil
 	in.NoStdin = !o.Spec.Interactive || o.Stdin == nil
 	if o.Spec.TTY && o.Stdin != nil && term.IsTerminal(int(o.Stdin.Fd())) {
@@ -179,15 +204,29 @@ func Run(paths config.Paths, o RunOptions) (int, error) {
 	if err != nil {
 		return 125, err
 	}
-	if !o.Remove {
+	var keep *keeperFiles
+	if o.Detach {
+		if keep, err = openKeeperFiles(h, o.LogDriver, in.Detach.Started); err != nil {
+			return 125, err
+		}
+		defer keep.Close()
+	} else if !o.Remove {
 		_ = h.WriteState(State{Status: "running", StartedAt: time.Now().UTC()})
 	}
 
-	code, err := init.run(h, planBytes, bpf, o, trace, sweep)
+	code, err := init.run(h, planBytes, bpf, keep, o, trace, sweep)
 	if err != nil {
 		return code, err
 	}
 	removed = true
+	if o.Detach {
+		// skiff-init keeps the running lock, the state and the log from here on
+		h.Detach()
+		if o.Detached != nil {
+			o.Detached(h.ID)
+		}
+		return 0, nil
+	}
 	trace("exited")
 	if o.Remove {
 		if err := h.Remove(); err != nil {
@@ -234,6 +273,10 @@ func create(recs *Records, paths config.Paths, o RunOptions) (*Handle, *catalog.
 		// the command as docker's ps shows it: entrypoint, then arguments or the image's CMD
 		meta := Meta{Name: o.Spec.Name, Image: o.Image, ImageID: img.ID, AutoRemove: o.Remove, Rootfs: rootfsKind(cat),
 			Command: append([]string{}, img.Config.Config.Entrypoint...)}
+		if o.Detach {
+			meta.LogDriver = o.LogDriver
+		}
+		meta.StopSignal = img.Config.Config.StopSignal
 		if o.Spec.Entrypoint != nil {
 			meta.Command = nil
 			if *o.Spec.Entrypoint != "" {
@@ -335,8 +378,11 @@ func forkInit(o RunOptions) (*initProc, error) {
 	if o.Spec.Network != "host" {
 		flags |= unix.CLONE_NEWNET
 	}
-	attr := &syscall.ProcAttr{Env: []string{}, Files: files,
-		Sys: &syscall.SysProcAttr{Cloneflags: flags, Setsid: true, Pdeathsig: unix.SIGKILL}}
+	sys := &syscall.SysProcAttr{Cloneflags: flags, Setsid: true, Pdeathsig: unix.SIGKILL}
+	if o.Detach {
+		sys.Pdeathsig = 0 // it outlives skiff (and lets go of skiff's stdio once it runs)
+	}
+	attr := &syscall.ProcAttr{Env: []string{}, Files: files, Sys: sys}
 
 	p := &initProc{planW: planW, sock: sock, forked: make(chan struct{}), done: make(chan struct{})}
 	go func() {
@@ -349,6 +395,8 @@ func forkInit(o RunOptions) (*initProc, error) {
 		p.pid, p.forkErr = child(pid), err
 		if err != nil {
 			p.forkErr = fmt.Errorf("start %s: %w", initPath, err)
+		} else if o.Detach {
+			// nothing to forward: skiff returns once the container runs
 		} else if p.sigs, err = signals.Catch(); err != nil {
 			// until the signals are caught they have their default effect: skiff dies, and
 			// the container with it
@@ -403,7 +451,7 @@ func (p *initProc) abort() {
 }
 
 // run sends the plan (and the seccomp program) and serves the container until it exits.
-func (p *initProc) run(h *Handle, planBytes []byte, bpf *os.File, o RunOptions, trace func(string), afterPlan func()) (int, error) {
+func (p *initProc) run(h *Handle, planBytes []byte, bpf *os.File, keep *keeperFiles, o RunOptions, trace func(string), afterPlan func()) (int, error) {
 	if err := p.started(); err != nil {
 		return 125, err
 	}
@@ -420,6 +468,16 @@ func (p *initProc) run(h *Handle, planBytes []byte, bpf *os.File, o RunOptions, 
 			return 125, fmt.Errorf("send the seccomp program to skiff-init: %w", err)
 		}
 	}
+	if keep != nil {
+		for _, f := range []*os.File{keep.running, keep.state, keep.log} {
+			if err := unix.Sendmsg(int(p.sock.Fd()), []byte{'F'}, unix.UnixRights(int(f.Fd())), nil, 0); err != nil {
+				cmd.signal(syscall.SIGKILL)
+				_ = waitCode(cmd)
+				p.reaped = true
+				return 125, fmt.Errorf("send the container's files to skiff-init: %w", err)
+			}
+		}
+	}
 	if _, err := p.planW.Write(planBytes); err != nil {
 		cmd.signal(syscall.SIGKILL)
 		_ = waitCode(cmd)
@@ -429,7 +487,7 @@ func (p *initProc) run(h *Handle, planBytes []byte, bpf *os.File, o RunOptions, 
 	p.planW.Close()
 	trace("plan")
 	afterPlan()
-	parentSock, sigs := p.sock, p.sigs.C
+	parentSock := p.sock
 
 	// wait for "started", an error, or the terminal
 	var master *os.File
@@ -464,6 +522,11 @@ func (p *initProc) run(h *Handle, planBytes []byte, bpf *os.File, o RunOptions, 
 		}
 	}
 	trace("started")
+	if o.Detach {
+		p.reaped = true // skiff-init keeps the container; whoever adopts it reaps it
+		return 0, nil
+	}
+	sigs := p.sigs.C
 
 	var copyDone sync.WaitGroup
 	if master != nil {
@@ -656,4 +719,42 @@ func (r rootFiles) ReadFile(name string) ([]byte, error) {
 	f := os.NewFile(uintptr(fd), name)
 	defer f.Close()
 	return io.ReadAll(io.LimitReader(f, 4<<20))
+}
+
+// keeperFiles are what skiff-init holds for a detached container: the running file with its
+// lock (the container's liveness), state.json (rewritten in place at the end: nothing else
+// writes it while skiff-init keeps the container) and the log.
+type keeperFiles struct{ running, state, log *os.File }
+
+func openKeeperFiles(h *Handle, driver, started string) (*keeperFiles, error) {
+	t, _ := time.Parse(time.RFC3339Nano, started)
+	if err := h.WriteState(State{Status: "running", StartedAt: t}); err != nil {
+		return nil, fmt.Errorf("write the container's state: %w", err)
+	}
+	k := &keeperFiles{}
+	var err error
+	if k.running, err = h.dupRunning(); err != nil {
+		return nil, err
+	}
+	if k.state, err = os.OpenFile(filepath.Join(h.Dir, "state.json"), os.O_RDWR|unix.O_CLOEXEC, 0); err != nil {
+		k.Close()
+		return nil, err
+	}
+	logPath := os.DevNull
+	if driver != "none" {
+		logPath = filepath.Join(h.Dir, LogFile)
+	}
+	if k.log, err = os.OpenFile(logPath, os.O_WRONLY|os.O_CREATE|os.O_APPEND|unix.O_CLOEXEC, 0o600); err != nil {
+		k.Close()
+		return nil, fmt.Errorf("open the container's log: %w", err)
+	}
+	return k, nil
+}
+
+func (k *keeperFiles) Close() {
+	for _, f := range []*os.File{k.running, k.state, k.log} {
+		if f != nil {
+			f.Close()
+		}
+	}
 }

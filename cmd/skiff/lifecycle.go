@@ -1,0 +1,145 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/skiff-project/skiff/pkg/container"
+)
+
+func logsCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "logs",
+		Usage:     "print a detached container's output",
+		ArgsUsage: "CONTAINER",
+		Flags: []cli.Flag{
+			&cli.BoolFlag{Name: "follow", Aliases: []string{"f"}, Usage: "keep printing until the container stops"},
+			&cli.StringFlag{Name: "tail", Value: "all", Usage: "the last N lines only"},
+			&cli.StringFlag{Name: "since", Usage: "lines since a time (RFC 3339) or a duration ago (10m)"},
+			&cli.BoolFlag{Name: "timestamps", Aliases: []string{"t"}, Usage: "print each line's time"},
+		},
+		Action: func(c *cli.Context) error {
+			if c.NArg() != 1 {
+				return &usageError{"skiff logs needs one container: skiff logs [OPTIONS] CONTAINER"}
+			}
+			o := container.LogOptions{Follow: c.Bool("follow"), Timestamps: c.Bool("timestamps"), Tail: -1}
+			if t := c.String("tail"); t != "all" && t != "" {
+				if _, err := fmt.Sscanf(t, "%d", &o.Tail); err != nil || o.Tail < 0 {
+					return &usageError{fmt.Sprintf("invalid --tail %q: give a number of lines or all", t)}
+				}
+			}
+			if s := c.String("since"); s != "" {
+				since, err := parseSince(s, time.Now())
+				if err != nil {
+					return &usageError{err.Error()}
+				}
+				o.Since = since
+			}
+			recs, err := openRecords(c)
+			if err != nil {
+				return err
+			}
+			return recs.Logs(c.Args().First(), o, os.Stdout, os.Stderr)
+		},
+	}
+}
+
+// parseSince reads --since as docker does: an RFC 3339 time, a Unix time, or a duration ago.
+func parseSince(s string, now time.Time) (time.Time, error) {
+	if d, err := time.ParseDuration(s); err == nil {
+		return now.Add(-d), nil
+	}
+	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05", "2006-01-02"} {
+		if t, err := time.Parse(layout, s); err == nil {
+			return t, nil
+		}
+	}
+	var sec int64
+	if _, err := fmt.Sscanf(s, "%d", &sec); err == nil && fmt.Sprint(sec) == s {
+		return time.Unix(sec, 0), nil
+	}
+	return time.Time{}, fmt.Errorf("invalid --since %q: give a time (2006-01-02T15:04:05Z), a Unix time or a duration (10m)", s)
+}
+
+func stopCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "stop",
+		Usage:     "stop running containers: their stop signal, then SIGKILL after a grace time",
+		ArgsUsage: "CONTAINER...",
+		Flags: []cli.Flag{
+			&cli.IntFlag{Name: "time", Aliases: []string{"t"}, Value: 10, Usage: "seconds to wait before SIGKILL"},
+		},
+		Action: func(c *cli.Context) error {
+			if c.NArg() == 0 {
+				return &usageError{"skiff stop needs at least one container"}
+			}
+			if c.Int("time") < 0 {
+				return &usageError{"invalid --time: give 0 or more seconds"}
+			}
+			recs, err := openRecords(c)
+			if err != nil {
+				return err
+			}
+			return removeEach(c.Args().Slice(), false, func(ref string) ([]string, error) {
+				in, err := recs.Lookup(ref)
+				if err != nil {
+					return nil, err
+				}
+				_, err = recs.Stop(ref, in.StopSignal(), time.Duration(c.Int("time"))*time.Second)
+				return []string{ref}, err
+			})
+		},
+	}
+}
+
+func killCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "kill",
+		Usage:     "send a signal to running containers",
+		ArgsUsage: "CONTAINER...",
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "signal", Aliases: []string{"s"}, Value: "KILL", Usage: "signal: a name (TERM, HUP) or a number"},
+		},
+		Action: func(c *cli.Context) error {
+			if c.NArg() == 0 {
+				return &usageError{"skiff kill needs at least one container"}
+			}
+			sig, err := container.ParseSignal(c.String("signal"))
+			if err != nil {
+				return &usageError{err.Error()}
+			}
+			recs, err := openRecords(c)
+			if err != nil {
+				return err
+			}
+			return removeEach(c.Args().Slice(), false, func(ref string) ([]string, error) {
+				_, err := recs.Signal(ref, sig)
+				return []string{ref}, err
+			})
+		},
+	}
+}
+
+func waitCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "wait",
+		Usage:     "wait for containers to stop and print their exit codes",
+		ArgsUsage: "CONTAINER...",
+		Action: func(c *cli.Context) error {
+			if c.NArg() == 0 {
+				return &usageError{"skiff wait needs at least one container"}
+			}
+			recs, err := openRecords(c)
+			if err != nil {
+				return err
+			}
+			return removeEach(c.Args().Slice(), false, func(ref string) ([]string, error) {
+				code, err := recs.Wait(ref)
+				return []string{fmt.Sprint(code)}, err
+			})
+		},
+	}
+}

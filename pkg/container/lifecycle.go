@@ -1,0 +1,130 @@
+package container
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// ErrNotRunning is wrapped by the error of a signal to a container that does not run.
+var ErrNotRunning = errors.New("container is not running")
+
+// Signal sends sig to a running container's skiff-init, which passes it on to the command
+// (SIGKILL ends skiff-init, and the kernel the rest of the container with it).
+func (r *Records) Signal(ref string, sig syscall.Signal) (Info, error) {
+	in, err := r.Lookup(ref)
+	if err != nil {
+		return in, err
+	}
+	if !in.Running {
+		return in, fmt.Errorf("cannot signal container %s: %w", ref, ErrNotRunning)
+	}
+	if err := signalKeeper(in.State.Pid, sig); err != nil {
+		return in, fmt.Errorf("signal container %s: %w", ref, err)
+	}
+	return in, nil
+}
+
+// signalKeeper signals pid after checking that it is a skiff-init: the pid comes from the
+// container's running file, and a pid is reused once its process is gone.
+func signalKeeper(pid int, sig syscall.Signal) error {
+	if pid <= 0 {
+		return errors.New("no process recorded for it")
+	}
+	comm, err := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid))
+	if err != nil || !bytes.Equal(bytes.TrimSpace(comm), []byte("skiff-init")) {
+		return fmt.Errorf("its process %d is gone", pid)
+	}
+	return syscall.Kill(pid, sig)
+}
+
+// Stop asks a running container to end with sig (docker's stop: SIGTERM unless the image says
+// otherwise), waits up to timeout, then kills it. A container that does not run is left as it
+// is, as docker does.
+func (r *Records) Stop(ref string, sig syscall.Signal, timeout time.Duration) (Info, error) {
+	in, err := r.Lookup(ref)
+	if err != nil || !in.Running {
+		return in, err
+	}
+	if timeout > 0 {
+		if err := signalKeeper(in.State.Pid, sig); err == nil && r.waitStopped(in.ID, timeout) {
+			return r.info(in.ID)
+		}
+	}
+	_ = signalKeeper(in.State.Pid, syscall.SIGKILL)
+	if !r.waitStopped(in.ID, 10*time.Second) {
+		return in, fmt.Errorf("container %s still runs 10 s after SIGKILL", ref)
+	}
+	return r.info(in.ID)
+}
+
+// waitStopped waits up to timeout for the container's keeper to let go of its lock.
+func (r *Records) waitStopped(id string, timeout time.Duration) bool {
+	deadline := time.Now().Add(timeout)
+	for {
+		if ok, _ := alive(r.Path(id)); !ok {
+			return true
+		}
+		if time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// Wait blocks until the container stops and returns its exit code (at once when it does not
+// run).
+func (r *Records) Wait(ref string) (int, error) {
+	in, err := r.Lookup(ref)
+	if err != nil {
+		return -1, err
+	}
+	dir := r.Path(in.ID)
+	if f, err := os.OpenFile(filepath.Join(dir, "running"), os.O_RDONLY|unix.O_CLOEXEC, 0); err == nil {
+		// the keeper holds the lock exclusively until it exits
+		for unix.Flock(int(f.Fd()), unix.LOCK_SH) == unix.EINTR {
+		}
+		f.Close()
+	}
+	in, err = r.info(in.ID)
+	if err != nil {
+		return -1, err
+	}
+	return in.State.ExitCode, nil
+}
+
+// ParseSignal reads a signal as docker's kill -s and STOPSIGNAL take it: KILL, SIGKILL or 9.
+func ParseSignal(s string) (syscall.Signal, error) {
+	if n, err := strconv.Atoi(s); err == nil {
+		if n <= 0 || n > 64 {
+			return 0, fmt.Errorf("invalid signal %q: numbers go from 1 to 64", s)
+		}
+		return syscall.Signal(n), nil
+	}
+	name := strings.ToUpper(s)
+	if !strings.HasPrefix(name, "SIG") {
+		name = "SIG" + name
+	}
+	if sig := unix.SignalNum(name); sig != 0 {
+		return sig, nil
+	}
+	return 0, fmt.Errorf("invalid signal %q: use a name such as TERM, KILL or HUP, or a number", s)
+}
+
+// StopSignal is the signal stop sends the container first.
+func (in Info) StopSignal() syscall.Signal {
+	if in.Meta.StopSignal != "" {
+		if sig, err := ParseSignal(in.Meta.StopSignal); err == nil {
+			return sig
+		}
+	}
+	return syscall.SIGTERM
+}

@@ -1,0 +1,220 @@
+package integration
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+var containerID = regexp.MustCompile(`^[0-9a-f]{64}$`)
+
+// runDetached starts a detached container and returns its ID; run -d must return at once, with
+// nothing of the container holding skiff's stdout (the helper reads it to its end).
+func runDetached(t *testing.T, m *mode, args ...string) string {
+	t.Helper()
+	start := time.Now()
+	r := m.skiff(append([]string{"run", "-d"}, args...)...)
+	id := norm(r.stdout)
+	if r.code != 0 || !containerID.MatchString(id) {
+		t.Fatalf("run -d: want a container ID: %v", r)
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Fatalf("run -d took %v: something of the container holds skiff's output", d)
+	}
+	return id
+}
+
+func TestDetachedLifecycle(t *testing.T) {
+	forModes(t, rangeModes, func(t *testing.T, m *mode) {
+		name := "life-" + m.name
+		m.skiff("rm", "-f", name)
+		script := `echo out1; echo err1 >&2; trap "echo bye; exit 7" TERM; while :; do sleep 0.1; done`
+		id := runDetached(t, m, "--name", name, "bbtest", "sh", "-c", script)
+
+		// another invocation sees it running, by name, ID or ID prefix
+		for _, ref := range []string{name, id, id[:12]} {
+			ps := m.skiff("ps", "--format", "{{.ID}} {{.Names}} {{.State}}")
+			if !strings.Contains(ps.stdout, id[:12]+" "+name+" running") {
+				t.Fatalf("ps does not show %s running: %v", ref, ps)
+			}
+		}
+		if !waitFor(10*time.Second, func() bool { return strings.Contains(m.skiff("logs", name).stdout, "out1") }) {
+			t.Fatalf("logs never showed the output: %v", m.skiff("logs", name))
+		}
+		logs := m.skiff("logs", name)
+		if logs.code != 0 || norm(logs.stdout) != "out1" || norm(logs.stderr) != "err1" {
+			t.Errorf("logs: want out1 on stdout and err1 on stderr: %v", logs)
+		}
+		// the last line of both streams: err1, on stderr
+		if r := m.skiff("logs", "-t", "--tail", "1", name); r.code != 0 || r.stdout != "" || !regexp.MustCompile(`^20\d\d-\d\d-\d\dT\S+ err1\n$`).MatchString(r.stderr) {
+			t.Errorf("logs -t --tail 1: %v", r)
+		}
+
+		// stop: the stop signal reaches the command's trap, which sets the exit code
+		if r := m.skiff("stop", "-t", "20", name); r.code != 0 || norm(r.stdout) != name {
+			t.Fatalf("stop: %v", r)
+		}
+		if r := m.skiff("wait", name); r.code != 0 || norm(r.stdout) != "7" {
+			t.Errorf("wait after stop: want 7: %v", r)
+		}
+		ps := m.skiff("ps", "-a", "--format", "{{.Names}} {{.State}} {{.ExitCode}}")
+		if !strings.Contains(ps.stdout, name+" exited 7") {
+			t.Errorf("ps -a after stop: want %q: %v", name+" exited 7", ps)
+		}
+		if r := m.skiff("logs", name); !strings.Contains(r.stdout, "bye") {
+			t.Errorf("logs after stop: want the trap's output: %v", r)
+		}
+		if r := m.skiff("kill", name); checkOneLineError(r) != "" || !strings.Contains(r.stderr, "not running") {
+			t.Errorf("kill of a stopped container: %v", r)
+		}
+		if r := m.skiff("rm", name); r.code != 0 {
+			t.Errorf("rm: %v", r)
+		}
+	})
+}
+
+func TestDetachedRmForceAndKill(t *testing.T) {
+	forModes(t, rangeModes, func(t *testing.T, m *mode) {
+		dur := "2001"
+		if m.root {
+			dur = "2002"
+		}
+		id := runDetached(t, m, "bbtest", "sleep", dur)
+		if !waitFor(10*time.Second, func() bool { return len(procsMatching("sleep", dur)) == 1 }) {
+			t.Fatalf("sleep %s is not running", dur)
+		}
+		if r := m.skiff("rm", "-f", id); r.code != 0 || norm(r.stdout) != id {
+			t.Errorf("rm -f: %v", r)
+		}
+		if pids := procsMatching("sleep", dur); len(pids) != 0 {
+			t.Errorf("sleep %s still runs after rm -f: %v", dur, pids)
+		}
+		if r := m.skiff("ps", "-a", "--no-trunc", "-q"); strings.Contains(r.stdout, id) {
+			t.Errorf("rm -f left the container: %v", r)
+		}
+
+		// kill -s: the signal reaches the command
+		id = runDetached(t, m, "bbtest", "sh", "-c", `trap "echo usr1; exit 5" USR1; echo ready; while :; do sleep 0.1; done`)
+		if !waitFor(10*time.Second, func() bool { return strings.Contains(m.skiff("logs", id).stdout, "ready") }) {
+			t.Fatalf("never ready: %v", m.skiff("logs", id))
+		}
+		if r := m.skiff("kill", "-s", "USR1", id[:12]); r.code != 0 {
+			t.Fatalf("kill -s USR1: %v", r)
+		}
+		if r := m.skiff("wait", id); norm(r.stdout) != "5" {
+			t.Errorf("wait after kill -s USR1: want 5: %v", r)
+		}
+		m.skiff("rm", id)
+	})
+}
+
+// A keeper killed with SIGKILL leaves a container that later commands show as exited (137),
+// never as a phantom running one.
+func TestDetachedKeeperKilled(t *testing.T) {
+	forModes(t, rangeModes, func(t *testing.T, m *mode) {
+		id := runDetached(t, m, "bbtest", "sleep", "1000")
+		r := m.skiff("kill", id)
+		if r.code != 0 {
+			t.Fatalf("kill: %v", r)
+		}
+		if r := m.skiff("wait", id); norm(r.stdout) != "137" {
+			t.Errorf("wait after SIGKILL: want 137: %v", r)
+		}
+		ps := m.skiff("ps", "-a", "--no-trunc", "--format", "{{.ID}} {{.State}} {{.ExitCode}}")
+		if !strings.Contains(ps.stdout, id+" exited 137") {
+			t.Errorf("ps -a: want %s exited 137: %v", id, ps)
+		}
+		m.skiff("rm", id)
+	})
+}
+
+func TestDetachedAutoRemove(t *testing.T) {
+	forModes(t, rangeModes, func(t *testing.T, m *mode) {
+		id := runDetached(t, m, "--rm", "bbtest", "sh", "-c", "exit 4")
+		if !waitFor(10*time.Second, func() bool { return !strings.Contains(m.skiff("ps", "-a", "--no-trunc", "-q").stdout, id) }) {
+			t.Errorf("run -d --rm: the container is still listed after it exited")
+		}
+	})
+}
+
+func TestDetachedLogDrivers(t *testing.T) {
+	forModes(t, rangeModes, func(t *testing.T, m *mode) {
+		id := runDetached(t, m, "--log-driver", "json-file", "bbtest", "sh", "-c", `echo 'a"b'; printf 'no newline'`)
+		m.skiff("wait", id)
+		if r := m.skiff("logs", id); r.code != 0 || r.stdout != "a\"b\nno newline" {
+			t.Errorf("json-file logs: %v", r)
+		}
+		m.skiff("rm", id)
+
+		id = runDetached(t, m, "--log-driver", "none", "bbtest", "echo", "x")
+		m.skiff("wait", id)
+		if r := m.skiff("logs", id); checkOneLineError(r) != "" || !strings.Contains(r.stderr, "--log-driver none") {
+			t.Errorf("logs of a none-logged container: %v", r)
+		}
+		m.skiff("rm", id)
+
+		// a foreground container has no log to show
+		name := "fg-" + m.name
+		m.skiff("rm", "-f", name)
+		m.skiff("run", "--name", name, "bbtest", "true")
+		if r := m.skiff("logs", name); checkOneLineError(r) != "" || !strings.Contains(r.stderr, "foreground") {
+			t.Errorf("logs of a foreground container: %v", r)
+		}
+		m.skiff("rm", name)
+	})
+}
+
+func TestDetachedBadInputs(t *testing.T) {
+	tests := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"unknown log driver", []string{"run", "-d", "--log-driver", "syslogx", "bbtest", "true"}, "--log-driver"},
+		{"bad tail", []string{"logs", "--tail", "many", "x"}, "--tail"},
+		{"bad since", []string{"logs", "--since", "yesterday", "x"}, "--since"},
+		{"bad signal", []string{"kill", "-s", "SIGNOPE", "x"}, "invalid signal"},
+		{"missing container", []string{"stop", "no-such-container"}, "no-such-container"},
+		{"wait without container", []string{"wait"}, "needs"},
+	}
+	forModes(t, rangeModes, func(t *testing.T, m *mode) {
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				r := m.skiff(tt.args...)
+				if p := checkOneLineError(r); p != "" || !strings.Contains(r.stderr, tt.want) {
+					t.Errorf("%s (want %q in the error): %v", p, tt.want, r)
+				}
+			})
+		}
+	})
+}
+
+// The keeper of a detached container stays small: docker's shim budget, 1 MiB of RSS.
+func TestDetachedKeeperRSS(t *testing.T) {
+	forModes(t, rangeModes, func(t *testing.T, m *mode) {
+		id := runDetached(t, m, "bbtest", "sleep", "1000")
+		defer m.skiff("rm", "-f", id)
+		// the running file holds the keeper's pid
+		b, err := os.ReadFile(filepath.Join(m.storeDir(), "skiff-containers", id, "running"))
+		pid, _ := strconv.Atoi(strings.TrimSpace(string(b)))
+		if err != nil || pid <= 0 {
+			t.Fatalf("no keeper pid for %s: %q %v", id, b, err)
+		}
+		status, _ := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+		var kb int
+		for _, l := range strings.Split(string(status), "\n") {
+			if v, ok := strings.CutPrefix(l, "VmRSS:"); ok {
+				kb, _ = strconv.Atoi(strings.TrimSuffix(strings.TrimSpace(v), " kB"))
+			}
+		}
+		if kb <= 0 || kb > 1024 {
+			t.Errorf("keeper %d: VmRSS %d kB, want at most 1024 kB", pid, kb)
+		}
+		t.Logf("keeper RSS: %d kB", kb)
+	})
+}
