@@ -531,6 +531,34 @@ static int process_args(int *argc, char ***argv, int cargc, char **cargv)
 #endif
 }
 
+/* one_cpu keeps the commands that only read the store and print, and start no process, on the
+ * CPU they started on: the Go runtime then sets itself up for one CPU (one P, fewer threads and
+ * heap spans), about 0.7 ms of their 9 on a 2-CPU VM. Whatever they would start would inherit
+ * the affinity, so run, exec and the helpers' commands are not among them. */
+static void one_cpu(int argc, char **argv)
+{
+	static const char *const readers[] = { "version", "help", "h", "images", "ps", "logs", "wait", "stop", "kill",
+		"rm", NULL };
+	int c = command_at(argc, argv);
+	if (c < argc && !in_list(argv[c], readers))
+		return;
+	if (c == argc) {
+		int flag = 0; /* skiff --version, skiff --help */
+		for (int i = 1; i < argc; i++)
+			flag |= !strcmp(argv[i], "--version") || !strcmp(argv[i], "-v") || !strcmp(argv[i], "--help") ||
+			        !strcmp(argv[i], "-h");
+		if (!flag)
+			return;
+	}
+	int cpu = sched_getcpu();
+	cpu_set_t set;
+	if (cpu < 0 || sched_getaffinity(0, sizeof set, &set) < 0 || !CPU_ISSET(cpu, &set))
+		return;
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	sched_setaffinity(0, sizeof set, &set);
+}
+
 __attribute__((constructor)) static void skiff_enter(int cargc, char **cargv, char **envp)
 {
 	(void)envp;
@@ -544,6 +572,7 @@ __attribute__((constructor)) static void skiff_enter(int cargc, char **cargv, ch
 	}
 	/* Children skiff re-executes (containers/storage's reexec helpers) inherit the namespaces
 	 * with _SKIFF_NS_ENTERED set in their environment by package enter. */
+	one_cpu(argc, argv);
 	if (getenv("_SKIFF_NS_ENTERED") || getenv("SKIFF_NO_NAMESPACE") || !needs_namespace(argc, argv))
 		return;
 	ns_acted = 1;
