@@ -635,12 +635,12 @@ func TestCommandSignalMask(t *testing.T) {
 func TestKill9LeavesNothing(t *testing.T) {
 	forModes(t, rangeModes, func(t *testing.T, m *mode) {
 		// a distinct duration per mode, so that the two modes cannot see each other's process
-		dur := "1000"
+		dur := "1013" // durations no other test (or acceptance check) uses
 		name := "killed-" + m.name
 		m.skiff("rm", "-f", name)
 		args := []string{"run", "--name", name, "bbtest", "sleep", dur}
 		if m.root {
-			dur = "1001"
+			dur = "1014"
 			args = []string{"run", "--rm", "--name", name, "bbtest", "sleep", dur}
 		}
 		mountsBefore := countSkiffMounts()

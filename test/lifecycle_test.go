@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -201,7 +202,8 @@ func TestDetachedKeeperRSS(t *testing.T) {
 		defer m.skiff("rm", "-f", id)
 		// the running file holds the keeper's pid
 		b, err := os.ReadFile(filepath.Join(m.storeDir(), "skiff-containers", id, "running"))
-		pid, _ := strconv.Atoi(strings.TrimSpace(string(b)))
+		first, _, _ := strings.Cut(string(b), "\n")
+		pid, _ := strconv.Atoi(first)
 		if err != nil || pid <= 0 {
 			t.Fatalf("no keeper pid for %s: %q %v", id, b, err)
 		}
@@ -216,5 +218,65 @@ func TestDetachedKeeperRSS(t *testing.T) {
 			t.Errorf("keeper %d: VmRSS %d kB, want at most 1024 kB", pid, kb)
 		}
 		t.Logf("keeper RSS: %d kB", kb)
+	})
+}
+
+func TestExec(t *testing.T) {
+	tests := []struct {
+		name string
+		args []string // after "exec"; CTR is replaced by the container's name
+		in   string
+		code int
+		out  string
+	}{
+		{"sees the container's processes", []string{"CTR", "sh", "-c", "ps -o comm | grep -c '^sleep'"}, "", 0, "1"},
+		{"container's environment and -e", []string{"-e", "B=2", "CTR", "sh", "-c", "echo $A$B"}, "", 0, "12"},
+		{"container's user and directory", []string{"CTR", "sh", "-c", "id -u; pwd"}, "", 0, "0\n/"},
+		{"-u and -w", []string{"-u", "1000:1000", "-w", "/tmp", "CTR", "sh", "-c", "id -u; id -g; pwd"}, "", 0, "1000\n1000\n/tmp"},
+		{"same capabilities and seccomp", []string{"CTR", "grep", "-E", "^(CapEff|CapBnd|Seccomp):", "/proc/self/status"}, "", 0, "SAME"},
+		{"exit code", []string{"CTR", "sh", "-c", "exit 42"}, "", 42, ""},
+		{"command not found", []string{"CTR", "nonexistent"}, "", 127, ""},
+		{"stdin with -i", []string{"-i", "CTR", "cat"}, "piped\n", 0, "piped"},
+	}
+	forModes(t, rangeModes, func(t *testing.T, m *mode) {
+		name := "exec-" + m.name
+		m.skiff("rm", "-f", name)
+		runDetached(t, m, "--name", name, "-e", "A=1", "bbtest", "sleep", "1000")
+		defer m.skiff("rm", "-f", name)
+		same := m.skiff("run", "--rm", "bbtest", "grep", "-E", "^(CapEff|CapBnd|Seccomp):", "/proc/self/status")
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				args := append([]string{"exec"}, tt.args...)
+				for i, a := range args {
+					if a == "CTR" {
+						args[i] = name
+					}
+				}
+				r := m.skiffIn(tt.in, args...)
+				want := tt.out
+				if want == "SAME" {
+					want = norm(same.stdout)
+				}
+				if r.code != tt.code || (tt.code == 0 && norm(r.stdout) != want) {
+					t.Errorf("want exit %d and %q: %v", tt.code, want, r)
+				}
+			})
+		}
+		m.skiff("stop", "-t", "0", name)
+		if r := m.skiff("exec", name, "true"); checkOneLineError(r) != "" || !strings.Contains(r.stderr, "not running") {
+			t.Errorf("exec in a stopped container: %v", r)
+		}
+
+		// a foreground container, from another skiff
+		fg := "exec-fg-" + m.name
+		s := m.start(t, "run", "--rm", "--name", fg, "bbtest", "sh", "-c", "echo ready; exec sleep 1000")
+		if !s.waitLine("ready", 20*time.Second) {
+			t.Fatalf("never ready: %v", s.wait(t, 5*time.Second))
+		}
+		if r := m.skiff("exec", fg, "echo", "hi"); r.code != 0 || norm(r.stdout) != "hi" {
+			t.Errorf("exec in a foreground container: %v", r)
+		}
+		syscall.Kill(s.cmd.Process.Pid, syscall.SIGTERM)
+		s.wait(t, 15*time.Second)
 	})
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"time"
@@ -140,6 +141,55 @@ func waitCommand() *cli.Command {
 				code, err := recs.Wait(ref)
 				return []string{fmt.Sprint(code)}, err
 			})
+		},
+	}
+}
+
+func execCommand() *cli.Command {
+	return &cli.Command{
+		Name:                   "exec",
+		Usage:                  "run a command in a running container",
+		ArgsUsage:              "CONTAINER COMMAND [ARG...]",
+		UseShortOptionHandling: true,
+		Flags: []cli.Flag{
+			&cli.BoolFlag{Name: "interactive", Aliases: []string{"i"}, Usage: "keep stdin open"},
+			&cli.BoolFlag{Name: "tty", Aliases: []string{"t"}, Usage: "allocate a terminal"},
+			&cli.StringSliceFlag{Name: "env", Aliases: []string{"e"}, Usage: "set an environment variable (KEY=VALUE, or KEY to pass yours)"},
+			&cli.StringFlag{Name: "user", Aliases: []string{"u"}, Usage: "user: NAME|UID[:GROUP|GID] (default: the container's)"},
+			&cli.StringFlag{Name: "workdir", Aliases: []string{"w"}, Usage: "working directory (default: the container's)"},
+			&cli.BoolFlag{Name: "detach", Aliases: []string{"d"}, Usage: "not supported yet"},
+		},
+		Action: func(c *cli.Context) error {
+			if c.NArg() < 2 {
+				return &usageError{"skiff exec needs a container and a command: skiff exec [OPTIONS] CONTAINER COMMAND [ARG...]"}
+			}
+			if c.Bool("detach") {
+				return &usageError{"skiff exec -d is not supported yet: run the command in the background inside the container (sh -c 'cmd &')"}
+			}
+			paths, err := storePaths(c)
+			if err != nil {
+				return err
+			}
+			o := container.ExecOptions{
+				Cmd: c.Args().Tail(), Env: c.StringSlice("env"), User: c.String("user"), Workdir: c.String("workdir"),
+				Interactive: c.Bool("interactive"), TTY: c.Bool("tty"),
+				Stdout: os.Stdout, Stderr: os.Stderr, Compile: compileSeccomp, Trace: tracer(),
+			}
+			if o.Interactive || o.TTY {
+				o.Stdin = os.Stdin
+			}
+			code, err := container.Exec(paths, c.Args().First(), o)
+			if err != nil {
+				var ee *container.ExitError
+				if !errors.As(err, &ee) {
+					err = &container.ExitError{Code: code, Err: err}
+				}
+				return err
+			}
+			if code != 0 {
+				return &silentExit{code}
+			}
+			return nil
 		},
 	}
 }

@@ -64,6 +64,7 @@ func main() {
 			runCommand(),
 			psCommand(),
 			rmCommand(),
+			execCommand(),
 			logsCommand(),
 			stopCommand(),
 			killCommand(),

@@ -567,6 +567,28 @@ static int recv_fd(void)
 	return fd;
 }
 
+/* join_container enters the namespaces of the running container whose skiff-init is pid (for
+ * exec; the user namespace is skiff's already). Every namespace is opened before the first is
+ * entered: /proc is the host's only until the mount namespace changes. The pid namespace
+ * applies to the command this process spawns; the mount namespace's root becomes ours. */
+static void join_container(const char *pid)
+{
+	static const char *const kinds[] = { "cgroup", "ipc", "uts", "net", "pid", "mnt" };
+	int fds[6];
+	for (int i = 0; i < 6; i++) {
+		char path[64];
+		snprintf(path, sizeof path, "/proc/%s/ns/%s", pid, kinds[i]);
+		fds[i] = open(path, O_RDONLY | O_CLOEXEC);
+		if (fds[i] < 0)
+			die("enter the container (%s): %s: is it still running?", path, strerror(errno));
+	}
+	for (int i = 0; i < 6; i++) {
+		if (setns(fds[i], 0) < 0)
+			die("join the container's %s namespace: %s", kinds[i], strerror(errno));
+		close(fds[i]);
+	}
+}
+
 /* ---- the keeper of a detached container ---------------------------------------------------- */
 
 static struct {
@@ -832,7 +854,7 @@ int main(int argc, char **argv)
 	char **env = calloc(1, sizeof(char *)), **args = calloc(1, sizeof(char *));
 	size_t nenv = 0, nargs = 0;
 	struct creds c = { .set_creds = 0 };
-	int tty = 0, rows = 0, cols = 0, rootro = 0, have_prog = 0, keep_stdin_open = 1;
+	int tty = 0, rows = 0, cols = 0, rootro = 0, have_prog = 0, keep_stdin_open = 1, joined = 0;
 	struct sock_filter *prog = NULL;
 	size_t nprog = 0;
 	int lastcap = last_cap();
@@ -874,6 +896,9 @@ int main(int argc, char **argv)
 			if (root_fd < 0)
 				die("open root file system %s: %s", rootfs, strerror(errno));
 			trace("overlay");
+		} else if (!strcmp(op, "join")) { /* pid: exec in the running container it keeps */
+			join_container(word());
+			joined = 1;
 		} else if (!strcmp(op, "rootfs")) {
 			rootfs = word();
 			/* pivot_root needs a mount point: bind the root onto itself (a vfs root is a
@@ -985,7 +1010,7 @@ int main(int argc, char **argv)
 			die("plan: unknown step %s (skiff and skiff-init versions differ?)", op);
 		}
 	}
-	if (root_fd < 0)
+	if (root_fd < 0 && !joined)
 		die("plan names no root file system");
 	if (nargs == 0)
 		die("no command: give one after the image name, or set CMD/ENTRYPOINT in the image");
@@ -993,16 +1018,19 @@ int main(int argc, char **argv)
 		die("make the root file system read-only: %s", strerror(errno));
 
 	trace("mounts");
-	/* 4. pivot_root into the container and drop the old root */
-	if (fchdir(root_fd) < 0)
-		die("enter %s: %s", rootfs, strerror(errno));
-	if (sys_pivot_root(".", ".") < 0)
-		die("pivot_root into %s: %s", rootfs, strerror(errno));
-	if (umount2(".", MNT_DETACH) < 0)
-		die("detach the old root: %s", strerror(errno));
-	if (chdir("/") < 0)
-		die("chdir /: %s", strerror(errno));
-	close(root_fd);
+	/* 4. pivot_root into the container and drop the old root (exec: joining its mount
+	 * namespace put us at its root already) */
+	if (!joined) {
+		if (fchdir(root_fd) < 0)
+			die("enter %s: %s", rootfs, strerror(errno));
+		if (sys_pivot_root(".", ".") < 0)
+			die("pivot_root into %s: %s", rootfs, strerror(errno));
+		if (umount2(".", MNT_DETACH) < 0)
+			die("detach the old root: %s", strerror(errno));
+		if (chdir("/") < 0)
+			die("chdir /: %s", strerror(errno));
+		close(root_fd);
+	}
 
 	trace("pivot");
 	/* 5. hostname, terminal, working directory */

@@ -40,6 +40,8 @@ import (
 //	nostdin                                the command's stdin is /dev/null
 //	seccomp  FD                            the BPF program; -1 (what skiff sends): on the sync socket
 //	tty      ROWS COLS
+//	join     PID                           (exec) enter the namespaces of the container whose
+//	                                       skiff-init is PID, instead of making a root
 //	detach   LOGDRIVER STARTED AUTOREMOVE  skiff-init keeps the container after skiff returns: it
 //	                                       gets the running lock, state.json and the log file on
 //	                                       the sync socket (after the seccomp program), in that
@@ -168,41 +170,51 @@ func makePlan(s *rspec.Spec, in planInput) ([]byte, error) {
 	if s.Hostname != "" {
 		p.op("hostname", s.Hostname)
 	}
-	for _, r := range s.Process.Rlimits {
+	if err := p.process(s.Process, in); err != nil {
+		return nil, err
+	}
+	p.op("end")
+	return p.Bytes(), nil
+}
+
+// process encodes what the command is started with: directory, user, capabilities, seccomp,
+// terminal, environment and arguments (a container's first process, or one exec starts).
+func (p *plan) process(proc *rspec.Process, in planInput) error {
+	for _, r := range proc.Rlimits {
 		n, ok := rlimitNums[r.Type]
 		if !ok {
-			return nil, fmt.Errorf("unknown rlimit %s", r.Type)
+			return fmt.Errorf("unknown rlimit %s", r.Type)
 		}
 		p.op("rlimit", strconv.Itoa(n), strconv.FormatUint(r.Soft, 10), strconv.FormatUint(r.Hard, 10))
 	}
-	p.op("cwd", s.Process.Cwd)
-	u := s.Process.User
+	p.op("cwd", proc.Cwd)
+	u := proc.User
 	words := []string{"user", strconv.FormatUint(uint64(u.UID), 10), strconv.FormatUint(uint64(u.GID), 10), strconv.Itoa(len(u.AdditionalGids))}
 	for _, g := range u.AdditionalGids {
 		words = append(words, strconv.FormatUint(uint64(g), 10))
 	}
 	p.op(words...)
-	if c := s.Process.Capabilities; c != nil {
+	if c := proc.Capabilities; c != nil {
 		var masks [5]uint64
 		for i, set := range [][]string{c.Bounding, c.Effective, c.Permitted, c.Inheritable, c.Ambient} {
 			m, err := caps.Mask(set)
 			if err != nil {
-				return nil, err
+				return err
 			}
 			masks[i] = m
 		}
 		p.op("caps", hexNum(masks[0]), hexNum(masks[1]), hexNum(masks[2]), hexNum(masks[3]), hexNum(masks[4]))
 	}
-	if s.Process.NoNewPrivileges {
+	if proc.NoNewPrivileges {
 		p.op("nnp")
 	}
 	if in.SeccompSent {
 		p.op("seccomp", "-1")
 	}
-	if in.NoStdin && !s.Process.Terminal {
+	if in.NoStdin && !proc.Terminal {
 		p.op("nostdin")
 	}
-	if s.Process.Terminal {
+	if proc.Terminal {
 		p.op("tty", strconv.Itoa(in.Rows), strconv.Itoa(in.Cols))
 	}
 	if d := in.Detach; d != nil {
@@ -212,14 +224,13 @@ func makePlan(s *rspec.Spec, in planInput) ([]byte, error) {
 		}
 		p.op("detach", d.LogDriver, d.Started, auto)
 	}
-	for _, e := range s.Process.Env {
+	for _, e := range proc.Env {
 		p.op("env", e)
 	}
-	for _, a := range s.Process.Args {
+	for _, a := range proc.Args {
 		p.op("arg", a)
 	}
-	p.op("end")
-	return p.Bytes(), nil
+	return nil
 }
 
 func hexNum(v uint64) string { return "0x" + strconv.FormatUint(v, 16) }
@@ -272,4 +283,20 @@ func b2s(b bool) string {
 		return "1"
 	}
 	return "0"
+}
+
+// makeExecPlan encodes a process for skiff-init to start in the running container whose
+// skiff-init is keeper (skiff exec).
+func makeExecPlan(keeper int, proc *rspec.Process, in planInput) ([]byte, error) {
+	var p plan
+	p.op(planVersion)
+	if in.Trace {
+		p.op("trace")
+	}
+	p.op("join", strconv.Itoa(keeper))
+	if err := p.process(proc, in); err != nil {
+		return nil, err
+	}
+	p.op("end")
+	return p.Bytes(), nil
 }

@@ -308,9 +308,11 @@ func (r *Records) releaseName(name, id string) {
 	}
 }
 
-// SetPid records the pid of the container's init (for kill and rm -f).
-func (h *Handle) SetPid(pid int) {
-	_, _ = h.running.WriteAt([]byte(strconv.Itoa(pid)), 0)
+// SetPid records the pid of the container's init (for kill and rm -f) and, on the next line,
+// what exec needs to start more processes like the container's own (execConfig, JSON).
+func (h *Handle) SetPid(pid int, exec []byte) {
+	b := append([]byte(strconv.Itoa(pid)+"\n"), exec...)
+	_, _ = h.running.WriteAt(b, 0)
 }
 
 // WriteState replaces the container's state.json.
@@ -391,7 +393,8 @@ func alive(dir string) (bool, int) {
 	}
 	b := make([]byte, 32)
 	n, _ := f.ReadAt(b, 0)
-	pid, _ := strconv.Atoi(strings.TrimSpace(string(b[:n])))
+	first, _, _ := strings.Cut(string(b[:n]), "\n")
+	pid, _ := strconv.Atoi(strings.TrimSpace(first))
 	return true, pid
 }
 

@@ -18,7 +18,7 @@ func TestRecords(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h.SetPid(4242)
+	h.SetPid(4242, nil)
 	if err := h.WriteState(State{Status: "running"}); err != nil {
 		t.Fatal(err)
 	}

@@ -5,6 +5,7 @@ package container
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -91,7 +92,7 @@ func Run(paths config.Paths, o RunOptions) (int, error) {
 		o.Stdin = nil // a detached container reads nothing
 	}
 	// skiff-init starts now and waits for its plan
-	init, err := forkInit(o)
+	init, err := forkInit(o, false)
 	if err != nil {
 		return 125, err
 	}
@@ -187,6 +188,23 @@ func Run(paths config.Paths, o RunOptions) (int, error) {
 			return 125, err
 		}
 		defer bpf.Close()
+		if s.Linux.Seccomp != nil {
+			// a profile of the user's: exec loads the same program
+			if err := os.WriteFile(filepath.Join(h.Dir, seccompFile), prog, 0o600); err != nil {
+				return 125, err
+			}
+		}
+	}
+	ec := execConfig{Process: s.Process}
+	switch {
+	case bpf == nil:
+	case s.Linux.Seccomp == nil:
+		ec.Seccomp = seccompDefault
+	default:
+		ec.Seccomp = seccompFile
+	}
+	if init.execConfig, err = json.Marshal(ec); err != nil {
+		return 125, err
 	}
 	trace("seccomp")
 	in := planInput{Rootfs: rootfs, Overlay: overlay, OverlayDir: overlayDir, EtcFiles: etc, SeccompSent: bpf != nil, Rows: 24, Cols: 80}
@@ -344,13 +362,14 @@ type initProc struct {
 	done        chan struct{} // closed when the forking thread may go
 	planW, sock *os.File
 	sigs        *signals.Catcher
+	execConfig  []byte // recorded beside the pid, for exec
 	finished    bool
 	reaped      bool
 }
 
 // forkInit starts skiff-init in the container's new namespaces, from a thread of its own that
 // stays until the container is done: the child's parent-death signal is tied to that thread.
-func forkInit(o RunOptions) (*initProc, error) {
+func forkInit(o RunOptions, join bool) (*initProc, error) {
 	initPath, err := InitPath()
 	if err != nil {
 		return nil, err
@@ -377,6 +396,9 @@ func forkInit(o RunOptions) (*initProc, error) {
 	flags := uintptr(unix.CLONE_NEWNS | unix.CLONE_NEWPID | unix.CLONE_NEWUTS | unix.CLONE_NEWIPC | unix.CLONE_NEWCGROUP)
 	if o.Spec.Network != "host" {
 		flags |= unix.CLONE_NEWNET
+	}
+	if join {
+		flags = 0 // exec: skiff-init enters a running container's namespaces itself
 	}
 	sys := &syscall.SysProcAttr{Cloneflags: flags, Setsid: true, Pdeathsig: unix.SIGKILL}
 	if o.Detach {
@@ -459,7 +481,9 @@ func (p *initProc) run(h *Handle, planBytes []byte, bpf *os.File, keep *keeperFi
 	defer p.release()
 	cmd := p.pid
 	// the pid of skiff-init as seen here, for rm -f (liveness is the lock, not the pid)
-	h.SetPid(int(cmd))
+	if h != nil {
+		h.SetPid(int(cmd), p.execConfig)
+	}
 	if bpf != nil {
 		if err := unix.Sendmsg(int(p.sock.Fd()), []byte{'F'}, unix.UnixRights(int(bpf.Fd())), nil, 0); err != nil {
 			cmd.signal(syscall.SIGKILL)

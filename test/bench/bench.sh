@@ -5,12 +5,13 @@
 # podman runs with runc and cgroupfs from a temporary HOME (nothing of the user's is touched).
 #   bash test/bench/bench.sh            as root (sets up user skiffbench) or as any user
 #   SKIFF_BIN=PATH                      the skiff to measure (default: bin/skiff of this checkout)
-#   RUNS=30 WARMUP=3                    hyperfine's runs and warm-up runs
+#   RUNS=30 WARMUP=3 ROUNDS=3           hyperfine's runs (over all rounds) and warm-up runs
 set -u
 BENCH_USER=${BENCH_USER:-skiffbench}
 RUNS=${RUNS:-30}
 CYCLES=${CYCLES:-1000}
 WARMUP=${WARMUP:-3}
+ROUNDS=${ROUNDS:-3}
 SELF=$(readlink -f "$0")
 MAIN=$(cd "$(dirname "$SELF")/../.." && pwd)
 STDPATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
@@ -51,7 +52,7 @@ if [ "${1:-}" != --as-user ] && [ "$(id -u)" = 0 ]; then
   chown "$BENCH_USER" "$WORK"
   uhome=$(getent passwd "$BENCH_USER" | cut -d: -f6)
   runuser -u "$BENCH_USER" -- env -i HOME="$uhome" PATH="$STDPATH" USER="$BENCH_USER" LOGNAME="$BENCH_USER" \
-    SKIFF_BIN="$WORK/bin/skiff" BENCH_WORK="$WORK" RUNS="$RUNS" WARMUP="$WARMUP" CYCLES="$CYCLES" bash "$WORK/bench.sh" --as-user
+    SKIFF_BIN="$WORK/bin/skiff" BENCH_WORK="$WORK" RUNS="$RUNS" WARMUP="$WARMUP" ROUNDS="$ROUNDS" CYCLES="$CYCLES" bash "$WORK/bench.sh" --as-user
   exit $?
 fi
 
@@ -105,10 +106,13 @@ BWRAP=""
 BW="bwrap --unshare-all --die-with-parent --bind $R / --proc /proc --dev /dev true"
 if command -v bwrap >/dev/null && $BW >/dev/null 2>&1; then BWRAP=bwrap; else echo "bwrap does not work here, not measured"; fi
 
-# hyperfine SCENARIO TOOL COMMAND...: one measurement per tool, JSON in $W/h-SCENARIO-TOOL.json
+# hyperfine SCENARIO TOOL COMMAND...: one round of measurements of a tool, JSON in
+# $W/h-SCENARIO-TOOL-N.json. The VM's speed drifts over minutes, so each scenario runs in
+# ROUNDS rounds that alternate the tools, and the table takes the median of all their runs.
 bench() {
   local sc=$1 tool=$2; shift 2
-  hyperfine -N -w "$WARMUP" -r "$RUNS" --export-json "$W/h-$sc-$tool.json" "$@" >/dev/null 2>&1 ||
+  local n; n=$(ls "$W"/h-"$sc"-"$tool"-*.json 2>/dev/null | wc -l)
+  hyperfine -N -w "$WARMUP" -r "$(( (RUNS + ROUNDS - 1) / ROUNDS ))" --export-json "$W/h-$sc-$tool-$n.json" "$@" >/dev/null 2>&1 ||
     echo "hyperfine $sc $tool failed"
 }
 # the wall time of 20 runs at once, and how many failed
@@ -123,25 +127,25 @@ parallel() {
 }
 
 echo "== measuring (hyperfine -N -w $WARMUP -r $RUNS)"
-bench run skiff "$S run --rm --network none bb true"
-[ -n "$PODMAN" ] && bench run podman "podman run --rm --network=none localhost/bb true"
-[ -n "$BWRAP" ] && bench run bwrap "$BW"
-bench version skiff "$S --version"
-[ -n "$PODMAN" ] && bench version podman "podman --version"
-[ -n "$BWRAP" ] && bench version bwrap "bwrap --version"
-bench images skiff "$S images"
-[ -n "$PODMAN" ] && bench images podman "podman images"
+for round in $(seq "$ROUNDS"); do
+  bench run skiff "$S run --rm --network none bb true"
+  [ -n "$PODMAN" ] && bench run podman "podman run --rm --network=none localhost/bb true"
+  [ -n "$BWRAP" ] && bench run bwrap "$BW"
+  bench version skiff "$S --version"
+  [ -n "$PODMAN" ] && bench version podman "podman --version"
+  [ -n "$BWRAP" ] && bench version bwrap "bwrap --version"
+  bench images skiff "$S images"
+  [ -n "$PODMAN" ] && bench images podman "podman images"
+done
 for r in 1 2 3 4 5; do
   parallel skiff "$S" run --rm --network none bb true
   [ -n "$PODMAN" ] && parallel podman podman run --rm --network=none localhost/bb true
 done
 [ -n "$BWRAP" ] && for r in 1 2 3 4 5; do parallel bwrap $BW; done
-if "$S" run --help 2>&1 | grep -q -- '--detach'; then
+for round in $(seq "$ROUNDS"); do
   bench detach skiff "bash -c '$S rm -f \$($S run -d --network none bb sleep 100)'"
   [ -n "$PODMAN" ] && bench detach podman "bash -c 'podman rm -f -t0 \$(podman run -d --network=none localhost/bb sleep 100)'"
-else
-  echo "run -d: not in this skiff yet (issue 5), not measured"
-fi
+done
 
 # store growth: CYCLES runs with --rm, then CYCLES/10 named runs removed with rm
 store=$HOME/.local/share/skiff/storage
@@ -160,13 +164,13 @@ echo "$CYCLES $size0 $size1 $files0 $files1 $ps0 $ps1 $mounts" >"$W/growth.txt"
 
 J=${BENCH_JSON:-/tmp/skiff-bench-$(id -u).json}
 python3 - "$W" "$J" <<'PY'
-import json, os, statistics, sys
+import glob, json, os, statistics, sys
 w, out = sys.argv[1], sys.argv[2]
 def med(sc, tool):
-    p = os.path.join(w, f"h-{sc}-{tool}.json")
-    if not os.path.exists(p):
-        return None
-    return json.load(open(p))["results"][0]["median"] * 1e3
+    times = []
+    for p in glob.glob(os.path.join(w, f"h-{sc}-{tool}-*.json")):
+        times += json.load(open(p))["results"][0]["times"]
+    return statistics.median(times) * 1e3 if times else None
 def par(tool):
     p = os.path.join(w, f"par-{tool}.txt")
     if not os.path.exists(p):
@@ -185,7 +189,7 @@ row("--version", med("version", "skiff"), med("version", "podman"), med("version
 row("images (20 images)", med("images", "skiff"), med("images", "podman"), None, "skiff < 10 ms")
 (ps, pf), (pp, ppf), (pb, pbf) = par("skiff"), par("podman"), par("bwrap")
 row("20 parallel run --rm (wall)", ps, pp, pb, "skiff <= podman/10, 0 failures (skiff %s, podman %s)" % (pf, ppf))
-row("run -d + rm -f", med("detach", "skiff"), med("detach", "podman"), None, "skiff <= podman/10 (needs run -d)")
+row("run -d + rm -f", med("detach", "skiff"), med("detach", "podman"), None, "skiff <= podman/10")
 print("%-26s %9s %9s %9s %8s %8s   %s" % ("scenario", "skiff", "podman", "bwrap", "s/bwrap", "podman/s", "goal"))
 print("\n".join(rows))
 g = open(os.path.join(w, "growth.txt")).read().split()
