@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -278,5 +279,41 @@ func TestExec(t *testing.T) {
 		}
 		syscall.Kill(s.cmd.Process.Pid, syscall.SIGTERM)
 		s.wait(t, 15*time.Second)
+	})
+}
+
+func TestPsFilter(t *testing.T) {
+	forModes(t, rangeModes, func(t *testing.T, m *mode) {
+		up, down := "filt-up-"+m.name, "filt-down-"+m.name
+		m.skiff("rm", "-f", up, down)
+		runDetached(t, m, "--name", up, "bbtest", "sleep", "1000")
+		defer m.skiff("rm", "-f", up, down)
+		m.skiff("run", "--name", down, "bbtest", "sh", "-c", "exit 3")
+		tests := []struct {
+			filters []string
+			want    string
+		}{
+			{[]string{"name=" + up}, up},
+			{[]string{"name=filt-", "status=exited"}, down},
+			{[]string{"exited=3", "name=filt-"}, down},
+			{[]string{"status=running", "name=filt-"}, up},
+			{[]string{"ancestor=bbtest", "name=" + m.name, "status=running", "status=exited"}, down + "," + up},
+			{[]string{"name=no-such-name"}, ""},
+		}
+		for _, tt := range tests {
+			args := []string{"ps", "--format", "{{.Names}}"}
+			for _, f := range tt.filters {
+				args = append(args, "--filter", f)
+			}
+			r := m.skiff(args...)
+			got := lines(r.stdout)
+			slices.Sort(got)
+			if r.code != 0 || strings.Join(got, ",") != tt.want {
+				t.Errorf("ps --filter %v: want %q: %v", tt.filters, tt.want, r)
+			}
+		}
+		if r := m.skiff("ps", "--filter", "color=red"); checkOneLineError(r) != "" || !strings.Contains(r.stderr, "--filter") {
+			t.Errorf("unknown filter: %v", r)
+		}
 	})
 }

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -11,6 +13,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/skiff-project/skiff/pkg/catalog"
+	"github.com/skiff-project/skiff/pkg/container"
 )
 
 // containerRow is what ps --format templates see (docker's field names).
@@ -36,8 +39,13 @@ func psCommand() *cli.Command {
 			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "print only IDs"},
 			&cli.BoolFlag{Name: "no-trunc", Usage: "do not truncate IDs and commands"},
 			&cli.StringFlag{Name: "format", Usage: "Go template, 'table TEMPLATE' or json"},
+			&cli.StringSliceFlag{Name: "filter", Aliases: []string{"f"}, Usage: "name=, id=, status=, ancestor=, exited= (same key: any; keys: all)"},
 		},
 		Action: func(c *cli.Context) error {
+			match, err := containerFilter(c.StringSlice("filter"))
+			if err != nil {
+				return &usageError{err.Error()}
+			}
 			recs, err := openRecords(c)
 			if err != nil {
 				return err
@@ -48,7 +56,10 @@ func psCommand() *cli.Command {
 			}
 			var rows []containerRow
 			for _, in := range list {
-				if !in.Running && !c.Bool("all") {
+				if !in.Running && !c.Bool("all") && !match.wantsStopped {
+					continue
+				}
+				if !match.ok(in) {
 					continue
 				}
 				id, cmd := in.ID, strings.Join(in.Meta.Command, " ")
@@ -95,6 +106,7 @@ func rmCommand() *cli.Command {
 		Flags: []cli.Flag{
 			&cli.BoolFlag{Name: "force", Aliases: []string{"f"}, Usage: "kill and remove running containers; ignore missing ones"},
 			&cli.BoolFlag{Name: "all", Aliases: []string{"a"}, Usage: "remove all containers"},
+			&cli.BoolFlag{Name: "volumes", Aliases: []string{"v"}, Usage: "accepted for docker's rm -v: skiff makes no anonymous volumes"},
 		},
 		Action: func(c *cli.Context) error {
 			if c.NArg() == 0 && !c.Bool("all") {
@@ -145,4 +157,63 @@ func removeEach(refs []string, force bool, remove func(ref string) ([]string, er
 		}
 	}
 	return firstErr
+}
+
+// psFilter is ps --filter: the values given for one key are alternatives, keys all apply.
+type psFilter struct {
+	keys         map[string][]string
+	wantsStopped bool // a status or exited filter lists stopped containers without -a
+}
+
+var psFilterKeys = []string{"name", "id", "status", "ancestor", "exited"}
+
+func containerFilter(args []string) (*psFilter, error) {
+	f := &psFilter{keys: map[string][]string{}}
+	for _, a := range args {
+		k, v, ok := strings.Cut(a, "=")
+		if !ok || v == "" || !slices.Contains(psFilterKeys, k) {
+			return nil, fmt.Errorf("invalid --filter %q: use KEY=VALUE with KEY one of %s", a, strings.Join(psFilterKeys, ", "))
+		}
+		switch k {
+		case "status":
+			if !slices.Contains([]string{"created", "running", "exited"}, v) {
+				return nil, fmt.Errorf("invalid --filter %q: status is created, running or exited", a)
+			}
+			f.wantsStopped = f.wantsStopped || v != "running"
+		case "exited":
+			if _, err := strconv.Atoi(v); err != nil {
+				return nil, fmt.Errorf("invalid --filter %q: exited takes an exit code", a)
+			}
+			f.wantsStopped = true
+		}
+		f.keys[k] = append(f.keys[k], v)
+	}
+	return f, nil
+}
+
+func (f *psFilter) ok(in container.Info) bool {
+	for k, vals := range f.keys {
+		if !slices.ContainsFunc(vals, func(v string) bool { return psMatch(k, v, in) }) {
+			return false
+		}
+	}
+	return true
+}
+
+func psMatch(key, v string, in container.Info) bool {
+	switch key {
+	case "name":
+		return slices.ContainsFunc(in.Names, func(n string) bool { return strings.Contains(n, v) })
+	case "id":
+		return strings.HasPrefix(in.ID, v)
+	case "status":
+		return in.State.Status == v
+	case "exited":
+		return !in.Running && strconv.Itoa(in.State.ExitCode) == v
+	case "ancestor":
+		// the image as the container was run with it, or an image ID (prefix)
+		id := strings.TrimPrefix(v, "sha256:")
+		return in.Meta.Image == v || len(id) >= 3 && strings.HasPrefix(strings.TrimPrefix(in.Meta.ImageID, "sha256:"), id)
+	}
+	return false
 }

@@ -65,6 +65,7 @@ func main() {
 			psCommand(),
 			rmCommand(),
 			execCommand(),
+			volumeCommand(),
 			logsCommand(),
 			stopCommand(),
 			killCommand(),

@@ -35,6 +35,8 @@ func runCommand() *cli.Command {
 			&cli.StringSliceFlag{Name: "tmpfs", Usage: "mount a tmpfs: CONTAINER-DIR[:OPTIONS]"},
 			&cli.BoolFlag{Name: "read-only", Usage: "mount the container's root file system read-only"},
 			&cli.StringFlag{Name: "network", Aliases: []string{"net"}, Value: "none", Usage: "network: none or host"},
+			&cli.StringSliceFlag{Name: "link", Usage: "NAME[:ALIAS]: docker's link environment variables of a running container"},
+			&cli.StringSliceFlag{Name: "add-host", Usage: "HOST:IP: a line of /etc/hosts"},
 			&cli.StringSliceFlag{Name: "cap-add", Usage: "add a capability (or ALL)"},
 			&cli.StringSliceFlag{Name: "cap-drop", Usage: "drop a capability (or ALL)"},
 			&cli.BoolFlag{Name: "privileged", Usage: "all capabilities, no seccomp, no masked paths"},
@@ -57,6 +59,8 @@ func runCommand() *cli.Command {
 				Detach:    c.Bool("detach"),
 				LogDriver: c.String("log-driver"),
 				Detached:  func(id string) { fmt.Println(id) },
+				Links:     c.StringSlice("link"),
+				AddHosts:  c.StringSlice("add-host"),
 				Stdin:     os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr,
 				Trace: tracer(),
 				Spec: spec.Options{

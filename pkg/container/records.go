@@ -75,6 +75,8 @@ type Meta struct {
 	LogDriver string `json:"logDriver,omitempty"`
 	// StopSignal is the image's STOPSIGNAL, what stop sends first ("" for SIGTERM).
 	StopSignal string `json:"stopSignal,omitempty"`
+	// Volumes are the named volumes it mounts.
+	Volumes []string `json:"volumes,omitempty"`
 }
 
 // State is a container's last known run state (state.json).

@@ -29,6 +29,7 @@ import (
 	"github.com/skiff-project/skiff/pkg/signals"
 	"github.com/skiff-project/skiff/pkg/spec"
 	"github.com/skiff-project/skiff/pkg/userns"
+	"github.com/skiff-project/skiff/pkg/volume"
 )
 
 // ExitError is a failure with the exit code skiff must return (125 for skiff's own errors,
@@ -60,6 +61,11 @@ type RunOptions struct {
 	Detach    bool
 	LogDriver string
 	Detached  func(id string)
+
+	// Links are --link NAME[:ALIAS]; AddHosts --add-host HOST:IP.
+	Links, AddHosts []string
+
+	volumes []string // the named volumes of Spec.Volumes
 }
 
 // LogDrivers are the log drivers of detached containers.
@@ -90,6 +96,24 @@ func Run(paths config.Paths, o RunOptions) (int, error) {
 			return 125, fmt.Errorf("unsupported --log-driver %q: use %s", o.LogDriver, strings.Join(LogDrivers, ", "))
 		}
 		o.Stdin = nil // a detached container reads nothing
+	}
+	extraHosts, err := hostLines(o.AddHosts)
+	if err != nil {
+		return 125, err
+	}
+	// named volumes (-v NAME:/path) are made on first use and mounted like host directories
+	o.Spec.Volumes = append([]string{}, o.Spec.Volumes...)
+	for i, v := range o.Spec.Volumes {
+		src, rest, ok := strings.Cut(v, ":")
+		if !ok || !volume.IsName(src) {
+			continue
+		}
+		vol, err := volume.Open(paths.GraphRoot).Create(src, false)
+		if err != nil {
+			return 125, fmt.Errorf("-v %s: %w", v, err)
+		}
+		o.Spec.Volumes[i] = vol.Mountpoint + ":" + rest
+		o.volumes = append(o.volumes, vol.Name)
 	}
 	// skiff-init starts now and waits for its plan
 	init, err := forkInit(o, false)
@@ -150,6 +174,13 @@ func Run(paths config.Paths, o RunOptions) (int, error) {
 		rootfs = h.Dir // the overlay is mounted on the container's directory itself
 	}
 
+	if len(o.Links) > 0 {
+		env, err := recs.linkEnv(o.Links, h.Meta.Name)
+		if err != nil {
+			return 125, err
+		}
+		o.Spec.Env = append(env, o.Spec.Env...) // -e wins
+	}
 	o.Spec.HostEnv = os.LookupEnv
 	if o.Spec.Network == "host" {
 		o.Spec.HostHostname, _ = os.Hostname()
@@ -165,6 +196,7 @@ func Run(paths config.Paths, o RunOptions) (int, error) {
 	trace("spec")
 
 	etc := etcFiles(s.Hostname, h.Meta.Name, o.Spec.Network == "host")
+	etc["/etc/hosts"] += extraHosts
 	var bpf *os.File
 	if s.Linux.Seccomp != nil || s.Annotations[spec.DefaultSeccompAnnotation] != "" {
 		compile := o.Compile
@@ -295,6 +327,7 @@ func create(recs *Records, paths config.Paths, o RunOptions) (*Handle, *catalog.
 			meta.LogDriver = o.LogDriver
 		}
 		meta.StopSignal = img.Config.Config.StopSignal
+		meta.Volumes = o.volumes
 		if o.Spec.Entrypoint != nil {
 			meta.Command = nil
 			if *o.Spec.Entrypoint != "" {

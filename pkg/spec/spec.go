@@ -318,7 +318,7 @@ func ParseVolume(v string) (rspec.Mount, error) {
 	}
 	src, dst := parts[0], parts[1]
 	if !path.IsAbs(src) {
-		return rspec.Mount{}, errorf("-v %s: %q is not an absolute host path (named volumes are not supported yet): give a path starting with /", v, src)
+		return rspec.Mount{}, errorf("-v %s: %q is neither an absolute host path nor a volume name: give a path starting with / or a NAME", v, src)
 	}
 	if !path.IsAbs(dst) {
 		return rspec.Mount{}, errorf("-v %s: container path %q is not absolute", v, dst)
