@@ -317,3 +317,46 @@ func TestPsFilter(t *testing.T) {
 		}
 	})
 }
+
+func TestRenameTopPrune(t *testing.T) {
+	forModes(t, rangeModes, func(t *testing.T, m *mode) {
+		a, b := "ren-a-"+m.name, "ren-b-"+m.name
+		m.skiff("rm", "-f", a, b)
+		runDetached(t, m, "--name", a, "bbtest", "sleep", "1000")
+		defer m.skiff("rm", "-f", a, b)
+		if r := m.skiff("rename", a, b); r.code != 0 {
+			t.Fatalf("rename: %v", r)
+		}
+		if r := m.skiff("ps", "--format", "{{.Names}}"); !contains(lines(r.stdout), b) || contains(lines(r.stdout), a) {
+			t.Errorf("ps after rename: %v", r)
+		}
+		// the old name is free again, the new one taken
+		if r := m.skiff("run", "--rm", "--name", a, "bbtest", "true"); r.code != 0 {
+			t.Errorf("run with the old name: %v", r)
+		}
+		if r := m.skiff("run", "--rm", "--name", b, "bbtest", "true"); checkOneLineError(r) != "" || !strings.Contains(r.stderr, "in use") {
+			t.Errorf("run with the new name: %v", r)
+		}
+		if r := m.skiff("top", b, "-o", "comm="); r.code != 0 || strings.Join(lines(r.stdout), " ") != "skiff-init sleep" {
+			t.Errorf("top: want skiff-init and sleep: %v", r)
+		}
+		if r := m.skiff("port", b); r.code != 0 || r.stdout != "" {
+			t.Errorf("port: %v", r)
+		}
+		if r := m.skiff("pause", b); checkOneLineError(r) != "" || !strings.Contains(r.stderr, "freezer") {
+			t.Errorf("pause: %v", r)
+		}
+		// container prune removes stopped containers only
+		stopped := "ren-stopped-" + m.name
+		m.skiff("rm", "-f", stopped)
+		m.skiff("run", "--name", stopped, "bbtest", "true")
+		r := m.skiff("container", "prune", "-f")
+		ps := m.skiff("ps", "-a", "--format", "{{.Names}}")
+		if r.code != 0 || contains(lines(ps.stdout), stopped) || !contains(lines(ps.stdout), b) {
+			t.Errorf("container prune: %v; ps -a: %v", r, ps)
+		}
+		if r := m.skiff("rename", b, "bad name"); checkOneLineError(r) != "" {
+			t.Errorf("rename to a bad name: %v", r)
+		}
+	})
+}

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
+	"strings"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -191,5 +193,126 @@ func execCommand() *cli.Command {
 			}
 			return nil
 		},
+	}
+}
+
+func renameCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "rename",
+		Usage:     "rename a container",
+		ArgsUsage: "CONTAINER NEW-NAME",
+		Action: func(c *cli.Context) error {
+			if c.NArg() != 2 {
+				return &usageError{"skiff rename needs a container and its new name"}
+			}
+			recs, err := openRecords(c)
+			if err != nil {
+				return err
+			}
+			return recs.Rename(c.Args().Get(0), c.Args().Get(1))
+		},
+	}
+}
+
+func topCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "top",
+		Usage:     "show a running container's processes (ps -f, or the ps options given)",
+		ArgsUsage: "CONTAINER [PS-OPTIONS]",
+		Action: func(c *cli.Context) error {
+			if c.NArg() < 1 {
+				return &usageError{"skiff top needs a container"}
+			}
+			recs, err := openRecords(c)
+			if err != nil {
+				return err
+			}
+			pids, err := recs.Processes(c.Args().First())
+			if err != nil {
+				return err
+			}
+			list := make([]string, len(pids))
+			for i, p := range pids {
+				list[i] = fmt.Sprint(p)
+			}
+			opts := c.Args().Tail()
+			if len(opts) == 0 {
+				opts = []string{"-f"}
+			}
+			cmd := exec.Command("ps", append(opts, "-p", strings.Join(list, ","))...)
+			cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
+			if err := cmd.Run(); err != nil {
+				return fmt.Errorf("ps %s: %w", strings.Join(opts, " "), err)
+			}
+			return nil
+		},
+	}
+}
+
+func portCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "port",
+		Usage:     "list a container's published ports (none until networking lands)",
+		ArgsUsage: "CONTAINER",
+		Action: func(c *cli.Context) error {
+			if c.NArg() < 1 {
+				return &usageError{"skiff port needs a container"}
+			}
+			recs, err := openRecords(c)
+			if err != nil {
+				return err
+			}
+			_, err = recs.Lookup(c.Args().First())
+			return err // a container publishes no port yet: nothing to print, as docker does then
+		},
+	}
+}
+
+func pauseCommand(name string) *cli.Command {
+	return &cli.Command{
+		Name:      name,
+		Usage:     name + " all processes of containers (needs the cgroup freezer)",
+		ArgsUsage: "CONTAINER...",
+		Action: func(c *cli.Context) error {
+			if c.NArg() == 0 {
+				return &usageError{"skiff " + name + " needs at least one container"}
+			}
+			recs, err := openRecords(c)
+			if err != nil {
+				return err
+			}
+			if _, err := recs.Lookup(c.Args().First()); err != nil {
+				return err
+			}
+			return fmt.Errorf("skiff %s needs a cgroup freezer for the container, and skiff gives containers no cgroup of their own yet: stop the container instead (skiff stop)", name)
+		},
+	}
+}
+
+// containerCommand is docker's container group over the same commands.
+func containerCommand() *cli.Command {
+	prune := &cli.Command{
+		Name:  "prune",
+		Usage: "remove all stopped containers",
+		Flags: []cli.Flag{&cli.BoolFlag{Name: "force", Aliases: []string{"f"}, Usage: "do not ask (skiff never asks)"}},
+		Action: func(c *cli.Context) error {
+			recs, err := openRecords(c)
+			if err != nil {
+				return err
+			}
+			gone, err := recs.Prune()
+			for _, id := range gone {
+				fmt.Println(id)
+			}
+			return err
+		},
+	}
+	ls := psCommand()
+	ls.Name, ls.Aliases = "ls", []string{"list", "ps"}
+	return &cli.Command{
+		Name:  "container",
+		Usage: "manage containers",
+		Subcommands: []*cli.Command{ls, prune, rmCommand(), logsCommand(), stopCommand(), killCommand(), waitCommand(),
+			execCommand(), renameCommand(), topCommand(), portCommand()},
 	}
 }

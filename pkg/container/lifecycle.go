@@ -2,6 +2,7 @@ package container
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -127,4 +128,90 @@ func (in Info) StopSignal() syscall.Signal {
 		}
 	}
 	return syscall.SIGTERM
+}
+
+// Rename gives container ref the name newName (docker's rename): the new name is taken first,
+// then config.json is replaced, then the old name is let go.
+func (r *Records) Rename(ref, newName string) error {
+	if err := ValidName(newName); err != nil {
+		return err
+	}
+	in, err := r.Lookup(ref)
+	if err != nil {
+		return err
+	}
+	if in.Meta.Name == newName {
+		return nil
+	}
+	if _, err := r.reserveName(newName, in.ID); err != nil {
+		return err
+	}
+	m := in.Meta
+	old := m.Name
+	m.Name = newName
+	b, err := json.Marshal(m)
+	if err == nil {
+		dir := r.Path(in.ID)
+		tmp := filepath.Join(dir, ".config.json.tmp")
+		if err = os.WriteFile(tmp, b, 0o600); err == nil {
+			err = os.Rename(tmp, filepath.Join(dir, "config.json"))
+		}
+	}
+	if err != nil {
+		r.releaseName(newName, in.ID)
+		return fmt.Errorf("rename container %s: %w", ref, err)
+	}
+	r.releaseName(old, in.ID)
+	return nil
+}
+
+// Prune removes every container that does not run and returns their IDs.
+func (r *Records) Prune() ([]string, error) {
+	list, err := r.List()
+	if err != nil {
+		return nil, err
+	}
+	var gone []string
+	for _, in := range list {
+		if in.Running {
+			continue
+		}
+		if err := r.remove(in.ID, in.Meta.Name); err != nil {
+			return gone, err
+		}
+		gone = append(gone, in.ID)
+	}
+	return gone, nil
+}
+
+// Processes returns the host pids of a running container's processes, its skiff-init first:
+// those in the pid namespace skiff-init's children live in.
+func (r *Records) Processes(ref string) ([]int, error) {
+	in, err := r.Lookup(ref)
+	if err != nil {
+		return nil, err
+	}
+	if !in.Running {
+		return nil, fmt.Errorf("container %s is not running", ref)
+	}
+	if err := signalKeeper(in.State.Pid, 0); err != nil {
+		return nil, fmt.Errorf("container %s: %w", ref, err)
+	}
+	ns, err := os.Readlink(fmt.Sprintf("/proc/%d/ns/pid", in.State.Pid))
+	if err != nil {
+		return nil, fmt.Errorf("container %s: %w", ref, err)
+	}
+	pids := []int{in.State.Pid}
+	ents, _ := os.ReadDir("/proc")
+	for _, e := range ents {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil || pid == in.State.Pid {
+			continue
+		}
+		// skiff-init itself lives in the namespace it made: the others share it
+		if l, err := os.Readlink(fmt.Sprintf("/proc/%d/ns/pid", pid)); err == nil && l == ns {
+			pids = append(pids, pid)
+		}
+	}
+	return pids, nil
 }
