@@ -360,3 +360,56 @@ func TestRenameTopPrune(t *testing.T) {
 		}
 	})
 }
+
+func TestStartRestart(t *testing.T) {
+	forModes(t, rangeModes, func(t *testing.T, m *mode) {
+		name := "start-" + m.name
+		m.skiff("rm", "-f", name)
+		defer m.skiff("rm", "-f", name)
+		// what the container writes stays across starts; -e values too
+		script := `echo "run-$X" >> /count; wc -l < /count; [ "$(wc -l < /count)" -lt 3 ] || exit 6; sleep 0.2`
+		runDetached(t, m, "--name", name, "-e", "X=1", "bbtest", "sh", "-c", script)
+		m.skiff("wait", name)
+		if r := m.skiff("start", name); r.code != 0 || norm(r.stdout) != name {
+			t.Fatalf("start: %v", r)
+		}
+		if r := m.skiff("wait", name); norm(r.stdout) != "0" {
+			t.Errorf("wait after start: %v", r)
+		}
+		if r := m.skiff("logs", name); strings.Join(lines(r.stdout), " ") != "1 2" {
+			t.Errorf("logs after two runs: want 1 and 2: %v", r)
+		}
+		// start -a: in the foreground, with the command's exit code
+		if r := m.skiff("start", "-a", name); r.code != 6 || norm(r.stdout) != "3" {
+			t.Errorf("start -a: want 3 and exit 6: %v", r)
+		}
+		if r := m.skiff("exec", name, "true"); r.code == 0 {
+			t.Errorf("exec in a container start -a ended: %v", r)
+		}
+		// restart a running container: stopped, then started again
+		long := "restart-" + m.name
+		m.skiff("rm", "-f", long)
+		defer m.skiff("rm", "-f", long)
+		runDetached(t, m, "--name", long, "bbtest", "sh", "-c", "echo up; exec sleep 1000")
+		if r := m.skiff("restart", "-t", "0", long); r.code != 0 || norm(r.stdout) != long {
+			t.Errorf("restart: %v", r)
+		}
+		if !waitFor(10*time.Second, func() bool { return strings.Count(m.skiff("logs", long).stdout, "up") == 2 }) {
+			t.Errorf("restart did not run the command again: %v", m.skiff("logs", long))
+		}
+		if r := m.skiff("ps", "--format", "{{.Names}} {{.State}}"); !strings.Contains(r.stdout, long+" running") {
+			t.Errorf("ps after restart: %v", r)
+		}
+		if r := m.skiff("start", long); r.code != 0 {
+			t.Errorf("start of a running container: want a no-op: %v", r)
+		}
+		rm := runDetached(t, m, "--rm", "bbtest", "sleep", "1000")
+		if r := m.skiff("restart", rm); checkOneLineError(r) != "" || !strings.Contains(r.stderr, "--rm") {
+			t.Errorf("restart of an --rm container: %v", r)
+		}
+		m.skiff("rm", "-f", rm)
+		if r := m.skiff("start", "no-such-container"); checkOneLineError(r) != "" {
+			t.Errorf("start of a missing container: %v", r)
+		}
+	})
+}

@@ -313,6 +313,85 @@ func containerCommand() *cli.Command {
 		Name:  "container",
 		Usage: "manage containers",
 		Subcommands: []*cli.Command{ls, prune, rmCommand(), logsCommand(), stopCommand(), killCommand(), waitCommand(),
-			execCommand(), renameCommand(), topCommand(), portCommand()},
+			execCommand(), renameCommand(), topCommand(), portCommand(), startCommand(), restartCommand()},
+	}
+}
+
+func startCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "start",
+		Usage:     "start stopped containers again, as they were run",
+		ArgsUsage: "CONTAINER...",
+		Flags: []cli.Flag{
+			&cli.BoolFlag{Name: "attach", Aliases: []string{"a"}, Usage: "in the foreground: its output here, its exit code skiff's"},
+			&cli.BoolFlag{Name: "interactive", Aliases: []string{"i"}, Usage: "with -a: pass stdin"},
+		},
+		Action: func(c *cli.Context) error {
+			if c.NArg() == 0 {
+				return &usageError{"skiff start needs at least one container"}
+			}
+			if c.Bool("attach") && c.NArg() > 1 {
+				return &usageError{"skiff start -a takes one container"}
+			}
+			paths, err := storePaths(c)
+			if err != nil {
+				return err
+			}
+			o := container.StartOptions{Attach: c.Bool("attach"), Interactive: c.Bool("interactive"),
+				Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, Trace: tracer(), Compile: compileSeccomp}
+			if o.Attach {
+				code, err := container.Start(paths, c.Args().First(), o)
+				if err != nil {
+					return &container.ExitError{Code: code, Err: err}
+				}
+				if code != 0 {
+					return &silentExit{code}
+				}
+				return nil
+			}
+			return removeEach(c.Args().Slice(), false, func(ref string) ([]string, error) {
+				_, err := container.Start(paths, ref, o)
+				return []string{ref}, err
+			})
+		},
+	}
+}
+
+func restartCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "restart",
+		Usage:     "stop containers (as stop does), then start them in the background",
+		ArgsUsage: "CONTAINER...",
+		Flags: []cli.Flag{
+			&cli.IntFlag{Name: "time", Aliases: []string{"t"}, Value: 10, Usage: "seconds to wait before SIGKILL"},
+		},
+		Action: func(c *cli.Context) error {
+			if c.NArg() == 0 {
+				return &usageError{"skiff restart needs at least one container"}
+			}
+			paths, err := storePaths(c)
+			if err != nil {
+				return err
+			}
+			recs, err := openRecords(c)
+			if err != nil {
+				return err
+			}
+			o := container.StartOptions{Stdout: os.Stdout, Stderr: os.Stderr, Trace: tracer(), Compile: compileSeccomp}
+			return removeEach(c.Args().Slice(), false, func(ref string) ([]string, error) {
+				in, err := recs.Lookup(ref)
+				if err != nil {
+					return nil, err
+				}
+				if in.Meta.AutoRemove {
+					return nil, fmt.Errorf("container %s was run with --rm: it is removed when it stops, so it cannot be restarted", ref)
+				}
+				if _, err := recs.Stop(ref, in.StopSignal(), time.Duration(c.Int("time"))*time.Second); err != nil {
+					return nil, err
+				}
+				_, err = container.Start(paths, ref, o)
+				return []string{ref}, err
+			})
+		},
 	}
 }

@@ -67,6 +67,8 @@ func main() {
 			execCommand(),
 			volumeCommand(),
 			renameCommand(),
+			startCommand(),
+			restartCommand(),
 			topCommand(),
 			portCommand(),
 			pauseCommand("pause"),

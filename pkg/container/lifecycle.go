@@ -2,7 +2,6 @@ package container
 
 import (
 	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -149,15 +148,7 @@ func (r *Records) Rename(ref, newName string) error {
 	m := in.Meta
 	old := m.Name
 	m.Name = newName
-	b, err := json.Marshal(m)
-	if err == nil {
-		dir := r.Path(in.ID)
-		tmp := filepath.Join(dir, ".config.json.tmp")
-		if err = os.WriteFile(tmp, b, 0o600); err == nil {
-			err = os.Rename(tmp, filepath.Join(dir, "config.json"))
-		}
-	}
-	if err != nil {
+	if err := writeMeta(r.Path(in.ID), m); err != nil {
 		r.releaseName(newName, in.ID)
 		return fmt.Errorf("rename container %s: %w", ref, err)
 	}

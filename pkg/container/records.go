@@ -16,6 +16,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/skiff-project/skiff/pkg/catalog"
+	"github.com/skiff-project/skiff/pkg/spec"
 )
 
 // Records are skiff's own container records: containers/storage keeps the images and layers,
@@ -77,6 +78,28 @@ type Meta struct {
 	StopSignal string `json:"stopSignal,omitempty"`
 	// Volumes are the named volumes it mounts.
 	Volumes []string `json:"volumes,omitempty"`
+	// Run is how it was run, for start.
+	Run *RunConfig `json:"run,omitempty"`
+}
+
+// RunConfig is what start needs to run a container again as run made it.
+type RunConfig struct {
+	Spec     spec.Options `json:"spec"`
+	Links    []string     `json:"links,omitempty"`
+	AddHosts []string     `json:"addHosts,omitempty"`
+}
+
+// writeMeta replaces a container's config.json.
+func writeMeta(dir string, m Meta) error {
+	b, err := json.Marshal(m)
+	if err != nil {
+		return err
+	}
+	tmp := filepath.Join(dir, ".config.json.tmp")
+	if err := os.WriteFile(tmp, b, 0o600); err != nil {
+		return err
+	}
+	return os.Rename(tmp, filepath.Join(dir, "config.json"))
 }
 
 // State is a container's last known run state (state.json).

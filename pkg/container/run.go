@@ -78,7 +78,10 @@ const LogFile = "ctr.log"
 // The container is skiff's own record beside the store (see Records): its file system is an
 // overlay of its own upper directory on the image's layers, mounted in this process's private
 // mount namespace.
-func Run(paths config.Paths, o RunOptions) (int, error) {
+func Run(paths config.Paths, o RunOptions) (int, error) { return run(paths, o, nil) }
+
+// run runs a new container, or the existing, stopped one again (start).
+func run(paths config.Paths, o RunOptions, existing *Info) (int, error) {
 	trace := o.Trace
 	if trace == nil {
 		trace = func(string) {}
@@ -96,6 +99,20 @@ func Run(paths config.Paths, o RunOptions) (int, error) {
 			return 125, fmt.Errorf("unsupported --log-driver %q: use %s", o.LogDriver, strings.Join(LogDrivers, ", "))
 		}
 		o.Stdin = nil // a detached container reads nothing
+	}
+	if existing == nil {
+		// -e KEY takes the caller's value now, as docker does at create: start reuses it
+		env := make([]string, 0, len(o.Spec.Env))
+		for _, e := range o.Spec.Env {
+			if k, _, ok := strings.Cut(e, "="); !ok {
+				if v, ok := os.LookupEnv(k); ok {
+					env = append(env, k+"="+v)
+				}
+				continue
+			}
+			env = append(env, e)
+		}
+		o.Spec.Env = env
 	}
 	extraHosts, err := hostLines(o.AddHosts)
 	if err != nil {
@@ -140,7 +157,15 @@ func Run(paths config.Paths, o RunOptions) (int, error) {
 
 	// the image and the container's record, under the lock that keeps images from going away
 	// before a container names them
-	h, cat, img, layers, err := create(recs, paths, o)
+	var h *Handle
+	var cat *catalog.Catalog
+	var img *catalog.Image
+	var layers []*catalog.Layer
+	if existing != nil {
+		h, cat, img, layers, err = reopen(recs, paths, *existing, o)
+	} else {
+		h, cat, img, layers, err = create(recs, paths, o)
+	}
 	if err != nil {
 		return 125, err
 	}
@@ -328,6 +353,7 @@ func create(recs *Records, paths config.Paths, o RunOptions) (*Handle, *catalog.
 		}
 		meta.StopSignal = img.Config.Config.StopSignal
 		meta.Volumes = o.volumes
+		meta.Run = &RunConfig{Spec: o.Spec, Links: o.Links, AddHosts: o.AddHosts}
 		if o.Spec.Entrypoint != nil {
 			meta.Command = nil
 			if *o.Spec.Entrypoint != "" {
@@ -353,6 +379,84 @@ func create(recs *Records, paths config.Paths, o RunOptions) (*Handle, *catalog.
 		}
 		return h, cat, img, layers, nil
 	}
+}
+
+// reopen takes a stopped container's record again (start): its image, under the lock that
+// keeps images from going away, and its running file, locked for the container's life.
+func reopen(recs *Records, paths config.Paths, in Info, o RunOptions) (*Handle, *catalog.Catalog, *catalog.Image, []*catalog.Layer, error) {
+	unlock, err := recs.LockImages(false)
+	if err != nil {
+		return nil, nil, nil, nil, err
+	}
+	defer unlock()
+	cat, err := catalog.Open(paths.GraphRoot, paths.Driver)
+	if err != nil {
+		return nil, nil, nil, nil, err
+	}
+	img, err := cat.Lookup(in.Meta.ImageID)
+	if err != nil {
+		return nil, nil, nil, nil, fmt.Errorf("the image of container %s: %w", in.Meta.Name, err)
+	}
+	layers, err := cat.Layers(img)
+	if err != nil {
+		return nil, nil, nil, nil, err
+	}
+	dir := recs.Path(in.ID)
+	f, err := os.OpenFile(filepath.Join(dir, "running"), os.O_RDWR|os.O_CREATE|unix.O_CLOEXEC, 0o600)
+	if err != nil {
+		return nil, nil, nil, nil, err
+	}
+	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
+		f.Close()
+		return nil, nil, nil, nil, fmt.Errorf("container %s is already running", in.Meta.Name)
+	}
+	_ = f.Truncate(0)
+	h := &Handle{ID: in.ID, Dir: dir, Meta: in.Meta, r: recs, running: f}
+	if o.Detach && h.Meta.LogDriver != o.LogDriver {
+		h.Meta.LogDriver = o.LogDriver
+		if err := writeMeta(dir, h.Meta); err != nil {
+			h.Release()
+			return nil, nil, nil, nil, err
+		}
+	}
+	return h, cat, img, layers, nil
+}
+
+// StartOptions is one skiff start.
+type StartOptions struct {
+	// Attach runs the container in the foreground, as run does; otherwise skiff-init keeps it.
+	Attach, Interactive   bool
+	Stdin, Stdout, Stderr *os.File
+	Trace                 func(step string)
+	Compile               seccomp.Compiler
+}
+
+// Start runs a stopped container again, with the options it was run with, on the same file
+// system (what its processes wrote stays). A running container is left as it is.
+func Start(paths config.Paths, ref string, o StartOptions) (int, error) {
+	recs := OpenRecords(paths.GraphRoot)
+	in, err := recs.Lookup(ref)
+	if err != nil {
+		return 125, err
+	}
+	if in.Running {
+		return 0, nil
+	}
+	if in.Meta.Run == nil {
+		return 125, fmt.Errorf("container %s was made by an older skiff and cannot be started again: run a new one", ref)
+	}
+	ro := RunOptions{Image: in.Meta.Image, Remove: in.Meta.AutoRemove, Spec: in.Meta.Run.Spec, Links: in.Meta.Run.Links,
+		AddHosts: in.Meta.Run.AddHosts, Detach: !o.Attach, LogDriver: in.Meta.LogDriver, Stdout: o.Stdout, Stderr: o.Stderr,
+		Trace: o.Trace, Compile: o.Compile}
+	ro.Spec.Name = in.Meta.Name
+	ro.Spec.Interactive = o.Interactive && o.Attach
+	if o.Attach && (o.Interactive || ro.Spec.TTY) {
+		ro.Stdin = o.Stdin
+	}
+	if ro.LogDriver == "" {
+		ro.LogDriver = LogDrivers[0]
+	}
+	return run(paths, ro, &in)
 }
 
 // checkMapped fails clearly when the container's user is outside the user namespace's maps.

@@ -45,7 +45,7 @@ type Options struct {
 	SecurityOpt []string
 	Ulimits     []string // name=soft[:hard]
 	// HostEnv looks up the caller's environment for -e KEY (os.LookupEnv in the CLI).
-	HostEnv func(string) (string, bool)
+	HostEnv func(string) (string, bool) `json:"-"`
 	// HostHostname is the host's name, used with --network host.
 	HostHostname string
 	// DeferDefaultSeccomp leaves docker's default seccomp profile out of the spec and marks it
