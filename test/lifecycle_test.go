@@ -413,3 +413,46 @@ func TestStartRestart(t *testing.T) {
 		}
 	})
 }
+
+func TestRestartPolicies(t *testing.T) {
+	forModes(t, rangeModes, func(t *testing.T, m *mode) {
+		fail := "rp-fail-" + m.name
+		always := "rp-always-" + m.name
+		m.skiff("rm", "-f", fail, always)
+		defer m.skiff("rm", "-f", fail, always)
+		// on-failure:2: the first run and two more, then the last exit code
+		runDetached(t, m, "--name", fail, "--restart", "on-failure:2", "bbtest", "sh", "-c", "echo try; exit 3")
+		if r := m.skiff("wait", fail); norm(r.stdout) != "3" {
+			t.Errorf("wait: want 3: %v", r)
+		}
+		if r := m.skiff("logs", fail); strings.Count(r.stdout, "try") != 3 {
+			t.Errorf("on-failure:2: want 3 runs: %v", r)
+		}
+		// always: runs again until stopped; a stop is final
+		runDetached(t, m, "--name", always, "--restart", "always", "bbtest", "sh", "-c", "echo run; sleep 0.1")
+		if !waitFor(20*time.Second, func() bool { return strings.Count(m.skiff("logs", always).stdout, "run") >= 3 }) {
+			t.Fatalf("always: not run 3 times: %v", m.skiff("logs", always))
+		}
+		if r := m.skiff("stop", "-t", "5", always); r.code != 0 {
+			t.Fatalf("stop: %v", r)
+		}
+		n := strings.Count(m.skiff("logs", always).stdout, "run")
+		time.Sleep(1500 * time.Millisecond)
+		if r := m.skiff("ps", "-a", "--format", "{{.Names}} {{.State}}"); !strings.Contains(r.stdout, always+" exited") {
+			t.Errorf("after stop: want exited: %v", r)
+		}
+		if got := strings.Count(m.skiff("logs", always).stdout, "run"); got != n {
+			t.Errorf("ran again after stop: %d runs, then %d", n, got)
+		}
+		for _, bad := range [][]string{
+			{"run", "--restart", "always", "bbtest", "true"},
+			{"run", "-d", "--rm", "--restart", "always", "bbtest", "true"},
+			{"run", "-d", "--restart", "sometimes", "bbtest", "true"},
+			{"run", "-d", "--restart", "on-failure:x", "bbtest", "true"},
+		} {
+			if r := m.skiff(bad...); checkOneLineError(r) != "" || !strings.Contains(r.stderr, "--restart") {
+				t.Errorf("%v: %v", bad, r)
+			}
+		}
+	})
+}

@@ -589,13 +589,28 @@ static void join_container(const char *pid)
 	}
 }
 
+/* What the command's process needs between clone and exec, and what it reports back. */
+struct spawn {
+	int tty, slave, keep_stdin_open;
+	int out_fd, err_fd; /* detached: the write ends of the log pipes, else -1 */
+	char **env, **args;
+	const char *stage; /* the step that failed before the exec, or NULL */
+	int err;           /* errno of the failure; 0 when the exec succeeded */
+};
+
 /* ---- the keeper of a detached container ---------------------------------------------------- */
 
 static struct {
 	int detached, autoremove;
 	const char *log_driver, *started_at;
 	int running_fd, state_fd, log_fd; /* the lock is held as long as running_fd is open */
-} shim = { .running_fd = -1, .state_fd = -1, .log_fd = -1 };
+	const char *restart;              /* no, always, unless-stopped, on-failure */
+	long restart_max;                 /* on-failure:N; 0: no limit */
+} shim = { .running_fd = -1, .state_fd = -1, .log_fd = -1, .restart = "no" };
+
+/* skiff stop sends its signal with sigqueue and this value: a container stopped on purpose is
+ * not restarted by its policy */
+#define STOP_VALUE 0x736b6966
 
 /* now_rfc3339 writes the current UTC time as Go's time.RFC3339Nano parses it. */
 static void now_rfc3339(char *out, size_t n)
@@ -695,7 +710,57 @@ static void log_read(struct logstream *ls)
 /* shim_loop is PID 1 of a detached container once skiff has gone: it logs the command's
  * output, forwards signals, reaps, and at the command's end writes state.json in place and
  * exits with the command's status, which lets go of the running lock. */
-static void __attribute__((noreturn)) shim_loop(pid_t child, int out, int err)
+static int spawn_command(void *arg);
+
+/* restart_wanted says whether the policy runs the command again after it ended with code. */
+static int restart_wanted(int code, long runs)
+{
+	if (!strcmp(shim.restart, "always") || !strcmp(shim.restart, "unless-stopped"))
+		return 1;
+	if (!strcmp(shim.restart, "on-failure"))
+		return code != 0 && (shim.restart_max == 0 || runs <= shim.restart_max);
+	return 0;
+}
+
+/* drain_logs logs what the command wrote last; a process it left behind may hold a pipe
+ * open: read what is there, not until its end. */
+static void drain_logs(struct logstream *lo, struct logstream *le)
+{
+	struct logstream *ls[2] = { lo, le };
+	for (int i = 0; i < 2; i++) {
+		if (ls[i]->fd < 0)
+			continue;
+		fcntl(ls[i]->fd, F_SETFL, O_NONBLOCK);
+		while (ls[i]->fd >= 0) {
+			size_t before = ls[i]->n;
+			int fd = ls[i]->fd;
+			log_read(ls[i]);
+			if (ls[i]->fd == fd && ls[i]->n == before)
+				break; /* EAGAIN */
+		}
+		if (ls[i]->fd >= 0) {
+			if (ls[i]->n)
+				log_line(ls[i]->name, ls[i]->buf, ls[i]->n, 0);
+			close(ls[i]->fd);
+			ls[i]->fd = -1;
+		}
+		ls[i]->n = 0;
+	}
+}
+
+static long long mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* shim_loop is PID 1 of a detached container once skiff has gone: it logs the command's
+ * output, forwards signals, reaps, runs the command again when the restart policy says so
+ * (after the others are killed, with docker's back-off from 100 ms doubling to a minute),
+ * and at the end writes state.json in place and exits with the command's status, which lets
+ * go of the running lock. */
+static void __attribute__((noreturn)) shim_loop(pid_t child, int out, int err, struct spawn *sp)
 {
 	close(sync_fd);
 	sync_fd = -1;
@@ -714,15 +779,40 @@ static void __attribute__((noreturn)) shim_loop(pid_t child, int out, int err)
 	static struct logstream lo, le;
 	lo.fd = out, lo.name = "stdout";
 	le.fd = err, le.name = "stderr";
-	int code = -1;
-	while (code < 0) {
+	int code = -1, stopping = 0;
+	long runs = 1, delay = 100;
+	long long started = mono_ms(), restart_at = -1;
+	for (;;) {
+		int timeout = -1;
+		if (restart_at >= 0) {
+			long long left = restart_at - mono_ms();
+			timeout = left > 0 ? (int)left : 0;
+		}
 		struct pollfd p[3] = { { .fd = sfd, .events = POLLIN }, { .fd = lo.fd, .events = POLLIN },
 			               { .fd = le.fd, .events = POLLIN } };
-		if (poll(p, 3, -1) < 0) {
+		int n = poll(p, 3, timeout);
+		if (n < 0) {
 			if (errno == EINTR)
 				continue;
-			kill(child, SIGKILL);
+			if (child > 0)
+				kill(child, SIGKILL);
 			_exit(125);
+		}
+		if (n == 0 && restart_at >= 0) { /* the back-off is over: run the command again */
+			int outp[2], errp[2];
+			if (pipe2(outp, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0)
+				break;
+			sp->out_fd = outp[1], sp->err_fd = errp[1], sp->err = 0, sp->stage = NULL;
+			static char stack[64 * 1024] __attribute__((aligned(16)));
+			child = clone(spawn_command, stack + sizeof stack, CLONE_VM | CLONE_VFORK | SIGCHLD, sp);
+			close(outp[1]);
+			close(errp[1]);
+			lo.fd = outp[0], le.fd = errp[0];
+			if (child < 0 || sp->err)
+				break; /* the exec failed: code is the last run's */
+			restart_at = -1, code = -1, runs++;
+			started = mono_ms();
+			continue;
 		}
 		if (p[1].revents)
 			log_read(&lo);
@@ -734,52 +824,48 @@ static void __attribute__((noreturn)) shim_loop(pid_t child, int out, int err)
 		if (read(sfd, &si, sizeof si) != sizeof si)
 			continue;
 		if (si.ssi_signo != SIGCHLD) {
-			kill(child, (int)si.ssi_signo);
+			if (si.ssi_code == SI_QUEUE && si.ssi_int == STOP_VALUE)
+				stopping = 1;
+			if (child > 0)
+				kill(child, (int)si.ssi_signo);
+			else if (stopping)
+				break; /* stopped while waiting to restart */
 			continue;
 		}
 		int st;
 		pid_t w;
 		while ((w = waitpid(-1, &st, WNOHANG)) > 0)
-			if (w == child)
+			if (w == child) {
 				code = exit_code(st);
-	}
-	/* what the command wrote last; a process it left behind may hold the pipe open: read what
-	 * is there, not until its end */
-	struct logstream *ls[2] = { &lo, &le };
-	for (int i = 0; i < 2; i++) {
-		if (ls[i]->fd < 0)
+				child = -1;
+			}
+		if (child > 0 || code < 0 || restart_at >= 0)
 			continue;
-		fcntl(ls[i]->fd, F_SETFL, O_NONBLOCK);
-		while (ls[i]->fd >= 0) {
-			size_t before = ls[i]->n;
-			int fd = ls[i]->fd;
-			log_read(ls[i]);
-			if (ls[i]->fd == fd && ls[i]->n == before)
-				break; /* EAGAIN */
-		}
-		if (ls[i]->fd >= 0 && ls[i]->n)
-			log_line(ls[i]->name, ls[i]->buf, ls[i]->n, 0);
+		drain_logs(&lo, &le);
+		if (stopping || sp->tty || !restart_wanted(code, runs))
+			break;
+		/* the rest of the container goes with its command, as when docker restarts one */
+		kill(-1, SIGKILL);
+		while (waitpid(-1, NULL, 0) > 0)
+			;
+		if (mono_ms() - started >= 10000)
+			delay = 100;
+		restart_at = mono_ms() + delay;
+		delay = delay * 2 > 60000 ? 60000 : delay * 2;
 	}
+	drain_logs(&lo, &le);
 	if (!shim.autoremove) {
 		/* an --rm container is removed by the next skiff that finds its lock free */
 		char ts[64], buf[512];
 		now_rfc3339(ts, sizeof ts);
-		int n = snprintf(buf, sizeof buf, "{\"status\":\"exited\",\"exitCode\":%d,\"startedAt\":\"%s\",\"finishedAt\":\"%s\"}",
-		                 code, shim.started_at, ts);
-		if (pwrite(shim.state_fd, buf, (size_t)n, 0) == n && ftruncate(shim.state_fd, n) < 0)
+		int k = snprintf(buf, sizeof buf, "{\"status\":\"exited\",\"exitCode\":%d,\"startedAt\":\"%s\",\"finishedAt\":\"%s\"}",
+		                 code < 0 ? 137 : code, shim.started_at, ts);
+		if (pwrite(shim.state_fd, buf, (size_t)k, 0) == k && ftruncate(shim.state_fd, k) < 0)
 			errno = 0;
 	}
-	_exit(code);
+	_exit(code < 0 ? 137 : code);
 }
 
-/* What the command's process needs between clone and exec, and what it reports back. */
-struct spawn {
-	int tty, slave, keep_stdin_open;
-	int out_fd, err_fd; /* detached: the write ends of the log pipes, else -1 */
-	char **env, **args;
-	const char *stage; /* the step that failed before the exec, or NULL */
-	int err;           /* errno of the failure; 0 when the exec succeeded */
-};
 
 /* spawn_command runs in the command's process, on its own stack, in this process's memory
  * (CLONE_VM|CLONE_VFORK): it writes nothing but its struct spawn and environ, and ends in
@@ -988,6 +1074,9 @@ int main(int argc, char **argv)
 			cols = (int)num();
 		} else if (!strcmp(op, "nostdin")) {
 			keep_stdin_open = 0;
+		} else if (!strcmp(op, "restart")) { /* policy max */
+			shim.restart = word();
+			shim.restart_max = num();
 		} else if (!strcmp(op, "detach")) { /* logdriver started-at autoremove */
 			shim.detached = 1;
 			shim.log_driver = word();
@@ -1111,7 +1200,7 @@ int main(int argc, char **argv)
 			close(outp[1]);
 			close(errp[1]);
 		}
-		shim_loop(child, tty ? master : outp[0], tty ? -1 : errp[0]);
+		shim_loop(child, tty ? master : outp[0], tty ? -1 : errp[0], &sp);
 	}
 
 	/* 8. PID 1: forward signals, reap, exit with the command's status */

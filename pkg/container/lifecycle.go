@@ -2,6 +2,7 @@ package container
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"os"
@@ -10,6 +11,7 @@ import (
 	"strings"
 	"syscall"
 	"time"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -46,6 +48,29 @@ func signalKeeper(pid int, sig syscall.Signal) error {
 	return syscall.Kill(pid, sig)
 }
 
+// stopValue marks the signal of a stop (sigqueue's value): skiff-init does not restart a
+// container stopped on purpose (skiff-init.c's STOP_VALUE).
+const stopValue = 0x736b6966
+
+// stopKeeper sends sig to skiff-init as signalKeeper does, with stopValue.
+func stopKeeper(pid int, sig syscall.Signal) error {
+	if err := signalKeeper(pid, 0); err != nil {
+		return err
+	}
+	// siginfo_t: signo, errno, code (SI_QUEUE), then pid, uid and the value at byte 24
+	var info [128]byte
+	binary.NativeEndian.PutUint32(info[0:], uint32(sig))
+	binary.NativeEndian.PutUint32(info[8:], uint32(0xffffffff)) // SI_QUEUE = -1
+	binary.NativeEndian.PutUint32(info[16:], uint32(os.Getpid()))
+	binary.NativeEndian.PutUint32(info[20:], uint32(os.Getuid()))
+	binary.NativeEndian.PutUint32(info[24:], stopValue)
+	_, _, e := unix.Syscall(unix.SYS_RT_SIGQUEUEINFO, uintptr(pid), uintptr(sig), uintptr(unsafe.Pointer(&info[0])))
+	if e != 0 {
+		return e
+	}
+	return nil
+}
+
 // Stop asks a running container to end with sig (docker's stop: SIGTERM unless the image says
 // otherwise), waits up to timeout, then kills it. A container that does not run is left as it
 // is, as docker does.
@@ -55,7 +80,7 @@ func (r *Records) Stop(ref string, sig syscall.Signal, timeout time.Duration) (I
 		return in, err
 	}
 	if timeout > 0 {
-		if err := signalKeeper(in.State.Pid, sig); err == nil && r.waitStopped(in.ID, timeout) {
+		if err := stopKeeper(in.State.Pid, sig); err == nil && r.waitStopped(in.ID, timeout) {
 			return r.info(in.ID)
 		}
 	}

@@ -42,6 +42,8 @@ import (
 //	tty      ROWS COLS
 //	join     PID                           (exec) enter the namespaces of the container whose
 //	                                       skiff-init is PID, instead of making a root
+//	restart  POLICY MAX                    (detached) run the command again when it ends:
+//	                                       always, unless-stopped, on-failure (MAX times, 0: no limit)
 //	detach   LOGDRIVER STARTED AUTOREMOVE  skiff-init keeps the container after skiff returns: it
 //	                                       gets the running lock, state.json and the log file on
 //	                                       the sync socket (after the seccomp program), in that
@@ -100,6 +102,8 @@ type detachPlan struct {
 	LogDriver  string // k8s-file, json-file or none
 	Started    string // RFC 3339, for the state it writes at the end
 	AutoRemove bool
+	Restart    string // no, always, unless-stopped or on-failure
+	RestartMax int    // on-failure:N
 }
 
 // makePlan encodes s for skiff-init. Mounts go in this order: the spec's default file systems,
@@ -221,6 +225,9 @@ func (p *plan) process(proc *rspec.Process, in planInput) error {
 		auto := "0"
 		if d.AutoRemove {
 			auto = "1"
+		}
+		if d.Restart != "" && d.Restart != "no" {
+			p.op("restart", d.Restart, strconv.Itoa(d.RestartMax))
 		}
 		p.op("detach", d.LogDriver, d.Started, auto)
 	}

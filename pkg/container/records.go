@@ -87,6 +87,7 @@ type RunConfig struct {
 	Spec     spec.Options `json:"spec"`
 	Links    []string     `json:"links,omitempty"`
 	AddHosts []string     `json:"addHosts,omitempty"`
+	Restart  string       `json:"restart,omitempty"`
 }
 
 // writeMeta replaces a container's config.json.

@@ -64,6 +64,8 @@ type RunOptions struct {
 
 	// Links are --link NAME[:ALIAS]; AddHosts --add-host HOST:IP.
 	Links, AddHosts []string
+	// Restart is --restart: no, always, unless-stopped or on-failure[:N] (detached only).
+	Restart string
 
 	volumes []string // the named volumes of Spec.Volumes
 }
@@ -89,6 +91,20 @@ func run(paths config.Paths, o RunOptions, existing *Info) (int, error) {
 	if o.Spec.Name != "" {
 		if err := ValidName(o.Spec.Name); err != nil {
 			return 125, err
+		}
+	}
+	policy, retries, err := ParseRestart(o.Restart)
+	if err != nil {
+		return 125, err
+	}
+	if policy != "no" {
+		switch {
+		case !o.Detach:
+			return 125, errors.New("--restart needs -d: a restart policy is kept by skiff-init, which only a detached container has")
+		case o.Remove:
+			return 125, errors.New("--restart and --rm conflict: a container removed when it stops cannot be restarted")
+		case o.Spec.TTY:
+			return 125, errors.New("--restart with -t is not supported yet")
 		}
 	}
 	if o.Detach {
@@ -266,7 +282,8 @@ func run(paths config.Paths, o RunOptions, existing *Info) (int, error) {
 	trace("seccomp")
 	in := planInput{Rootfs: rootfs, Overlay: overlay, OverlayDir: overlayDir, EtcFiles: etc, SeccompSent: bpf != nil, Rows: 24, Cols: 80}
 	if o.Detach {
-		in.Detach = &detachPlan{LogDriver: o.LogDriver, Started: time.Now().UTC().Format(time.RFC3339Nano), AutoRemove: o.Remove}
+		in.Detach = &detachPlan{LogDriver: o.LogDriver, Started: time.Now().UTC().Format(time.RFC3339Nano), AutoRemove: o.Remove,
+			Restart: policy, RestartMax: retries}
 	}
 	in.Trace = o.Trace != nil
 	in.NoStdin = !o.Spec.Interactive || o.Stdin == nil
@@ -353,7 +370,7 @@ func create(recs *Records, paths config.Paths, o RunOptions) (*Handle, *catalog.
 		}
 		meta.StopSignal = img.Config.Config.StopSignal
 		meta.Volumes = o.volumes
-		meta.Run = &RunConfig{Spec: o.Spec, Links: o.Links, AddHosts: o.AddHosts}
+		meta.Run = &RunConfig{Spec: o.Spec, Links: o.Links, AddHosts: o.AddHosts, Restart: o.Restart}
 		if o.Spec.Entrypoint != nil {
 			meta.Command = nil
 			if *o.Spec.Entrypoint != "" {
@@ -446,6 +463,7 @@ func Start(paths config.Paths, ref string, o StartOptions) (int, error) {
 		return 125, fmt.Errorf("container %s was made by an older skiff and cannot be started again: run a new one", ref)
 	}
 	ro := RunOptions{Image: in.Meta.Image, Remove: in.Meta.AutoRemove, Spec: in.Meta.Run.Spec, Links: in.Meta.Run.Links,
+		Restart:  in.Meta.Run.Restart,
 		AddHosts: in.Meta.Run.AddHosts, Detach: !o.Attach, LogDriver: in.Meta.LogDriver, Stdout: o.Stdout, Stderr: o.Stderr,
 		Trace: o.Trace, Compile: o.Compile}
 	ro.Spec.Name = in.Meta.Name
@@ -456,7 +474,33 @@ func Start(paths config.Paths, ref string, o StartOptions) (int, error) {
 	if ro.LogDriver == "" {
 		ro.LogDriver = LogDrivers[0]
 	}
+	if !ro.Detach {
+		ro.Restart = "" // a policy is skiff-init's, in the background only
+	}
 	return run(paths, ro, &in)
+}
+
+// ParseRestart reads --restart: no, always, unless-stopped, on-failure or on-failure:N.
+func ParseRestart(s string) (string, int, error) {
+	policy, n, hasN := strings.Cut(s, ":")
+	switch policy {
+	case "", "no":
+		if !hasN {
+			return "no", 0, nil
+		}
+	case "always", "unless-stopped":
+		if !hasN {
+			return policy, 0, nil
+		}
+	case "on-failure":
+		if !hasN {
+			return policy, 0, nil
+		}
+		if max, err := strconv.Atoi(n); err == nil && max >= 0 {
+			return policy, max, nil
+		}
+	}
+	return "", 0, fmt.Errorf("invalid --restart %q: use no, always, unless-stopped or on-failure[:MAX-RETRIES]", s)
 }
 
 // checkMapped fails clearly when the container's user is outside the user namespace's maps.
