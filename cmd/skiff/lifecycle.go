@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -180,18 +179,7 @@ func execCommand() *cli.Command {
 			if o.Interactive || o.TTY {
 				o.Stdin = os.Stdin
 			}
-			code, err := container.Exec(paths, c.Args().First(), o)
-			if err != nil {
-				var ee *container.ExitError
-				if !errors.As(err, &ee) {
-					err = &container.ExitError{Code: code, Err: err}
-				}
-				return err
-			}
-			if code != 0 {
-				return &silentExit{code}
-			}
-			return nil
+			return exitWith(container.Exec(paths, c.Args().First(), o))
 		},
 	}
 }
@@ -340,14 +328,7 @@ func startCommand() *cli.Command {
 			o := container.StartOptions{Attach: c.Bool("attach"), Interactive: c.Bool("interactive"),
 				Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, Trace: tracer(), Compile: compileSeccomp}
 			if o.Attach {
-				code, err := container.Start(paths, c.Args().First(), o)
-				if err != nil {
-					return &container.ExitError{Code: code, Err: err}
-				}
-				if code != 0 {
-					return &silentExit{code}
-				}
-				return nil
+				return exitWith(container.Start(paths, c.Args().First(), o))
 			}
 			return removeEach(c.Args().Slice(), false, func(ref string) ([]string, error) {
 				_, err := container.Start(paths, ref, o)

@@ -106,18 +106,7 @@ func runCommand() *cli.Command {
 				return &usageError{fmt.Sprintf("invalid --pull %q: use missing, always or never", c.String("pull"))}
 			}
 			o.Compile = compileSeccomp
-			code, err := container.Run(paths, o)
-			if err != nil {
-				var ee *container.ExitError
-				if !errors.As(err, &ee) {
-					err = &container.ExitError{Code: code, Err: err}
-				}
-				return err
-			}
-			if code != 0 {
-				return &silentExit{code}
-			}
-			return nil
+			return exitWith(container.Run(paths, o))
 		},
 	}
 }
@@ -155,6 +144,22 @@ func pullForRun(c *cli.Context, ref string) error {
 			return &silentExit{125} // the helper said why
 		}
 		return fmt.Errorf("run %s: %w", helper, err)
+	}
+	return nil
+}
+
+// exitWith turns the outcome of a container's command into skiff's: the command's exit code,
+// or the error with docker's code for it (125 when skiff itself failed).
+func exitWith(code int, err error) error {
+	if err != nil {
+		var ee *container.ExitError
+		if !errors.As(err, &ee) {
+			err = &container.ExitError{Code: code, Err: err}
+		}
+		return err
+	}
+	if code != 0 {
+		return &silentExit{code}
 	}
 	return nil
 }

@@ -62,37 +62,30 @@ func (r *Records) Logs(ref string, o LogOptions, stdout, stderr io.Writer) error
 		return err
 	}
 	rd := bufio.NewReaderSize(f, 64*1024)
-	var entries []LogEntry
 	var pending []byte // a line the keeper has not finished writing
-	next := func() (LogEntry, bool, error) {
+	// each calls f with every complete line logged since the last call
+	each := func(f func(LogEntry) error) error {
 		for {
 			chunk, err := rd.ReadSlice('\n')
 			pending = append(pending, chunk...)
 			if err == bufio.ErrBufferFull {
 				continue
 			}
-			if err != nil { // io.EOF: wait for the rest of the line
-				return LogEntry{}, false, nil
+			if err != nil { // io.EOF: the rest of the line comes later
+				return nil
 			}
-			line := pending
+			e, perr := parseLogLine(in.Meta.LogDriver, pending)
 			pending = nil
-			e, perr := parseLogLine(in.Meta.LogDriver, line)
 			if perr != nil {
 				continue // a damaged line: skip it, as docker does
 			}
-			return e, true, nil
+			if err := f(e); err != nil {
+				return err
+			}
 		}
 	}
-	for {
-		e, ok, err := next()
-		if err != nil {
-			return err
-		}
-		if !ok {
-			break
-		}
-		entries = append(entries, e)
-	}
+	var entries []LogEntry
+	_ = each(func(e LogEntry) error { entries = append(entries, e); return nil })
 	if o.Tail >= 0 && len(entries) > o.Tail {
 		entries = entries[len(entries)-o.Tail:]
 	}
@@ -101,28 +94,17 @@ func (r *Records) Logs(ref string, o LogOptions, stdout, stderr io.Writer) error
 			return err
 		}
 	}
-	if !o.Follow {
-		return nil
-	}
-	for {
+	for o.Follow {
 		running, _ := alive(r.Path(in.ID))
-		for {
-			e, ok, err := next()
-			if err != nil {
-				return err
-			}
-			if !ok {
-				break
-			}
-			if err := print(e); err != nil {
-				return err
-			}
+		if err := each(print); err != nil {
+			return err
 		}
 		if !running {
-			return nil // everything it wrote was read after it stopped
+			break // everything it wrote was read after it stopped
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+	return nil
 }
 
 // parseLogLine reads one line of a log in the given driver's format.
