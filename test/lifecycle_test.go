@@ -456,3 +456,23 @@ func TestRestartPolicies(t *testing.T) {
 		}
 	})
 }
+
+func TestLogMaxSize(t *testing.T) {
+	forModes(t, rangeModes, func(t *testing.T, m *mode) {
+		id := runDetached(t, m, "--log-opt", "max-size=8k", "bbtest", "sh", "-c", "i=0; while [ $i -lt 2000 ]; do echo line-$i; i=$((i+1)); done; echo last")
+		defer m.skiff("rm", "-f", id)
+		m.skiff("wait", id)
+		st, err := os.Stat(filepath.Join(m.storeDir(), "skiff-containers", id, "ctr.log"))
+		if err != nil || st.Size() > 8192 {
+			t.Errorf("log of %v bytes (%v), want at most 8k", st.Size(), err)
+		}
+		if r := m.skiff("logs", "--tail", "1", id); norm(r.stdout) != "last" {
+			t.Errorf("the last line after the log started over: %v", r)
+		}
+		for _, bad := range []string{"max-file=3", "max-size=1"} {
+			if r := m.skiff("run", "-d", "--log-opt", bad, "bbtest", "true"); checkOneLineError(r) != "" || !strings.Contains(r.stderr, "--log-opt") {
+				t.Errorf("--log-opt %s: %v", bad, r)
+			}
+		}
+	})
+}

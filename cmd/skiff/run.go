@@ -22,6 +22,7 @@ func runCommand() *cli.Command {
 			&cli.BoolFlag{Name: "rm", Usage: "remove the container when it exits"},
 			&cli.BoolFlag{Name: "detach", Aliases: []string{"d"}, Usage: "run in the background and print the container's ID"},
 			&cli.StringFlag{Name: "log-driver", Value: "k8s-file", Usage: "with -d: where the output goes: k8s-file, json-file or none"},
+			&cli.StringSliceFlag{Name: "log-opt", Usage: "with -d: max-size=SIZE (the log starts over beyond it)"},
 			&cli.StringFlag{Name: "restart", Value: "no", Usage: "with -d: no, always, unless-stopped or on-failure[:MAX-RETRIES]"},
 			&cli.StringFlag{Name: "name", Usage: "name the container"},
 			&cli.StringSliceFlag{Name: "env", Aliases: []string{"e"}, Usage: "set an environment variable (KEY=VALUE, or KEY to pass yours)"},
@@ -63,6 +64,7 @@ func runCommand() *cli.Command {
 				Links:     c.StringSlice("link"),
 				AddHosts:  c.StringSlice("add-host"),
 				Restart:   c.String("restart"),
+				LogOpts:   c.StringSlice("log-opt"),
 				Stdin:     os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr,
 				Trace: tracer(),
 				Spec: spec.Options{

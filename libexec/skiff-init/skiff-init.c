@@ -604,6 +604,7 @@ static struct {
 	int detached, autoremove;
 	const char *log_driver, *started_at;
 	int running_fd, state_fd, log_fd; /* the lock is held as long as running_fd is open */
+	long long log_max;                /* --log-opt max-size: the log starts over beyond it */
 	const char *restart;              /* no, always, unless-stopped, on-failure */
 	long restart_max;                 /* on-failure:N; 0: no limit */
 } shim = { .running_fd = -1, .state_fd = -1, .log_fd = -1, .restart = "no" };
@@ -666,6 +667,13 @@ static void log_line(const char *stream, const char *text, size_t len, int full)
 		memcpy(out + o, text, len);
 		o += len;
 		out[o++] = '\n';
+	}
+	if (shim.log_max > 0) {
+		/* as conmon: a log that would grow beyond the limit starts over (appends go to 0) */
+		struct stat st;
+		if (fstat(shim.log_fd, &st) == 0 && st.st_size + (long long)o > shim.log_max)
+			if (ftruncate(shim.log_fd, 0) < 0)
+				errno = 0;
 	}
 	for (size_t w = 0; w < o;) {
 		ssize_t r = write(shim.log_fd, out + w, o - w);
@@ -1074,6 +1082,8 @@ int main(int argc, char **argv)
 			cols = (int)num();
 		} else if (!strcmp(op, "nostdin")) {
 			keep_stdin_open = 0;
+		} else if (!strcmp(op, "logmax")) { /* bytes */
+			shim.log_max = num();
 		} else if (!strcmp(op, "restart")) { /* policy max */
 			shim.restart = word();
 			shim.restart_max = num();

@@ -42,6 +42,7 @@ import (
 //	tty      ROWS COLS
 //	join     PID                           (exec) enter the namespaces of the container whose
 //	                                       skiff-init is PID, instead of making a root
+//	logmax   BYTES                         (detached) the log starts over when it would outgrow BYTES
 //	restart  POLICY MAX                    (detached) run the command again when it ends:
 //	                                       always, unless-stopped, on-failure (MAX times, 0: no limit)
 //	detach   LOGDRIVER STARTED AUTOREMOVE  skiff-init keeps the container after skiff returns: it
@@ -104,6 +105,7 @@ type detachPlan struct {
 	AutoRemove bool
 	Restart    string // no, always, unless-stopped or on-failure
 	RestartMax int    // on-failure:N
+	LogMax     int64  // --log-opt max-size in bytes; 0: no limit
 }
 
 // makePlan encodes s for skiff-init. Mounts go in this order: the spec's default file systems,
@@ -225,6 +227,9 @@ func (p *plan) process(proc *rspec.Process, in planInput) error {
 		auto := "0"
 		if d.AutoRemove {
 			auto = "1"
+		}
+		if d.LogMax > 0 {
+			p.op("logmax", strconv.FormatInt(d.LogMax, 10))
 		}
 		if d.Restart != "" && d.Restart != "no" {
 			p.op("restart", d.Restart, strconv.Itoa(d.RestartMax))

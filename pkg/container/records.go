@@ -88,6 +88,7 @@ type RunConfig struct {
 	Links    []string     `json:"links,omitempty"`
 	AddHosts []string     `json:"addHosts,omitempty"`
 	Restart  string       `json:"restart,omitempty"`
+	LogOpts  []string     `json:"logOpts,omitempty"`
 }
 
 // writeMeta replaces a container's config.json.

@@ -19,6 +19,7 @@ import (
 	"syscall"
 	"time"
 
+	units "github.com/docker/go-units"
 	rspec "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 	"golang.org/x/term"
@@ -66,6 +67,8 @@ type RunOptions struct {
 	Links, AddHosts []string
 	// Restart is --restart: no, always, unless-stopped or on-failure[:N] (detached only).
 	Restart string
+	// LogOpts are --log-opt KEY=VALUE: max-size (k8s-file, json-file).
+	LogOpts []string
 
 	volumes []string // the named volumes of Spec.Volumes
 }
@@ -106,6 +109,13 @@ func run(paths config.Paths, o RunOptions, existing *Info) (int, error) {
 		case o.Spec.TTY:
 			return 125, errors.New("--restart with -t is not supported yet")
 		}
+	}
+	logMax, err := parseLogOpts(o.LogOpts)
+	if err != nil {
+		return 125, err
+	}
+	if logMax > 0 && !o.Detach {
+		return 125, errors.New("--log-opt needs -d: only a detached container has a log")
 	}
 	if o.Detach {
 		if o.LogDriver == "" {
@@ -283,7 +293,7 @@ func run(paths config.Paths, o RunOptions, existing *Info) (int, error) {
 	in := planInput{Rootfs: rootfs, Overlay: overlay, OverlayDir: overlayDir, EtcFiles: etc, SeccompSent: bpf != nil, Rows: 24, Cols: 80}
 	if o.Detach {
 		in.Detach = &detachPlan{LogDriver: o.LogDriver, Started: time.Now().UTC().Format(time.RFC3339Nano), AutoRemove: o.Remove,
-			Restart: policy, RestartMax: retries}
+			Restart: policy, RestartMax: retries, LogMax: logMax}
 	}
 	in.Trace = o.Trace != nil
 	in.NoStdin = !o.Spec.Interactive || o.Stdin == nil
@@ -370,7 +380,7 @@ func create(recs *Records, paths config.Paths, o RunOptions) (*Handle, *catalog.
 		}
 		meta.StopSignal = img.Config.Config.StopSignal
 		meta.Volumes = o.volumes
-		meta.Run = &RunConfig{Spec: o.Spec, Links: o.Links, AddHosts: o.AddHosts, Restart: o.Restart}
+		meta.Run = &RunConfig{Spec: o.Spec, Links: o.Links, AddHosts: o.AddHosts, Restart: o.Restart, LogOpts: o.LogOpts}
 		if o.Spec.Entrypoint != nil {
 			meta.Command = nil
 			if *o.Spec.Entrypoint != "" {
@@ -463,7 +473,7 @@ func Start(paths config.Paths, ref string, o StartOptions) (int, error) {
 		return 125, fmt.Errorf("container %s was made by an older skiff and cannot be started again: run a new one", ref)
 	}
 	ro := RunOptions{Image: in.Meta.Image, Remove: in.Meta.AutoRemove, Spec: in.Meta.Run.Spec, Links: in.Meta.Run.Links,
-		Restart:  in.Meta.Run.Restart,
+		Restart: in.Meta.Run.Restart, LogOpts: in.Meta.Run.LogOpts,
 		AddHosts: in.Meta.Run.AddHosts, Detach: !o.Attach, LogDriver: in.Meta.LogDriver, Stdout: o.Stdout, Stderr: o.Stderr,
 		Trace: o.Trace, Compile: o.Compile}
 	ro.Spec.Name = in.Meta.Name
@@ -475,7 +485,7 @@ func Start(paths config.Paths, ref string, o StartOptions) (int, error) {
 		ro.LogDriver = LogDrivers[0]
 	}
 	if !ro.Detach {
-		ro.Restart = "" // a policy is skiff-init's, in the background only
+		ro.Restart, ro.LogOpts = "", nil // skiff-init's, in the background only
 	}
 	return run(paths, ro, &in)
 }
@@ -962,4 +972,22 @@ func (k *keeperFiles) Close() {
 			f.Close()
 		}
 	}
+}
+
+// parseLogOpts reads --log-opt KEY=VALUE: max-size=SIZE (docker's units: 10m, 1g) is the only
+// key, and returns it in bytes.
+func parseLogOpts(opts []string) (int64, error) {
+	var limit int64
+	for _, o := range opts {
+		k, v, _ := strings.Cut(o, "=")
+		if k != "max-size" {
+			return 0, fmt.Errorf("unsupported --log-opt %q: max-size=SIZE is the one skiff knows", o)
+		}
+		n, err := units.RAMInBytes(v)
+		if err != nil || n < 4096 {
+			return 0, fmt.Errorf("invalid --log-opt %q: give a size of at least 4k, such as 10m", o)
+		}
+		limit = n
+	}
+	return limit, nil
 }
