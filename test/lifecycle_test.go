@@ -1,6 +1,7 @@
 package integration
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -473,6 +474,38 @@ func TestLogMaxSize(t *testing.T) {
 			if r := m.skiff("run", "-d", "--log-opt", bad, "bbtest", "true"); checkOneLineError(r) != "" || !strings.Contains(r.stderr, "--log-opt") {
 				t.Errorf("--log-opt %s: %v", bad, r)
 			}
+		}
+	})
+}
+
+func TestInspectContainer(t *testing.T) {
+	forModes(t, rangeModes, func(t *testing.T, m *mode) {
+		name := "insp-" + m.name
+		m.skiff("rm", "-f", name)
+		runDetached(t, m, "--name", name, "--restart", "on-failure:3", "-e", "A=1", "-v", "inspvol-"+m.name+":/data", "bbtest", "sleep", "1000")
+		defer func() {
+			m.skiff("rm", "-f", name)
+			m.skiff("volume", "rm", "inspvol-"+m.name)
+		}()
+		r := m.skiff("inspect", "--format", "{{.Name}} {{.State.Running}} {{.HostConfig.RestartPolicy.Name}}:{{.HostConfig.RestartPolicy.MaximumRetryCount}} {{.HostConfig.LogConfig.Type}}", name)
+		if r.code != 0 || norm(r.stdout) != "/"+name+" true on-failure:3 k8s-file" {
+			t.Errorf("inspect --format: %v", r)
+		}
+		r = m.skiff("inspect", name)
+		var docs []struct {
+			State  struct{ Status string }
+			Config struct{ Env []string }
+			Mounts []struct{ Type, Name, Destination string }
+		}
+		if err := json.Unmarshal([]byte(r.stdout), &docs); err != nil || len(docs) != 1 {
+			t.Fatalf("inspect: %v (%v)", r, err)
+		}
+		d := docs[0]
+		if d.State.Status != "running" || !slices.Contains(d.Config.Env, "A=1") || !slices.ContainsFunc(d.Config.Env, func(e string) bool { return strings.HasPrefix(e, "PATH=") }) {
+			t.Errorf("inspect: state and environment: %+v", d)
+		}
+		if len(d.Mounts) != 1 || d.Mounts[0].Type != "volume" || d.Mounts[0].Name != "inspvol-"+m.name || d.Mounts[0].Destination != "/data" {
+			t.Errorf("inspect: mounts: %+v", d.Mounts)
 		}
 	})
 }

@@ -8,6 +8,8 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"text/template"
@@ -16,6 +18,7 @@ import (
 	units "github.com/docker/go-units"
 	"github.com/urfave/cli/v2"
 
+	"github.com/skiff-project/skiff/pkg/container"
 	"github.com/skiff-project/skiff/pkg/image"
 	"github.com/skiff-project/skiff/pkg/store"
 )
@@ -94,25 +97,61 @@ func contains(list []string, s string) bool {
 	return false
 }
 
-// containerInspect is the part of docker's container inspect document skiff fills today.
+// containerInspect is the part of docker's container inspect document skiff fills (docker's
+// field names, so that `inspect -f '{{.State.Running}}'` and friends work unchanged).
 type containerInspect struct {
 	ID      string `json:"Id"`
-	Name    string `json:"Name"`
+	Name    string `json:"Name"` // "/NAME", as docker
 	Created time.Time
 	Path    string
 	Args    []string
 	Image   string
+	LogPath string
 	State   struct {
 		Status     string
 		Running    bool
+		Paused     bool
+		Restarting bool
+		OOMKilled  bool
+		Dead       bool
 		Pid        int
 		ExitCode   int
+		Error      string
+		StartedAt  time.Time
 		FinishedAt time.Time
 	}
 	Config struct {
-		Image string
-		Cmd   []string
+		Hostname   string
+		User       string
+		Env        []string
+		Cmd        []string
+		Image      string
+		WorkingDir string
+		Entrypoint []string
+		StopSignal string `json:",omitempty"`
 	}
+	HostConfig struct {
+		AutoRemove     bool
+		Privileged     bool
+		ReadonlyRootfs bool
+		NetworkMode    string
+		LogConfig      struct{ Type string }
+		RestartPolicy  struct {
+			Name              string
+			MaximumRetryCount int
+		}
+	}
+	Mounts          []containerMount
+	NetworkSettings struct{ Networks map[string]any }
+}
+
+// containerMount is one entry of docker's Mounts.
+type containerMount struct {
+	Type        string
+	Name        string `json:",omitempty"`
+	Source      string
+	Destination string
+	RW          bool
 }
 
 func inspectCommand(name string) *cli.Command {
@@ -183,18 +222,78 @@ func inspectOne(st *store.Store, ref, typ string) (any, error) {
 		}
 		return nil, err
 	}
+	doc := inspectContainer(containerRecords(st), in)
+	if img, err := st.LookupImage(in.Meta.ImageID); err == nil {
+		// the environment the command got: the image's, then -e (the later wins)
+		env := append([]string{}, img.Config.Config.Env...)
+		for _, e := range doc.Config.Env {
+			k, _, _ := strings.Cut(e, "=")
+			env = slices.DeleteFunc(env, func(x string) bool { xk, _, _ := strings.Cut(x, "="); return xk == k })
+			env = append(env, e)
+		}
+		doc.Config.Env = env
+		if doc.Config.WorkingDir == "" {
+			doc.Config.WorkingDir = img.Config.Config.WorkingDir
+		}
+		doc.Config.Entrypoint = img.Config.Config.Entrypoint
+	}
+	return doc, nil
+}
+
+// inspectContainer fills docker's document from the container's record.
+func inspectContainer(recs *container.Records, in container.Info) containerInspect {
 	var doc containerInspect
-	doc.ID, doc.Created, doc.Image = in.ID, in.Meta.Created, in.Meta.ImageID
+	doc.ID, doc.Created, doc.Image = in.ID, in.Meta.Created, "sha256:"+strings.TrimPrefix(in.Meta.ImageID, "sha256:")
 	if len(in.Names) > 0 {
-		doc.Name = in.Names[0]
+		doc.Name = "/" + in.Names[0]
 	}
 	if len(in.Meta.Command) > 0 {
 		doc.Path, doc.Args = in.Meta.Command[0], in.Meta.Command[1:]
 	}
 	doc.State.Status, doc.State.Running, doc.State.Pid = in.State.Status, in.Running, in.State.Pid
-	doc.State.ExitCode, doc.State.FinishedAt = in.State.ExitCode, in.State.FinishedAt
-	doc.Config.Image, doc.Config.Cmd = in.Meta.Image, in.Meta.Command
-	return doc, nil
+	doc.State.ExitCode, doc.State.StartedAt, doc.State.FinishedAt = in.State.ExitCode, in.State.StartedAt, in.State.FinishedAt
+	doc.Config.Image, doc.Config.Cmd, doc.Config.StopSignal = in.Meta.Image, in.Meta.Command, in.Meta.StopSignal
+	doc.Config.Hostname = in.ID[:12]
+	doc.HostConfig.AutoRemove = in.Meta.AutoRemove
+	doc.HostConfig.LogConfig.Type = in.Meta.LogDriver
+	doc.HostConfig.RestartPolicy.Name = "no"
+	doc.NetworkSettings.Networks = map[string]any{}
+	if in.Meta.LogDriver != "" && in.Meta.LogDriver != "none" {
+		doc.LogPath = filepath.Join(recs.Path(in.ID), container.LogFile)
+	}
+	doc.Mounts = []containerMount{}
+	if r := in.Meta.Run; r != nil {
+		o := r.Spec
+		if o.Hostname != "" {
+			doc.Config.Hostname = o.Hostname
+		}
+		doc.Config.User, doc.Config.Env, doc.Config.WorkingDir = o.User, o.Env, o.Workdir
+		doc.HostConfig.Privileged, doc.HostConfig.ReadonlyRootfs = o.Privileged, o.ReadOnly
+		doc.HostConfig.NetworkMode = o.Network
+		if policy, retries, err := container.ParseRestart(r.Restart); err == nil {
+			doc.HostConfig.RestartPolicy.Name, doc.HostConfig.RestartPolicy.MaximumRetryCount = policy, retries
+		}
+		for _, v := range o.Volumes {
+			parts := strings.Split(v, ":")
+			if len(parts) < 2 {
+				continue
+			}
+			m := containerMount{Type: "bind", Source: parts[0], Destination: parts[1], RW: !(len(parts) > 2 && strings.Contains(parts[2], "ro"))}
+			for _, name := range in.Meta.Volumes {
+				if strings.HasSuffix(parts[0], "/"+name+"/_data") {
+					m.Type, m.Name = "volume", name
+				}
+			}
+			doc.Mounts = append(doc.Mounts, m)
+		}
+	}
+	if doc.HostConfig.NetworkMode == "" {
+		doc.HostConfig.NetworkMode = "none"
+	}
+	if doc.Config.Env == nil {
+		doc.Config.Env = []string{}
+	}
+	return doc
 }
 
 // printDocs prints JSON documents as docker does: a JSON array, or one template per document.
