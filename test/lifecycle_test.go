@@ -264,6 +264,20 @@ func TestExec(t *testing.T) {
 				}
 			})
 		}
+		// exec -d: returns at once, the process goes on in the container
+		start := time.Now()
+		if r := m.skiff("exec", "-d", name, "sh", "-c", "sleep 0.5; echo done > /tmp/execd"); r.code != 0 || r.stdout != "" {
+			t.Errorf("exec -d: %v", r)
+		}
+		if d := time.Since(start); d > 5*time.Second {
+			t.Errorf("exec -d took %v", d)
+		}
+		if !waitFor(10*time.Second, func() bool { return norm(m.skiff("exec", name, "cat", "/tmp/execd").stdout) == "done" }) {
+			t.Errorf("the exec -d process did not finish its work")
+		}
+		if r := m.skiff("exec", "-d", "-i", name, "true"); checkOneLineError(r) != "" {
+			t.Errorf("exec -d -i: %v", r)
+		}
 		m.skiff("stop", "-t", "0", name)
 		if r := m.skiff("exec", name, "true"); checkOneLineError(r) != "" || !strings.Contains(r.stderr, "not running") {
 			t.Errorf("exec in a stopped container: %v", r)

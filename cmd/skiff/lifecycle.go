@@ -158,14 +158,11 @@ func execCommand() *cli.Command {
 			&cli.StringSliceFlag{Name: "env", Aliases: []string{"e"}, Usage: "set an environment variable (KEY=VALUE, or KEY to pass yours)"},
 			&cli.StringFlag{Name: "user", Aliases: []string{"u"}, Usage: "user: NAME|UID[:GROUP|GID] (default: the container's)"},
 			&cli.StringFlag{Name: "workdir", Aliases: []string{"w"}, Usage: "working directory (default: the container's)"},
-			&cli.BoolFlag{Name: "detach", Aliases: []string{"d"}, Usage: "not supported yet"},
+			&cli.BoolFlag{Name: "detach", Aliases: []string{"d"}, Usage: "return once the command runs; its output is discarded"},
 		},
 		Action: func(c *cli.Context) error {
 			if c.NArg() < 2 {
 				return &usageError{"skiff exec needs a container and a command: skiff exec [OPTIONS] CONTAINER COMMAND [ARG...]"}
-			}
-			if c.Bool("detach") {
-				return &usageError{"skiff exec -d is not supported yet: run the command in the background inside the container (sh -c 'cmd &')"}
 			}
 			paths, err := storePaths(c)
 			if err != nil {
@@ -173,7 +170,7 @@ func execCommand() *cli.Command {
 			}
 			o := container.ExecOptions{
 				Cmd: c.Args().Tail(), Env: c.StringSlice("env"), User: c.String("user"), Workdir: c.String("workdir"),
-				Interactive: c.Bool("interactive"), TTY: c.Bool("tty"),
+				Interactive: c.Bool("interactive"), TTY: c.Bool("tty"), Detach: c.Bool("detach"),
 				Stdout: os.Stdout, Stderr: os.Stderr, Compile: compileSeccomp, Trace: tracer(),
 			}
 			if o.Interactive || o.TTY {

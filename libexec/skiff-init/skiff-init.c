@@ -1082,6 +1082,11 @@ int main(int argc, char **argv)
 			cols = (int)num();
 		} else if (!strcmp(op, "nostdin")) {
 			keep_stdin_open = 0;
+		} else if (!strcmp(op, "execdetach")) { /* exec -d: outlive skiff, discard the output */
+			shim.detached = 1;
+			shim.log_driver = "none";
+			shim.started_at = "";
+			shim.autoremove = 1; /* no state to write: the container's is its keeper's */
 		} else if (!strcmp(op, "logmax")) { /* bytes */
 			shim.log_max = num();
 		} else if (!strcmp(op, "restart")) { /* policy max */

@@ -38,6 +38,8 @@ type ExecOptions struct {
 	Env              []string // KEY=VALUE, or KEY for the caller's value
 	User, Workdir    string
 	Interactive, TTY bool
+	// Detach returns once the process runs (exec -d); its output is discarded.
+	Detach bool
 	// Stdin, Stdout, Stderr are the caller's; Stdin is only passed with -i or -t.
 	Stdin, Stdout, Stderr *os.File
 	Compile               seccomp.Compiler
@@ -135,7 +137,11 @@ func Exec(paths config.Paths, ref string, o ExecOptions) (int, error) {
 		}
 		defer bpf.Close()
 	}
-	in2 := planInput{SeccompSent: bpf != nil, NoStdin: !o.Interactive || o.Stdin == nil, Trace: o.Trace != nil, Rows: 24, Cols: 80}
+	if o.Detach && (o.Interactive || o.TTY) {
+		return 125, errors.New("exec -d takes no -i or -t: nothing would read or write the terminal")
+	}
+	in2 := planInput{SeccompSent: bpf != nil, NoStdin: !o.Interactive || o.Stdin == nil, Trace: o.Trace != nil, Rows: 24, Cols: 80,
+		ExecDetached: o.Detach}
 	if o.TTY && o.Stdin != nil && term.IsTerminal(int(o.Stdin.Fd())) {
 		if w, h, err := term.GetSize(int(o.Stdin.Fd())); err == nil {
 			in2.Cols, in2.Rows = w, h
@@ -145,7 +151,7 @@ func Exec(paths config.Paths, ref string, o ExecOptions) (int, error) {
 	if err != nil {
 		return 125, err
 	}
-	ro := RunOptions{Stdin: o.Stdin, Stdout: o.Stdout, Stderr: o.Stderr,
+	ro := RunOptions{Stdin: o.Stdin, Stdout: o.Stdout, Stderr: o.Stderr, Detach: o.Detach,
 		Spec: spec.Options{Interactive: o.Interactive, TTY: o.TTY}}
 	init, err := forkInit(ro, true)
 	if err != nil {

@@ -40,6 +40,7 @@ import (
 //	nostdin                                the command's stdin is /dev/null
 //	seccomp  FD                            the BPF program; -1 (what skiff sends): on the sync socket
 //	tty      ROWS COLS
+//	execdetach                             (exec -d) outlive skiff, the output discarded
 //	join     PID                           (exec) enter the namespaces of the container whose
 //	                                       skiff-init is PID, instead of making a root
 //	logmax   BYTES                         (detached) the log starts over when it would outgrow BYTES
@@ -96,6 +97,8 @@ type planInput struct {
 	Rows, Cols  int
 	// Detach, when set, makes skiff-init the keeper of a detached container.
 	Detach *detachPlan
+	// ExecDetached lets an exec'd process outlive skiff (exec -d), its output discarded.
+	ExecDetached bool
 }
 
 // detachPlan is what skiff-init needs to keep a container skiff has left.
@@ -306,6 +309,9 @@ func makeExecPlan(keeper int, proc *rspec.Process, in planInput) ([]byte, error)
 		p.op("trace")
 	}
 	p.op("join", strconv.Itoa(keeper))
+	if in.ExecDetached {
+		p.op("execdetach")
+	}
 	if err := p.process(proc, in); err != nil {
 		return nil, err
 	}
