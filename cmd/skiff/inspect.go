@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"text/tabwriter"
 	"text/template"
@@ -20,6 +19,7 @@ import (
 
 	"github.com/skiff-project/skiff/pkg/container"
 	"github.com/skiff-project/skiff/pkg/image"
+	"github.com/skiff-project/skiff/pkg/spec"
 	"github.com/skiff-project/skiff/pkg/store"
 )
 
@@ -227,9 +227,7 @@ func inspectOne(st *store.Store, ref, typ string) (any, error) {
 		// the environment the command got: the image's, then -e (the later wins)
 		env := append([]string{}, img.Config.Config.Env...)
 		for _, e := range doc.Config.Env {
-			k, _, _ := strings.Cut(e, "=")
-			env = slices.DeleteFunc(env, func(x string) bool { xk, _, _ := strings.Cut(x, "="); return xk == k })
-			env = append(env, e)
+			env, _ = spec.AddEnv(env, e, nil) // run checked them
 		}
 		doc.Config.Env = env
 		if doc.Config.WorkingDir == "" {

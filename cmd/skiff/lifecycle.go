@@ -86,11 +86,7 @@ func stopCommand() *cli.Command {
 				return err
 			}
 			return removeEach(c.Args().Slice(), false, func(ref string) ([]string, error) {
-				in, err := recs.Lookup(ref)
-				if err != nil {
-					return nil, err
-				}
-				_, err = recs.Stop(ref, in.StopSignal(), time.Duration(c.Int("time"))*time.Second)
+				_, err := recs.Stop(ref, time.Duration(c.Int("time"))*time.Second)
 				return []string{ref}, err
 			})
 		},
@@ -364,7 +360,7 @@ func restartCommand() *cli.Command {
 				if in.Meta.AutoRemove {
 					return nil, fmt.Errorf("container %s was run with --rm: it is removed when it stops, so it cannot be restarted", ref)
 				}
-				if _, err := recs.Stop(ref, in.StopSignal(), time.Duration(c.Int("time"))*time.Second); err != nil {
+				if _, err := recs.Stop(ref, time.Duration(c.Int("time"))*time.Second); err != nil {
 					return nil, err
 				}
 				_, err = container.Start(paths, ref, o)

@@ -4,11 +4,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"slices"
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/skiff-project/skiff/pkg/container"
 	"github.com/skiff-project/skiff/pkg/volume"
 )
 
@@ -20,17 +18,21 @@ type volumeRow struct {
 }
 
 func volumeCommand() *cli.Command {
-	open := func(c *cli.Context) (*volume.Store, *container.Records, error) {
+	open := func(c *cli.Context) (*volume.Store, error) {
 		p, err := storePaths(c)
 		if err != nil {
-			return nil, nil, err
+			return nil, err
 		}
 		vs := volume.Open(p.GraphRoot)
 		vs.Sweep()
-		return vs, container.SweptRecords(p.GraphRoot), nil
+		return vs, nil
 	}
 	// users maps each volume to the containers that mount it
-	users := func(recs *container.Records) (map[string][]string, error) {
+	users := func(c *cli.Context) (map[string][]string, error) {
+		recs, err := openRecords(c)
+		if err != nil {
+			return nil, err
+		}
 		list, err := recs.List()
 		if err != nil {
 			return nil, err
@@ -53,7 +55,7 @@ func volumeCommand() *cli.Command {
 					if c.NArg() > 1 {
 						return &usageError{"skiff volume create takes at most one name"}
 					}
-					vs, _, err := open(c)
+					vs, err := open(c)
 					if err != nil {
 						return err
 					}
@@ -72,7 +74,7 @@ func volumeCommand() *cli.Command {
 					&cli.StringFlag{Name: "format", Usage: "Go template, 'table TEMPLATE' or json"},
 				},
 				Action: func(c *cli.Context) error {
-					vs, _, err := open(c)
+					vs, err := open(c)
 					if err != nil {
 						return err
 					}
@@ -101,7 +103,7 @@ func volumeCommand() *cli.Command {
 					if c.NArg() == 0 {
 						return &usageError{"skiff volume inspect needs at least one volume"}
 					}
-					vs, _, err := open(c)
+					vs, err := open(c)
 					if err != nil {
 						return err
 					}
@@ -125,11 +127,11 @@ func volumeCommand() *cli.Command {
 					if c.NArg() == 0 {
 						return &usageError{"skiff volume rm needs at least one volume"}
 					}
-					vs, recs, err := open(c)
+					vs, err := open(c)
 					if err != nil {
 						return err
 					}
-					used, err := users(recs)
+					used, err := users(c)
 					if err != nil {
 						return err
 					}
@@ -142,11 +144,11 @@ func volumeCommand() *cli.Command {
 				Name: "prune", Usage: "remove the volumes no container uses",
 				Flags: []cli.Flag{&cli.BoolFlag{Name: "force", Aliases: []string{"f"}, Usage: "do not ask (skiff never asks)"}},
 				Action: func(c *cli.Context) error {
-					vs, recs, err := open(c)
+					vs, err := open(c)
 					if err != nil {
 						return err
 					}
-					used, err := users(recs)
+					used, err := users(c)
 					if err != nil {
 						return err
 					}
@@ -156,7 +158,7 @@ func volumeCommand() *cli.Command {
 					}
 					var names []string
 					for _, v := range list {
-						if len(used[v.Name]) == 0 && !slices.Contains(names, v.Name) {
+						if len(used[v.Name]) == 0 {
 							names = append(names, v.Name)
 						}
 					}

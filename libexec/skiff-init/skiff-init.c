@@ -718,7 +718,7 @@ static void log_read(struct logstream *ls)
 /* shim_loop is PID 1 of a detached container once skiff has gone: it logs the command's
  * output, forwards signals, reaps, and at the command's end writes state.json in place and
  * exits with the command's status, which lets go of the running lock. */
-static int spawn_command(void *arg);
+static pid_t spawn(struct spawn *sp);
 
 /* restart_wanted says whether the policy runs the command again after it ended with code. */
 static int restart_wanted(int code, long runs)
@@ -811,8 +811,7 @@ static void __attribute__((noreturn)) shim_loop(pid_t child, int out, int err, s
 			if (pipe2(outp, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0)
 				break;
 			sp->out_fd = outp[1], sp->err_fd = errp[1], sp->err = 0, sp->stage = NULL;
-			static char stack[64 * 1024] __attribute__((aligned(16)));
-			child = clone(spawn_command, stack + sizeof stack, CLONE_VM | CLONE_VFORK | SIGCHLD, sp);
+			child = spawn(sp);
 			close(outp[1]);
 			close(errp[1]);
 			lo.fd = outp[0], le.fd = errp[0];
@@ -920,6 +919,15 @@ static int spawn_command(void *arg)
 	execvp(sp->args[0], sp->args);
 	sp->err = errno;
 	_exit(sp->err == ENOENT ? 127 : 126);
+}
+
+/* spawn starts the command, as posix_spawn does: the child shares this process's memory (no
+ * page tables to copy) and runs on its own stack while this process waits, until it has exec'd
+ * or failed, which it says in sp->err. */
+static pid_t spawn(struct spawn *sp)
+{
+	static char stack[64 * 1024] __attribute__((aligned(16)));
+	return clone(spawn_command, stack + sizeof stack, CLONE_VM | CLONE_VFORK | SIGCHLD, sp);
 }
 
 int main(int argc, char **argv)
@@ -1180,16 +1188,13 @@ int main(int argc, char **argv)
 	 * files) without CAP_SYS_PTRACE */
 	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 
-	/* 7. the command, spawned as posix_spawn does: the child shares this process's memory
-	 * (no page tables to copy) and runs on its own stack while this process waits, until
-	 * it has exec'd or failed, which it says in sp.err */
+	/* 7. the command (a detached container's output goes through the keeper, to its log) */
 	int outp[2] = { -1, -1 }, errp[2] = { -1, -1 };
 	if (shim.detached && !tty && (pipe2(outp, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0))
 		die("pipe for the container's log: %s", strerror(errno));
 	struct spawn sp = { .tty = tty, .slave = slave, .keep_stdin_open = keep_stdin_open, .out_fd = outp[1], .err_fd = errp[1],
 		.env = env, .args = args };
-	static char spawn_stack[64 * 1024] __attribute__((aligned(16)));
-	pid_t child = clone(spawn_command, spawn_stack + sizeof spawn_stack, CLONE_VM | CLONE_VFORK | SIGCHLD, &sp);
+	pid_t child = spawn(&sp);
 	if (child < 0)
 		die("start the command: %s", strerror(errno));
 	if (slave >= 0)

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 
 	rspec "github.com/opencontainers/runtime-spec/specs-go"
@@ -29,6 +28,21 @@ const (
 	seccompDefault = "default"
 	seccompFile    = "seccomp.bpf"
 )
+
+// readExecConfig reads the second line of a running container's running file (see
+// Handle.SetPid); its Process is nil when the skiff that started it recorded none.
+func readExecConfig(dir string) (execConfig, error) {
+	var ec execConfig
+	b, err := os.ReadFile(filepath.Join(dir, "running"))
+	if err != nil {
+		return ec, err
+	}
+	_, rest, _ := strings.Cut(string(b), "\n")
+	if json.Unmarshal([]byte(strings.TrimRight(rest, "\x00\n")), &ec) != nil {
+		ec.Process = nil
+	}
+	return ec, nil
+}
 
 // ExecOptions is one skiff exec: a process started in a running container, with the
 // container's user, environment, directory, capabilities and seccomp program unless told
@@ -56,6 +70,9 @@ func Exec(paths config.Paths, ref string, o ExecOptions) (int, error) {
 	if len(o.Cmd) == 0 {
 		return 125, errors.New("exec needs a command: skiff exec [OPTIONS] CONTAINER COMMAND [ARG...]")
 	}
+	if o.Detach && (o.Interactive || o.TTY) {
+		return 125, errors.New("exec -d takes no -i or -t: nothing would read or write the terminal")
+	}
 	recs := OpenRecords(paths.GraphRoot)
 	in, err := recs.Lookup(ref)
 	if err != nil {
@@ -65,14 +82,12 @@ func Exec(paths config.Paths, ref string, o ExecOptions) (int, error) {
 		return 125, fmt.Errorf("container %s is not running: start a new one, exec needs a running container", ref)
 	}
 	dir := recs.Path(in.ID)
-	b, err := os.ReadFile(filepath.Join(dir, "running"))
+	keeper := in.State.Pid
+	ec, err := readExecConfig(dir)
 	if err != nil {
 		return 125, fmt.Errorf("container %s: %w", ref, err)
 	}
-	first, rest, _ := strings.Cut(string(b), "\n")
-	keeper, _ := strconv.Atoi(strings.TrimSpace(first))
-	var ec execConfig
-	if err := json.Unmarshal([]byte(strings.TrimRight(rest, "\x00\n")), &ec); err != nil || ec.Process == nil {
+	if ec.Process == nil {
 		return 125, fmt.Errorf("container %s was started by a skiff without exec: recreate it", ref)
 	}
 	if err := signalKeeper(keeper, 0); err != nil {
@@ -84,16 +99,9 @@ func Exec(paths config.Paths, ref string, o ExecOptions) (int, error) {
 	proc.Terminal = o.TTY
 	proc.Env = append([]string{}, proc.Env...)
 	for _, kv := range o.Env {
-		k, v, ok := strings.Cut(kv, "=")
-		if k == "" || strings.ContainsAny(k, " \t\n") {
-			return 125, fmt.Errorf("invalid environment variable %q: use KEY=VALUE", kv)
+		if proc.Env, err = spec.AddEnv(proc.Env, kv, os.LookupEnv); err != nil {
+			return 125, err
 		}
-		if !ok {
-			if v, ok = os.LookupEnv(k); !ok {
-				continue
-			}
-		}
-		proc.Env = setEnv(proc.Env, k, v)
 	}
 	if o.Workdir != "" {
 		if !filepath.IsAbs(o.Workdir) {
@@ -107,7 +115,7 @@ func Exec(paths config.Paths, ref string, o ExecOptions) (int, error) {
 			return 125, err
 		}
 		proc.User = u.User
-		proc.Env = setEnv(proc.Env, "HOME", u.Home)
+		proc.Env = spec.SetEnv(proc.Env, "HOME", u.Home)
 	}
 	if err := checkMapped(proc.User.UID, proc.User.GID); err != nil {
 		return 125, err
@@ -117,15 +125,11 @@ func Exec(paths config.Paths, ref string, o ExecOptions) (int, error) {
 	if ec.Seccomp != "" {
 		var prog []byte
 		if ec.Seccomp == seccompDefault {
-			compile := o.Compile
-			if compile == nil {
-				compile = func(*rspec.LinuxSeccomp) ([]byte, error) { return nil, errors.New("no seccomp compiler") }
-			}
 			var bounding []string
 			if proc.Capabilities != nil {
 				bounding = proc.Capabilities.Bounding
 			}
-			prog, err = seccomp.CachedDefaultBPF(filepath.Join(paths.RunDir, "seccomp"), bounding, compile)
+			prog, err = seccompProgram(paths, nil, bounding, o.Compile)
 		} else {
 			prog, err = os.ReadFile(filepath.Join(dir, seccompFile))
 		}
@@ -136,9 +140,6 @@ func Exec(paths config.Paths, ref string, o ExecOptions) (int, error) {
 			return 125, err
 		}
 		defer bpf.Close()
-	}
-	if o.Detach && (o.Interactive || o.TTY) {
-		return 125, errors.New("exec -d takes no -i or -t: nothing would read or write the terminal")
 	}
 	in2 := planInput{SeccompSent: bpf != nil, NoStdin: !o.Interactive || o.Stdin == nil, Trace: o.Trace != nil, Rows: 24, Cols: 80,
 		ExecDetached: o.Detach}
@@ -160,18 +161,5 @@ func Exec(paths config.Paths, ref string, o ExecOptions) (int, error) {
 	defer init.abort()
 	defer init.reap()
 	trace("fork")
-	code, err := init.run(nil, planBytes, bpf, nil, ro, trace, func() {})
-	init.reap()
-	return code, err
-}
-
-// setEnv sets key in env, replacing an earlier value.
-func setEnv(env []string, key, value string) []string {
-	for i, e := range env {
-		if k, _, _ := strings.Cut(e, "="); k == key {
-			env[i] = key + "=" + value
-			return env
-		}
-	}
-	return append(env, key+"="+value)
+	return init.run(nil, planBytes, bpf, nil, ro, trace, func() {})
 }

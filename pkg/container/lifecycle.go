@@ -71,16 +71,16 @@ func stopKeeper(pid int, sig syscall.Signal) error {
 	return nil
 }
 
-// Stop asks a running container to end with sig (docker's stop: SIGTERM unless the image says
-// otherwise), waits up to timeout, then kills it. A container that does not run is left as it
-// is, as docker does.
-func (r *Records) Stop(ref string, sig syscall.Signal, timeout time.Duration) (Info, error) {
+// Stop asks a running container to end with its stop signal (docker's stop: SIGTERM unless
+// the image says otherwise), waits up to timeout, then kills it. A container that does not run
+// is left as it is, as docker does.
+func (r *Records) Stop(ref string, timeout time.Duration) (Info, error) {
 	in, err := r.Lookup(ref)
 	if err != nil || !in.Running {
 		return in, err
 	}
 	if timeout > 0 {
-		if err := stopKeeper(in.State.Pid, sig); err == nil && r.waitStopped(in.ID, timeout) {
+		if err := stopKeeper(in.State.Pid, in.StopSignal()); err == nil && r.waitStopped(in.ID, timeout) {
 			return r.info(in.ID)
 		}
 	}

@@ -1,11 +1,8 @@
 package container
 
 import (
-	"encoding/json"
 	"fmt"
 	"net/netip"
-	"os"
-	"path/filepath"
 	"strings"
 )
 
@@ -30,13 +27,10 @@ func (r *Records) linkEnv(links []string, self string) ([]string, error) {
 		if !in.Running {
 			return nil, fmt.Errorf("--link %s: container %s is not running: start it first", l, name)
 		}
-		b, err := os.ReadFile(filepath.Join(r.Path(in.ID), "running"))
+		ec, err := readExecConfig(r.Path(in.ID))
 		if err != nil {
 			return nil, fmt.Errorf("--link %s: %w", l, err)
 		}
-		_, rest, _ := strings.Cut(string(b), "\n")
-		var ec execConfig
-		_ = json.Unmarshal([]byte(strings.TrimRight(rest, "\x00\n")), &ec)
 		prefix := strings.ToUpper(strings.NewReplacer("-", "_", ".", "_").Replace(alias))
 		env = append(env, prefix+"_NAME=/"+self+"/"+alias)
 		if ec.Process != nil {

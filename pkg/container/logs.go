@@ -45,7 +45,7 @@ func (r *Records) Logs(ref string, o LogOptions, stdout, stderr io.Writer) error
 		return fmt.Errorf("read the log of container %s: %w", ref, err)
 	}
 	defer f.Close()
-	print := func(e LogEntry) error {
+	emit := func(e LogEntry) error {
 		if !o.Since.IsZero() && e.Time.Before(o.Since) {
 			return nil
 		}
@@ -90,13 +90,13 @@ func (r *Records) Logs(ref string, o LogOptions, stdout, stderr io.Writer) error
 		entries = entries[len(entries)-o.Tail:]
 	}
 	for _, e := range entries {
-		if err := print(e); err != nil {
+		if err := emit(e); err != nil {
 			return err
 		}
 	}
 	for o.Follow {
 		running, _ := alive(r.Path(in.ID))
-		if err := each(print); err != nil {
+		if err := each(emit); err != nil {
 			return err
 		}
 		if !running {

@@ -92,16 +92,19 @@ type RunConfig struct {
 }
 
 // writeMeta replaces a container's config.json.
-func writeMeta(dir string, m Meta) error {
-	b, err := json.Marshal(m)
+func writeMeta(dir string, m Meta) error { return replaceJSON(dir, "config.json", m) }
+
+// replaceJSON replaces dir/name with v in JSON: written beside it as .NAME.tmp, renamed over it.
+func replaceJSON(dir, name string, v any) error {
+	b, err := json.Marshal(v)
 	if err != nil {
 		return err
 	}
-	tmp := filepath.Join(dir, ".config.json.tmp")
+	tmp := filepath.Join(dir, "."+name+".tmp")
 	if err := os.WriteFile(tmp, b, 0o600); err != nil {
 		return err
 	}
-	return os.Rename(tmp, filepath.Join(dir, "config.json"))
+	return os.Rename(tmp, filepath.Join(dir, name))
 }
 
 // State is a container's last known run state (state.json).
@@ -345,17 +348,7 @@ func (h *Handle) SetPid(pid int, exec []byte) {
 // WriteState replaces the container's state.json.
 func (h *Handle) WriteState(s State) error { return writeState(h.Dir, s) }
 
-func writeState(dir string, s State) error {
-	b, err := json.Marshal(s)
-	if err != nil {
-		return err
-	}
-	tmp := filepath.Join(dir, ".state.json.tmp")
-	if err := os.WriteFile(tmp, b, 0o600); err != nil {
-		return err
-	}
-	return os.Rename(tmp, filepath.Join(dir, "state.json"))
-}
+func writeState(dir string, s State) error { return replaceJSON(dir, "state.json", s) }
 
 // Release says the container no longer runs: its running file goes, then the lock.
 func (h *Handle) Release() {

@@ -128,15 +128,11 @@ func run(paths config.Paths, o RunOptions, existing *Info) (int, error) {
 	}
 	if existing == nil {
 		// -e KEY takes the caller's value now, as docker does at create: start reuses it
-		env := make([]string, 0, len(o.Spec.Env))
-		for _, e := range o.Spec.Env {
-			if k, _, ok := strings.Cut(e, "="); !ok {
-				if v, ok := os.LookupEnv(k); ok {
-					env = append(env, k+"="+v)
-				}
-				continue
+		var env []string
+		for _, kv := range o.Spec.Env {
+			if env, err = spec.AddEnv(env, kv, os.LookupEnv); err != nil {
+				return 125, err
 			}
-			env = append(env, e)
 		}
 		o.Spec.Env = env
 	}
@@ -146,12 +142,13 @@ func run(paths config.Paths, o RunOptions, existing *Info) (int, error) {
 	}
 	// named volumes (-v NAME:/path) are made on first use and mounted like host directories
 	o.Spec.Volumes = append([]string{}, o.Spec.Volumes...)
+	vols := volume.Open(paths.GraphRoot)
 	for i, v := range o.Spec.Volumes {
 		src, rest, ok := strings.Cut(v, ":")
 		if !ok || !volume.IsName(src) {
 			continue
 		}
-		vol, err := volume.Open(paths.GraphRoot).Create(src, false)
+		vol, err := vols.Create(src, false)
 		if err != nil {
 			return 125, fmt.Errorf("-v %s: %w", v, err)
 		}
@@ -250,20 +247,7 @@ func run(paths config.Paths, o RunOptions, existing *Info) (int, error) {
 	etc["/etc/hosts"] += extraHosts
 	var bpf *os.File
 	if s.Linux.Seccomp != nil || s.Annotations[spec.DefaultSeccompAnnotation] != "" {
-		compile := o.Compile
-		if compile == nil {
-			compile = func(*rspec.LinuxSeccomp) ([]byte, error) {
-				return nil, errors.New("no seccomp compiler: use --security-opt seccomp=unconfined")
-			}
-		}
-		dir := filepath.Join(paths.RunDir, "seccomp")
-		var prog []byte
-		if s.Linux.Seccomp != nil {
-			prog, err = seccomp.CachedBPF(dir, s.Linux.Seccomp, compile)
-		} else {
-			// docker's default for the container's capabilities, built only when not cached
-			prog, err = seccomp.CachedDefaultBPF(dir, s.Process.Capabilities.Bounding, compile)
-		}
+		prog, err := seccompProgram(paths, s.Linux.Seccomp, s.Process.Capabilities.Bounding, o.Compile)
 		if err != nil {
 			return 125, fmt.Errorf("seccomp profile: %w", err)
 		}
@@ -291,8 +275,10 @@ func run(paths config.Paths, o RunOptions, existing *Info) (int, error) {
 	}
 	trace("seccomp")
 	in := planInput{Rootfs: rootfs, Overlay: overlay, OverlayDir: overlayDir, EtcFiles: etc, SeccompSent: bpf != nil, Rows: 24, Cols: 80}
+	var started time.Time // when a detached container starts, for its state
 	if o.Detach {
-		in.Detach = &detachPlan{LogDriver: o.LogDriver, Started: time.Now().UTC().Format(time.RFC3339Nano), AutoRemove: o.Remove,
+		started = time.Now().UTC()
+		in.Detach = &detachPlan{LogDriver: o.LogDriver, Started: started.Format(time.RFC3339Nano), AutoRemove: o.Remove,
 			Restart: policy, RestartMax: retries, LogMax: logMax}
 	}
 	in.Trace = o.Trace != nil
@@ -308,7 +294,7 @@ func run(paths config.Paths, o RunOptions, existing *Info) (int, error) {
 	}
 	var keep *keeperFiles
 	if o.Detach {
-		if keep, err = openKeeperFiles(h, o.LogDriver, in.Detach.Started); err != nil {
+		if keep, err = openKeeperFiles(h, o.LogDriver, started); err != nil {
 			return 125, err
 		}
 		defer keep.Close()
@@ -511,6 +497,22 @@ func ParseRestart(s string) (string, int, error) {
 		}
 	}
 	return "", 0, fmt.Errorf("invalid --restart %q: use no, always, unless-stopped or on-failure[:MAX-RETRIES]", s)
+}
+
+// seccompProgram finds the BPF program of profile (nil: docker's default for the bounding
+// capabilities) in the cache of the run directory, compiling it once when it is missing.
+func seccompProgram(paths config.Paths, profile *rspec.LinuxSeccomp, bounding []string, compile seccomp.Compiler) ([]byte, error) {
+	if compile == nil {
+		compile = func(*rspec.LinuxSeccomp) ([]byte, error) {
+			return nil, errors.New("no seccomp compiler: use --security-opt seccomp=unconfined")
+		}
+	}
+	dir := filepath.Join(paths.RunDir, "seccomp")
+	if profile != nil {
+		return seccomp.CachedBPF(dir, profile, compile)
+	}
+	// docker's default for the container's capabilities, built only when not cached
+	return seccomp.CachedDefaultBPF(dir, bounding, compile)
 }
 
 // checkMapped fails clearly when the container's user is outside the user namespace's maps.
@@ -941,9 +943,8 @@ func (r rootFiles) ReadFile(name string) ([]byte, error) {
 // writes it while skiff-init keeps the container) and the log.
 type keeperFiles struct{ running, state, log *os.File }
 
-func openKeeperFiles(h *Handle, driver, started string) (*keeperFiles, error) {
-	t, _ := time.Parse(time.RFC3339Nano, started)
-	if err := h.WriteState(State{Status: "running", StartedAt: t}); err != nil {
+func openKeeperFiles(h *Handle, driver string, started time.Time) (*keeperFiles, error) {
+	if err := h.WriteState(State{Status: "running", StartedAt: started}); err != nil {
 		return nil, fmt.Errorf("write the container's state: %w", err)
 	}
 	k := &keeperFiles{}

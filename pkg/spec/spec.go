@@ -151,8 +151,8 @@ func Build(img image.ImageConfig, o Options, id string, files Files) (*rspec.Spe
 	if !hasKey(env, "PATH") {
 		env = append(env, "PATH="+DefaultPath)
 	}
-	env = setKey(env, "HOSTNAME", s.Hostname)
-	env = setKey(env, "container", "skiff")
+	env = SetEnv(env, "HOSTNAME", s.Hostname)
+	env = SetEnv(env, "container", "skiff")
 	if !hasKey(env, "HOME") {
 		env = append(env, "HOME="+u.Home)
 	}
@@ -165,13 +165,13 @@ func Build(img image.ImageConfig, o Options, id string, files Files) (*rspec.Spe
 			return nil, err
 		}
 		for _, kv := range lines {
-			if env, err = addEnv(env, kv, o.HostEnv); err != nil {
+			if env, err = AddEnv(env, kv, o.HostEnv); err != nil {
 				return nil, err
 			}
 		}
 	}
 	for _, kv := range o.Env {
-		if env, err = addEnv(env, kv, o.HostEnv); err != nil {
+		if env, err = AddEnv(env, kv, o.HostEnv); err != nil {
 			return nil, err
 		}
 	}
@@ -409,7 +409,8 @@ func hasKey(env []string, key string) bool {
 	return false
 }
 
-func setKey(env []string, key, value string) []string {
+// SetEnv sets KEY=value in env, in the place of an earlier KEY.
+func SetEnv(env []string, key, value string) []string {
 	for i, e := range env {
 		if k, _, _ := strings.Cut(e, "="); k == key {
 			env[i] = key + "=" + value
@@ -419,8 +420,8 @@ func setKey(env []string, key, value string) []string {
 	return append(env, key+"="+value)
 }
 
-// addEnv adds KEY=VALUE, or KEY with the caller's value (skipped when unset, as docker does).
-func addEnv(env []string, kv string, host func(string) (string, bool)) ([]string, error) {
+// AddEnv adds KEY=VALUE, or KEY with the caller's value (skipped when unset, as docker does).
+func AddEnv(env []string, kv string, host func(string) (string, bool)) ([]string, error) {
 	k, v, ok := strings.Cut(kv, "=")
 	if k == "" || strings.ContainsAny(k, " \t\n") {
 		return nil, errorf("invalid environment variable %q: use KEY=VALUE", kv)
@@ -433,7 +434,7 @@ func addEnv(env []string, kv string, host func(string) (string, bool)) ([]string
 			return env, nil
 		}
 	}
-	return setKey(env, k, v), nil
+	return SetEnv(env, k, v), nil
 }
 
 func readEnvFile(name string) ([]string, error) {
