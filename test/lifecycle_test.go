@@ -180,6 +180,7 @@ func TestDetachedBadInputs(t *testing.T) {
 	}{
 		{"unknown log driver", []string{"run", "-d", "--log-driver", "syslogx", "bbtest", "true"}, "--log-driver"},
 		{"bad tail", []string{"logs", "--tail", "many", "x"}, "--tail"},
+		{"tail with a suffix", []string{"logs", "--tail", "5x", "x"}, "--tail"},
 		{"bad since", []string{"logs", "--since", "yesterday", "x"}, "--since"},
 		{"bad signal", []string{"kill", "-s", "SIGNOPE", "x"}, "invalid signal"},
 		{"missing container", []string{"stop", "no-such-container"}, "no-such-container"},

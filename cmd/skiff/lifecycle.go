@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"strconv"
 	"strings"
 	"time"
 
@@ -29,9 +30,11 @@ func logsCommand() *cli.Command {
 			}
 			o := container.LogOptions{Follow: c.Bool("follow"), Timestamps: c.Bool("timestamps"), Tail: -1}
 			if t := c.String("tail"); t != "all" && t != "" {
-				if _, err := fmt.Sscanf(t, "%d", &o.Tail); err != nil || o.Tail < 0 {
+				n, err := strconv.Atoi(t)
+				if err != nil || n < 0 {
 					return &usageError{fmt.Sprintf("invalid --tail %q: give a number of lines or all", t)}
 				}
+				o.Tail = n
 			}
 			if s := c.String("since"); s != "" {
 				since, err := parseSince(s, time.Now())
