@@ -806,6 +806,23 @@ func TestRegistry(t *testing.T) {
 			if r.code != 0 || norm(r.stdout) != fmt.Sprint(64<<20) {
 				t.Errorf("[%s] run of the image pulled after the killed pulls: %v", m.name, r)
 			}
+			// the killed pulls' half-downloaded blobs were removed by the next pull, and none went
+			// to /var/tmp
+			scratch := filepath.Join(m.storeDir(), "skiff-tmp")
+			if ents, err := os.ReadDir(scratch); err != nil || len(ents) != 0 {
+				var names []string
+				for _, e := range ents {
+					names = append(names, e.Name())
+				}
+				t.Errorf("[%s] after the killed pulls and a whole one, %s holds %v (err %v), want it empty", m.name, scratch, names, err)
+			}
+			if left, _ := filepath.Glob("/var/tmp/container_images_storage*"); len(left) > 0 {
+				for _, l := range left {
+					if st, err := os.Stat(l); err == nil && st.Sys().(*syscall.Stat_t).Uid == uint32(m.uid) && st.ModTime().After(t0) {
+						t.Errorf("[%s] a pull left %s in /var/tmp", m.name, l)
+					}
+				}
+			}
 		})
 	})
 

@@ -163,7 +163,11 @@ func saveCommand() *cli.Command {
 			o := transfer.Options{Store: st, Quiet: true}
 			path := out
 			if out == "" {
-				f, err := os.CreateTemp(st.Paths.RunRoot, "save-*.tar")
+				dir, err := st.Scratch()
+				if err != nil {
+					return err
+				}
+				f, err := os.CreateTemp(dir, "save-*.tar")
 				if err != nil {
 					return err
 				}
@@ -212,7 +216,11 @@ func loadCommand() *cli.Command {
 				if term.IsTerminal(int(os.Stdin.Fd())) {
 					return &usageError{"skiff load needs -i ARCHIVE or an archive on standard input"}
 				}
-				f, err := os.CreateTemp(st.Paths.RunRoot, "load-*.tar")
+				dir, err := st.Scratch()
+				if err != nil {
+					return err
+				}
+				f, err := os.CreateTemp(dir, "load-*.tar")
 				if err != nil {
 					return err
 				}

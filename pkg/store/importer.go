@@ -101,7 +101,11 @@ func (s *Store) Import(src io.Reader, o ImportOptions) (*Image, error) {
 		}
 	}
 	if !ok {
-		tmp, err := os.CreateTemp(s.Paths.RunRoot, "import-*.tar")
+		dir, err := s.Scratch()
+		if err != nil {
+			return nil, err
+		}
+		tmp, err := os.CreateTemp(dir, "import-*.tar")
 		if err != nil {
 			return nil, err
 		}

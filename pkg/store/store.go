@@ -22,6 +22,8 @@ type Store struct {
 	S      storage.Store
 	Paths  config.Paths
 	Driver string
+
+	scratch *os.File // this process's temporary directory, locked while it lives (see Scratch)
 }
 
 // Open opens (creating if needed) the store at p. The storage driver is overlay when the kernel
@@ -141,6 +143,9 @@ func confOptions(p config.Paths) (types.StoreOptions, error) {
 func (s *Store) Close() {
 	if s != nil && s.S != nil {
 		_, _ = s.S.Shutdown(false)
+	}
+	if s != nil {
+		s.closeScratch()
 	}
 }
 

@@ -82,6 +82,13 @@ func (o Options) SystemContext() (*types.SystemContext, error) {
 	if o.Store != nil {
 		// containers/image's blob-info cache beside skiff's store, not in podman's directory
 		sys.BlobInfoCacheDir = filepath.Join(filepath.Dir(o.Store.Paths.GraphRoot), "cache")
+		// blobs being pulled and archives being read: in the store, where a killed pull's
+		// leftovers are removed by the next one, never in /var/tmp
+		tmp, err := o.Store.Scratch()
+		if err != nil {
+			return nil, err
+		}
+		sys.BigFilesTemporaryDir = tmp
 	}
 	if o.Creds != "" {
 		user, pass, _ := strings.Cut(o.Creds, ":")
