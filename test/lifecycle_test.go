@@ -524,3 +524,143 @@ func TestInspectContainer(t *testing.T) {
 		}
 	})
 }
+
+func TestAttach(t *testing.T) {
+	forModes(t, rangeModes, func(t *testing.T, m *mode) {
+		name := "attach-" + m.name
+		m.skiff("rm", "-f", name)
+		script := `trap "echo got-term; exit 3" TERM; echo before; while [ ! -e /go ]; do sleep 0.05; done; echo after; echo to-stderr >&2; sleep 30 & wait; exit 4`
+		id := runDetached(t, m, "--name", name, "bbtest", "sh", "-c", script)
+		defer m.skiff("rm", "-f", id)
+		// attach shows what comes after it attached, on the stream it was written to
+		s := m.start(t, "attach", name)
+		time.Sleep(300 * time.Millisecond)
+		m.mustSkiff(t, "exec", name, "touch", "/go")
+		if !s.waitLine("after", 10*time.Second) {
+			t.Fatalf("attach did not show the output written after it attached: %q", s.stdout.String())
+		}
+		// its signals go to the container, and it ends with the container's exit code
+		syscall.Kill(s.cmd.Process.Pid, syscall.SIGTERM)
+		r := s.wait(t, 15*time.Second)
+		if r.code != 3 || !strings.Contains(r.stdout, "got-term") || strings.Contains(r.stdout, "before") || !strings.Contains(r.stderr, "to-stderr") {
+			t.Errorf("attach: want the output after attaching (not 'before'), stderr on stderr, SIGTERM passed on and exit 3: %v", r)
+		}
+		// a stopped container, and one whose output is not kept, cannot be attached to
+		if r := m.skiff("attach", name); checkOneLineError(r) != "" || !strings.Contains(r.stderr, "stopped") {
+			t.Errorf("attach to a stopped container: %v", r)
+		}
+		none := runDetached(t, m, "--log-driver", "none", "bbtest", "sleep", "1013")
+		defer m.skiff("rm", "-f", none)
+		if r := m.skiff("attach", none); checkOneLineError(r) != "" || !strings.Contains(r.stderr, "none") {
+			t.Errorf("attach to a --log-driver none container: %v", r)
+		}
+		if r := m.skiff("attach", "no-such-container-x"); checkOneLineError(r) != "" {
+			t.Errorf("attach to a missing container: %v", r)
+		}
+	})
+}
+
+// storeLeftovers lists what half-made or half-removed containers left in the store's records.
+func storeLeftovers(m *mode) []string {
+	ents, _ := os.ReadDir(filepath.Join(m.storeDir(), "skiff-containers"))
+	var out []string
+	for _, e := range ents {
+		if strings.HasPrefix(e.Name(), ".new-") || strings.HasPrefix(e.Name(), ".rm-") {
+			out = append(out, e.Name())
+		}
+	}
+	return out
+}
+
+func TestDetachedConcurrency(t *testing.T) {
+	forModes(t, rangeModes, func(t *testing.T, m *mode) {
+		dur := "1015"
+		if m.root {
+			dur = "1016" // the two modes must not see each other's processes
+		}
+		names := func(i int) string { return fmt.Sprintf("conc-%s-%d", m.name, i) }
+		for i := 0; i < 20; i++ {
+			m.skiff("rm", "-f", names(i))
+		}
+		// 20 run -d at once: every one made, named and running
+		for i, r := range m.parallel(20, func(i int) []string { return []string{"run", "-d", "--name", names(i), "bbtest", "sleep", dur} }) {
+			if r.code != 0 || !containerID.MatchString(norm(r.stdout)) {
+				t.Errorf("parallel run -d #%d: %v", i, r)
+			}
+		}
+		r := m.skiff("ps", "--filter", "name=conc-"+m.name+"-", "--format", "{{.Names}} {{.State}}")
+		if got := lines(r.stdout); len(got) != 20 {
+			t.Errorf("ps after 20 parallel run -d: %d lines: %v", len(got), r)
+		}
+		// ps and rm -f at once, from many invocations
+		res := m.parallel(21, func(i int) []string {
+			if i == 20 {
+				return []string{"ps", "-a"}
+			}
+			return []string{"rm", "-f", names(i)}
+		})
+		for i, r := range res {
+			if r.code != 0 {
+				t.Errorf("parallel rm -f/ps #%d: %v", i, r)
+			}
+		}
+		if r := m.skiff("ps", "-a", "--filter", "name=conc-"+m.name+"-", "-q"); norm(r.stdout) != "" {
+			t.Errorf("containers left after 20 parallel rm -f: %v", r)
+		}
+		if !waitFor(5*time.Second, func() bool { return len(procsMatching("sleep", dur)) == 0 }) {
+			t.Errorf("sleep %s processes outlived their removed containers: %v", dur, procsMatching("sleep", dur))
+		}
+
+		// kill -9 of run -d at points of its work: the store stays consistent, the name usable,
+		// and a container either exists (and can be removed) or left no process behind
+		name := "k9d-" + m.name
+		for _, delay := range []time.Duration{0, 2 * time.Millisecond, 5 * time.Millisecond, 10 * time.Millisecond, 20 * time.Millisecond, 40 * time.Millisecond} {
+			m.skiff("rm", "-f", name)
+			s := m.start(t, "run", "-d", "--name", name, "bbtest", "sleep", dur)
+			time.Sleep(delay)
+			syscall.Kill(s.cmd.Process.Pid, syscall.SIGKILL)
+			s.wait(t, 10*time.Second)
+			r := m.skiff("ps", "-a", "--filter", "name="+name, "--format", "{{.Names}}")
+			if r.code != 0 || r.stderr != "" {
+				t.Fatalf("ps after run -d killed at %v: %v", delay, r)
+			}
+			if norm(r.stdout) == "" {
+				if !waitFor(3*time.Second, func() bool { return len(procsMatching("sleep", dur)) == 0 }) {
+					t.Errorf("run -d killed at %v left no container but a running command", delay)
+				}
+			} else if r := m.skiff("rm", "-f", name); r.code != 0 {
+				t.Errorf("rm -f of the container of a run -d killed at %v: %v", delay, r)
+			}
+			if r := m.skiff("run", "-d", "--name", name, "bbtest", "sleep", dur); r.code != 0 {
+				t.Errorf("the name of a run -d killed at %v is not usable again: %v", delay, r)
+			}
+			m.skiff("rm", "-f", name)
+		}
+
+		// kill -9 of rm -f while it removes several containers
+		for _, delay := range []time.Duration{2 * time.Millisecond, 10 * time.Millisecond, 30 * time.Millisecond} {
+			var ids []string
+			for i := 0; i < 4; i++ {
+				ids = append(ids, runDetached(t, m, "bbtest", "sleep", dur))
+			}
+			s := m.start(t, append([]string{"rm", "-f"}, ids...)...)
+			time.Sleep(delay)
+			syscall.Kill(s.cmd.Process.Pid, syscall.SIGKILL)
+			s.wait(t, 10*time.Second)
+			if r := m.skiff("ps", "-a"); r.code != 0 || r.stderr != "" {
+				t.Fatalf("ps after rm -f killed at %v: %v", delay, r)
+			}
+			for _, id := range ids {
+				if r := m.skiff("rm", "-f", id); r.code != 0 {
+					t.Errorf("rm -f %s after rm -f was killed at %v: %v", id[:12], delay, r)
+				}
+			}
+			if left := storeLeftovers(m); len(left) > 0 {
+				t.Errorf("rm -f killed at %v left %v in the store after the next commands", delay, left)
+			}
+		}
+		if !waitFor(5*time.Second, func() bool { return len(procsMatching("sleep", dur)) == 0 }) {
+			t.Errorf("sleep %s processes outlived their removed containers: %v", dur, procsMatching("sleep", dur))
+		}
+	})
+}

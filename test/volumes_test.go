@@ -2,6 +2,7 @@ package integration
 
 import (
 	"encoding/json"
+	"os"
 	"strings"
 	"testing"
 )
@@ -86,5 +87,176 @@ func TestLinksAndAddHost(t *testing.T) {
 		if r := m.skiff("run", "--rm", "--add-host", "nohost", "bbtest", "true"); checkOneLineError(r) != "" || !strings.Contains(r.stderr, "--add-host") {
 			t.Errorf("bad --add-host: %v", r)
 		}
+	})
+}
+
+// volumeNames lists the mode's volumes.
+func volumeNames(t *testing.T, m *mode) []string {
+	t.Helper()
+	r := m.skiff("volume", "ls", "-q")
+	if r.code != 0 {
+		t.Fatalf("volume ls: %v", r)
+	}
+	return lines(r.stdout)
+}
+
+// newVolumes are the volumes of after that were not in before.
+func newVolumes(before, after []string) []string {
+	var out []string
+	for _, v := range after {
+		if !contains(before, v) {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+func TestVolumeCopyUp(t *testing.T) {
+	forModes(t, rangeModes, func(t *testing.T, m *mode) {
+		vol := "itcopy-" + m.name
+		m.skiff("volume", "rm", "-f", vol, vol+"b", vol+"c")
+		// a new volume gets what the image has at its path: files, and the directory's mode
+		r := m.skiff("run", "--rm", "-v", vol+":/etc", "bbtest", "sh", "-c", "grep -c root /etc/passwd")
+		if r.code != 0 || norm(r.stdout) != "1" {
+			t.Fatalf("a new volume on /etc does not hold the image's passwd: %v", r)
+		}
+		want := m.skiff("run", "--rm", "bbtest", "stat", "-c", "%a %u", "/tmp")
+		r = m.skiff("run", "--rm", "-v", vol+"b:/tmp", "bbtest", "stat", "-c", "%a %u", "/tmp")
+		if r.code != 0 || norm(r.stdout) != norm(want.stdout) {
+			t.Errorf("a new volume on /tmp: want the image's mode and owner %q: %v", want.stdout, r)
+		}
+		// the copy is the volume's: a container with another path sees it
+		r = m.skiff("run", "--rm", "-v", vol+":/v", "bbtest", "sh", "-c", "ls /v | grep -c passwd")
+		if r.code != 0 || norm(r.stdout) != "1" {
+			t.Errorf("the copied files are not in the volume: %v", r)
+		}
+		// only the first mount copies: a volume emptied by its user stays empty
+		m.mustSkiff(t, "run", "--rm", "-v", vol+":/v", "bbtest", "sh", "-c", "rm -rf /v/*")
+		r = m.skiff("run", "--rm", "-v", vol+":/etc", "bbtest", "sh", "-c", "ls /etc | grep -c passwd")
+		if norm(r.stdout) != "0" {
+			t.Errorf("a used volume got the image's files again: %v", r)
+		}
+		// nocopy, and --mount's volume-nocopy
+		for i, args := range [][]string{{"-v", vol + "c:/etc:nocopy"}, {"--mount", "type=volume,src=" + vol + "c,dst=/etc,volume-nocopy"}} {
+			m.skiff("volume", "rm", "-f", vol+"c")
+			r = m.skiff(append(append([]string{"run", "--rm"}, args...), "bbtest", "sh", "-c", "ls /etc | grep -c passwd")...)
+			if norm(r.stdout) != "0" {
+				t.Errorf("case %d: %v copied the image's files: %v", i, args, r)
+			}
+		}
+		m.skiff("volume", "rm", "-f", vol, vol+"b", vol+"c")
+	})
+}
+
+func TestAnonymousVolumes(t *testing.T) {
+	forModes(t, rangeModes, func(t *testing.T, m *mode) {
+		before := volumeNames(t, m)
+		// --rm removes its anonymous volumes
+		m.mustSkiff(t, "run", "--rm", "-v", "/anon", "bbtest", "sh", "-c", "echo x > /anon/f")
+		if n := newVolumes(before, volumeNames(t, m)); len(n) != 0 {
+			t.Errorf("run --rm -v /anon left volumes %v", n)
+		}
+		// a kept container keeps its volume until rm -v
+		id := runDetached(t, m, "-v", "/anon", "bbtest", "sh", "-c", "echo kept > /anon/f; sleep 1014")
+		made := newVolumes(before, volumeNames(t, m))
+		if len(made) != 1 || !containerID.MatchString(made[0]) {
+			t.Fatalf("run -v /anon made volumes %v, want one with a 64-hex name", made)
+		}
+		r := m.skiff("inspect", "--format", "{{range .Mounts}}{{.Type}} {{.Name}} {{.Destination}}{{end}}", id)
+		if r.code != 0 || norm(r.stdout) != "volume "+made[0]+" /anon" {
+			t.Errorf("inspect .Mounts of an anonymous volume: %v", r)
+		}
+		if r := m.skiff("volume", "inspect", made[0]); !strings.Contains(r.stdout, "com.docker.volume.anonymous") {
+			t.Errorf("an anonymous volume lacks docker's label: %v", r)
+		}
+		// --volumes-from shares it, read-only when asked
+		r = m.skiff("run", "--rm", "--volumes-from", id+":ro", "bbtest", "sh", "-c", "cat /anon/f; touch /anon/g")
+		if r.code == 0 || !strings.Contains(r.stdout, "kept") || !strings.Contains(r.stderr, "Read-only") {
+			t.Errorf("--volumes-from ID:ro: want the file read and the write refused: %v", r)
+		}
+		r = m.skiff("run", "--rm", "--volumes-from", id, "bbtest", "sh", "-c", "echo more >> /anon/f && cat /anon/f")
+		if r.code != 0 || norm(r.stdout) != "kept\nmore" {
+			t.Errorf("--volumes-from ID: %v", r)
+		}
+		for _, bad := range [][]string{{"--volumes-from", "no-such-container-x"}, {"--volumes-from", id + ":rx"}} {
+			if r := m.skiff(append(append([]string{"run", "--rm"}, bad...), "bbtest", "true")...); checkOneLineError(r) != "" || r.code != 125 {
+				t.Errorf("run %v: want a one-line error and 125: %v", bad, r)
+			}
+		}
+		m.mustSkiff(t, "rm", "-f", id)
+		if !contains(volumeNames(t, m), made[0]) {
+			t.Errorf("rm without -v removed the anonymous volume")
+		}
+		m.skiff("volume", "rm", made[0])
+		id = runDetached(t, m, "-v", "/anon", "bbtest", "sleep", "1014")
+		made = newVolumes(before, volumeNames(t, m))
+		m.mustSkiff(t, "rm", "-f", "-v", id)
+		if n := newVolumes(before, volumeNames(t, m)); len(n) != 0 {
+			t.Errorf("rm -v left %v (made %v)", n, made)
+		}
+	})
+}
+
+func TestImageVolumes(t *testing.T) {
+	forModes(t, rangeModes, func(t *testing.T, m *mode) {
+		img := "localhost/volimg-" + m.name
+		m.mustSkiff(t, "import", "-c", `VOLUME ["/etc", "/srv/data"]`, bbTar, img)
+		defer m.skiff("rmi", "-f", img)
+		before := volumeNames(t, m)
+		// each VOLUME gets an anonymous volume holding the image's files there
+		id := runDetached(t, m, img, "sleep", "1014")
+		made := newVolumes(before, volumeNames(t, m))
+		if len(made) != 2 {
+			t.Errorf("a run of an image with two VOLUMEs made volumes %v", made)
+		}
+		r := m.skiff("exec", id, "sh", "-c", "grep -c root /etc/passwd; mount | grep -cE ' /(etc|srv/data) '")
+		if r.code != 0 || norm(r.stdout) != "1\n2" {
+			t.Errorf("the image's volumes: want /etc/passwd copied and two mounts: %v", r)
+		}
+		m.mustSkiff(t, "rm", "-f", "-v", id)
+		if n := newVolumes(before, volumeNames(t, m)); len(n) != 0 {
+			t.Errorf("rm -v left the image's volumes %v", n)
+		}
+		// -v, --mount and --tmpfs on those paths take their place
+		vol := "itimgvol-" + m.name
+		r = m.skiff("run", "--rm", "-v", vol+":/etc", "--tmpfs", "/srv/data", img, "sh", "-c", "mount | grep -E ' /srv/data ' | cut -d' ' -f5")
+		if r.code != 0 || norm(r.stdout) != "tmpfs" {
+			t.Errorf("--tmpfs over an image VOLUME: %v", r)
+		}
+		if n := newVolumes(before, volumeNames(t, m)); len(n) != 1 || n[0] != vol {
+			t.Errorf("with -v and --tmpfs on the image's VOLUMEs, new volumes are %v, want only %s", n, vol)
+		}
+		m.skiff("volume", "rm", "-f", vol)
+	})
+}
+
+func TestMountFlag(t *testing.T) {
+	forModes(t, rangeModes, func(t *testing.T, m *mode) {
+		host, err := os.MkdirTemp(tmpRoot, "mount-"+m.name+"-")
+		if err != nil {
+			t.Fatal(err)
+		}
+		os.Chmod(host, 0o755)
+		os.Chown(host, m.uid, m.gid)
+		vol := "itmount-" + m.name
+		m.skiff("volume", "rm", "-f", vol)
+		r := m.skiff("run", "--rm",
+			"--mount", "type=bind,source="+host+",target=/h",
+			"--mount", "type=bind,src="+host+",dst=/hro,readonly",
+			"--mount", "type=volume,source="+vol+",target=/v",
+			"--mount", "type=tmpfs,destination=/t,tmpfs-size=1m",
+			"bbtest", "sh", "-c", "echo w > /h/f && cat /hro/f && ! touch /hro/g 2>/dev/null && echo v > /v/f && df -k /t | tail -1 | awk '{print $2}'")
+		if r.code != 0 || norm(r.stdout) != "w\n1024" {
+			t.Errorf("--mount bind, bind readonly, volume, tmpfs: %v", r)
+		}
+		if !contains(volumeNames(t, m), vol) {
+			t.Errorf("--mount type=volume did not make volume %s", vol)
+		}
+		for _, bad := range []string{"type=bind,target=/x", "type=nfs,target=/x", "source=/tmp,target=/x", "type=bind,source=/tmp", "type=bind,src=/tmp,dst=/x,bogus=1", "type=bind,source=/no/such/dir,target=/x"} {
+			if r := m.skiff("run", "--rm", "--mount", bad, "bbtest", "true"); checkOneLineError(r) != "" || r.code != 125 {
+				t.Errorf("--mount %s: want a one-line error and 125: %v", bad, r)
+			}
+		}
+		m.skiff("volume", "rm", "-f", vol)
 	})
 }

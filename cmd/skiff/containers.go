@@ -27,7 +27,14 @@ type containerRow struct {
 	Status     string `json:"Status"`
 	State      string `json:"State"`
 	ExitCode   int    `json:"ExitCode"`
+	Labels     string `json:"Labels"` // k=v,k2=v2
+	Size       string `json:"Size"`   // with -s: "12B (virtual 2.13MB)"
+
+	labels map[string]string
 }
+
+// Label is docker's {{.Label "KEY"}}: the value of one label.
+func (r containerRow) Label(key string) string { return r.labels[key] }
 
 func psCommand() *cli.Command {
 	return &cli.Command{
@@ -39,7 +46,8 @@ func psCommand() *cli.Command {
 			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "print only IDs"},
 			&cli.BoolFlag{Name: "no-trunc", Usage: "do not truncate IDs and commands"},
 			&cli.StringFlag{Name: "format", Usage: "Go template, 'table TEMPLATE' or json"},
-			&cli.StringSliceFlag{Name: "filter", Aliases: []string{"f"}, Usage: "name=, id=, status=, ancestor=, exited= (same key: any; keys: all)"},
+			&cli.StringSliceFlag{Name: "filter", Aliases: []string{"f"}, Usage: "name=, id=, status=, ancestor=, exited=, label=KEY[=VALUE] (same key: any, but every label; keys: all)"},
+			&cli.BoolFlag{Name: "size", Aliases: []string{"s"}, Usage: "show what each container wrote, and with its image's size (virtual)"},
 		},
 		Action: func(c *cli.Context) error {
 			match, err := containerFilter(c.StringSlice("filter"))
@@ -53,6 +61,11 @@ func psCommand() *cli.Command {
 			list, err := recs.List()
 			if err != nil {
 				return err
+			}
+			// sizes are counted only when asked for (-s, or a format that shows them, as docker)
+			var sizes func(container.Info) (string, error)
+			if c.Bool("size") || strings.Contains(c.String("format"), ".Size") {
+				sizes = sizeColumn(c, recs)
 			}
 			var rows []containerRow
 			for _, in := range list {
@@ -73,27 +86,27 @@ func psCommand() *cli.Command {
 					fmt.Println(id)
 					continue
 				}
-				started := in.State.StartedAt
-				if started.IsZero() {
-					started = in.Meta.Created
-				}
-				status := "Up " + units.HumanDuration(time.Since(started))
-				if !in.Running {
-					status = fmt.Sprintf("Exited (%d)", in.State.ExitCode)
-					if !in.State.FinishedAt.IsZero() {
-						status += " " + units.HumanDuration(time.Since(in.State.FinishedAt)) + " ago"
+				status := containerStatus(in)
+				row := containerRow{ID: id, Names: strings.Join(in.Names, ","), Image: in.Meta.Image, Command: cmd,
+					CreatedAt: in.Meta.Created.Format("2006-01-02 15:04:05 -0700 MST"), RunningFor: units.HumanDuration(time.Since(in.Meta.Created)) + " ago",
+					Status: status, State: in.State.Status, ExitCode: in.State.ExitCode,
+					Labels: container.JoinLabels(in.Meta.Labels), labels: in.Meta.Labels}
+				if sizes != nil {
+					if row.Size, err = sizes(in); err != nil {
+						return err
 					}
 				}
-				rows = append(rows, containerRow{ID: id, Names: strings.Join(in.Names, ","), Image: in.Meta.Image, Command: cmd,
-					CreatedAt: in.Meta.Created.Format("2006-01-02 15:04:05 -0700 MST"), RunningFor: units.HumanDuration(time.Since(in.Meta.Created)) + " ago",
-					Status: status, State: in.State.Status, ExitCode: in.State.ExitCode})
+				rows = append(rows, row)
 			}
 			if c.Bool("quiet") {
 				return nil
 			}
-			return printRows(os.Stdout, rows, c.String("format"), true,
-				"table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.RunningFor}}\t{{.Status}}\t{{.Names}}",
-				[]string{"CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "NAMES"})
+			def := "table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.RunningFor}}\t{{.Status}}\t{{.Names}}"
+			header := []string{"CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "NAMES"}
+			if c.Bool("size") {
+				def, header = def+"\t{{.Size}}", append(header, "SIZE")
+			}
+			return printRows(os.Stdout, rows, c.String("format"), true, def, header)
 		},
 	}
 }
@@ -106,7 +119,7 @@ func rmCommand() *cli.Command {
 		Flags: []cli.Flag{
 			&cli.BoolFlag{Name: "force", Aliases: []string{"f"}, Usage: "kill and remove running containers; ignore missing ones"},
 			&cli.BoolFlag{Name: "all", Aliases: []string{"a"}, Usage: "remove all containers"},
-			&cli.BoolFlag{Name: "volumes", Aliases: []string{"v"}, Usage: "accepted for docker's rm -v: skiff makes no anonymous volumes"},
+			&cli.BoolFlag{Name: "volumes", Aliases: []string{"v"}, Usage: "remove the container's anonymous volumes too"},
 		},
 		Action: func(c *cli.Context) error {
 			if c.NArg() == 0 && !c.Bool("all") {
@@ -127,7 +140,10 @@ func rmCommand() *cli.Command {
 				}
 			}
 			return removeEach(refs, c.Bool("force"), func(ref string) ([]string, error) {
-				_, err := recs.Remove(ref, c.Bool("force"))
+				in, err := recs.Remove(ref, c.Bool("force"))
+				if err == nil && c.Bool("volumes") {
+					recs.RemoveVolumes(in)
+				}
 				return []string{ref}, err
 			})
 		},
@@ -165,7 +181,7 @@ type psFilter struct {
 	wantsStopped bool // a status or exited filter lists stopped containers without -a
 }
 
-var psFilterKeys = []string{"name", "id", "status", "ancestor", "exited"}
+var psFilterKeys = []string{"name", "id", "status", "ancestor", "exited", "label"}
 
 func containerFilter(args []string) (*psFilter, error) {
 	f := &psFilter{keys: map[string][]string{}}
@@ -185,6 +201,10 @@ func containerFilter(args []string) (*psFilter, error) {
 				return nil, fmt.Errorf("invalid --filter %q: exited takes an exit code", a)
 			}
 			f.wantsStopped = true
+		case "label":
+			if strings.HasPrefix(v, "=") {
+				return nil, fmt.Errorf("invalid --filter %q: name the label: label=KEY or label=KEY=VALUE", a)
+			}
 		}
 		f.keys[k] = append(f.keys[k], v)
 	}
@@ -193,6 +213,13 @@ func containerFilter(args []string) (*psFilter, error) {
 
 func (f *psFilter) ok(in container.Info) bool {
 	for k, vals := range f.keys {
+		if k == "label" {
+			// docker's label filters all apply, even for the same key
+			if slices.ContainsFunc(vals, func(v string) bool { return !container.MatchLabel(in.Meta.Labels, v) }) {
+				return false
+			}
+			continue
+		}
 		if !slices.ContainsFunc(vals, func(v string) bool { return psMatch(k, v, in) }) {
 			return false
 		}
@@ -216,4 +243,50 @@ func psMatch(key, v string, in container.Info) bool {
 		return in.Meta.Image == v || len(id) >= 3 && strings.HasPrefix(strings.TrimPrefix(in.Meta.ImageID, "sha256:"), id)
 	}
 	return false
+}
+
+// sizeColumn returns what ps -s shows of a container, docker's "12B (virtual 2.13MB)": what it
+// wrote, and that with its image's size.
+func sizeColumn(c *cli.Context, recs *container.Records) func(container.Info) (string, error) {
+	var cat *catalog.Catalog
+	var imageSize map[string]int64
+	return func(in container.Info) (string, error) {
+		if cat == nil {
+			var err error
+			if cat, err = openCatalog(c); err != nil {
+				return "", err
+			}
+			imageSize = map[string]int64{}
+			for _, img := range cat.Summaries() {
+				imageSize[img.ID] = img.Size
+			}
+		}
+		rw := recs.SizeRw(in, cat)
+		return formatSize(rw, rw+imageSize[in.Meta.ImageID]), nil
+	}
+}
+
+// formatSize is docker's container size: "12B", or "12B (virtual 2.13MB)".
+func formatSize(rw, virtual int64) string {
+	s := units.HumanSizeWithPrecision(float64(rw), 3)
+	if virtual > 0 {
+		s += " (virtual " + units.HumanSizeWithPrecision(float64(virtual), 3) + ")"
+	}
+	return s
+}
+
+// containerStatus is ps's STATUS: "Up 2 minutes", "Exited (0) 3 seconds ago".
+func containerStatus(in container.Info) string {
+	if in.Running {
+		started := in.State.StartedAt
+		if started.IsZero() {
+			started = in.Meta.Created
+		}
+		return "Up " + units.HumanDuration(time.Since(started))
+	}
+	s := fmt.Sprintf("Exited (%d)", in.State.ExitCode)
+	if !in.State.FinishedAt.IsZero() {
+		s += " " + units.HumanDuration(time.Since(in.State.FinishedAt)) + " ago"
+	}
+	return s
 }

@@ -46,6 +46,7 @@ func imageCommands() []*cli.Command {
 		pruneCommand(),
 		imageCommand(),
 		seccompCompileCommand(),
+		systemCommand(),
 	}
 	return append(cmds, transferCommands()...)
 }

@@ -128,6 +128,7 @@ type containerInspect struct {
 		Image      string
 		WorkingDir string
 		Entrypoint []string
+		Labels     map[string]string
 		StopSignal string `json:",omitempty"`
 	}
 	HostConfig struct {
@@ -234,6 +235,10 @@ func inspectOne(st *store.Store, ref, typ string) (any, error) {
 			doc.Config.WorkingDir = img.Config.Config.WorkingDir
 		}
 		doc.Config.Entrypoint = img.Config.Config.Entrypoint
+		doc.Config.Labels = container.MergeLabels(img.Config.Config.Labels, doc.Config.Labels)
+	}
+	if doc.Config.Labels == nil {
+		doc.Config.Labels = map[string]string{}
 	}
 	return doc, nil
 }
@@ -251,7 +256,7 @@ func inspectContainer(recs *container.Records, in container.Info) containerInspe
 	doc.State.Status, doc.State.Running, doc.State.Pid = in.State.Status, in.Running, in.State.Pid
 	doc.State.ExitCode, doc.State.StartedAt, doc.State.FinishedAt = in.State.ExitCode, in.State.StartedAt, in.State.FinishedAt
 	doc.Config.Image, doc.Config.Cmd, doc.Config.StopSignal = in.Meta.Image, in.Meta.Command, in.Meta.StopSignal
-	doc.Config.Hostname = in.ID[:12]
+	doc.Config.Hostname, doc.Config.Labels = in.ID[:12], in.Meta.Labels
 	doc.HostConfig.AutoRemove = in.Meta.AutoRemove
 	doc.HostConfig.LogConfig.Type = in.Meta.LogDriver
 	doc.HostConfig.RestartPolicy.Name = "no"

@@ -36,6 +36,7 @@ var helperStubs = []struct{ name, usage string }{
 	{"load", "load images from an archive (docker-archive, oci-archive or oci-dir)"},
 	{"login", "log in to a registry"},
 	{"logout", "remove the credentials of a registry"},
+	{"system", "disk usage (df), pruning (prune) and information (info)"},
 }
 
 func reexecInit() bool { return false }

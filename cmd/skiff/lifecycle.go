@@ -372,3 +372,26 @@ func restartCommand() *cli.Command {
 		},
 	}
 }
+
+func attachCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "attach",
+		Usage:     "show a detached container's output until it stops, and exit with its code",
+		ArgsUsage: "CONTAINER",
+		Flags: []cli.Flag{
+			&cli.BoolFlag{Name: "sig-proxy", Value: true, Usage: "pass the signals skiff receives on to the container"},
+			&cli.BoolFlag{Name: "no-stdin", Usage: "accepted for docker: skiff attaches no standard input (a detached container reads none)"},
+			&cli.StringFlag{Name: "detach-keys", Usage: "accepted for docker: without standard input there are no keys to read"},
+		},
+		Action: func(c *cli.Context) error {
+			if c.NArg() != 1 {
+				return &usageError{"skiff attach needs one container: skiff attach [OPTIONS] CONTAINER"}
+			}
+			recs, err := openRecords(c)
+			if err != nil {
+				return err
+			}
+			return exitWith(recs.Attach(c.Args().First(), os.Stdout, os.Stderr, c.Bool("sig-proxy")))
+		},
+	}
+}

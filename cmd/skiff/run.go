@@ -25,6 +25,8 @@ func runCommand() *cli.Command {
 			&cli.StringSliceFlag{Name: "log-opt", Usage: "with -d: max-size=SIZE (the log starts over beyond it)"},
 			&cli.StringFlag{Name: "restart", Value: "no", Usage: "with -d: no, always, unless-stopped or on-failure[:MAX-RETRIES]"},
 			&cli.StringFlag{Name: "name", Usage: "name the container"},
+			&cli.StringSliceFlag{Name: "label", Aliases: []string{"l"}, Usage: "set a label: KEY=VALUE"},
+			&cli.StringSliceFlag{Name: "label-file", Usage: "read labels from a file of KEY=VALUE lines"},
 			&cli.StringSliceFlag{Name: "env", Aliases: []string{"e"}, Usage: "set an environment variable (KEY=VALUE, or KEY to pass yours)"},
 			&cli.StringSliceFlag{Name: "env-file", Usage: "read environment variables from a file"},
 			&cli.StringFlag{Name: "workdir", Aliases: []string{"w"}, Usage: "working directory inside the container"},
@@ -33,7 +35,9 @@ func runCommand() *cli.Command {
 			&cli.StringFlag{Name: "hostname", Aliases: []string{"h"}, Usage: "container host name"},
 			&cli.BoolFlag{Name: "interactive", Aliases: []string{"i"}, Usage: "keep stdin open"},
 			&cli.BoolFlag{Name: "tty", Aliases: []string{"t"}, Usage: "allocate a terminal"},
-			&cli.StringSliceFlag{Name: "volume", Aliases: []string{"v"}, Usage: "bind mount HOST-DIR:CONTAINER-DIR[:ro]"},
+			&cli.StringSliceFlag{Name: "volume", Aliases: []string{"v"}, Usage: "HOST-DIR:CONTAINER-DIR[:ro], VOLUME:CONTAINER-DIR[:ro,nocopy] or CONTAINER-DIR (an anonymous volume)"},
+			&cli.StringSliceFlag{Name: "mount", Usage: "type=bind|volume|tmpfs,source=...,target=...[,readonly][,volume-nocopy][,tmpfs-size=...]"},
+			&cli.StringSliceFlag{Name: "volumes-from", Usage: "CONTAINER[:ro|rw]: mount the volumes of another container"},
 			&cli.StringSliceFlag{Name: "tmpfs", Usage: "mount a tmpfs: CONTAINER-DIR[:OPTIONS]"},
 			&cli.BoolFlag{Name: "read-only", Usage: "mount the container's root file system read-only"},
 			&cli.StringFlag{Name: "network", Aliases: []string{"net"}, Value: "none", Usage: "network: none or host"},
@@ -88,6 +92,23 @@ func runCommand() *cli.Command {
 					Ulimits:     c.StringSlice("ulimit"),
 				},
 			}
+			for _, m := range c.StringSlice("mount") {
+				v, t, err := spec.ParseMount(m)
+				if err != nil {
+					return err
+				}
+				if v != "" {
+					o.Spec.Volumes = append(o.Spec.Volumes, v)
+				} else {
+					o.Spec.Tmpfs = append(o.Spec.Tmpfs, t)
+				}
+			}
+			o.VolumesFrom = c.StringSlice("volumes-from")
+			labels, err := container.ParseLabels(c.StringSlice("label-file"), c.StringSlice("label"))
+			if err != nil {
+				return &usageError{err.Error()}
+			}
+			o.Labels = labels
 			if c.IsSet("entrypoint") {
 				ep := c.String("entrypoint")
 				o.Spec.Entrypoint = &ep

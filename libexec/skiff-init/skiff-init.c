@@ -22,6 +22,7 @@
  * adds besides its own. Errors go to skiff over fd 4 as one line; skiff prints them.
  */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -404,6 +405,160 @@ static void mask(const char *path)
 	if (m < 0)
 		die("mask %s: %s", path, strerror(errno));
 	attach(m, t, "mask", path);
+}
+
+/* ---- volume copy-up ------------------------------------------------------------------- */
+
+/* copy_data copies the whole of in to out. */
+static int copy_data(int in, int out)
+{
+	for (;;) {
+		ssize_t n = syscall(SYS_copy_file_range, in, NULL, out, NULL, (size_t)1 << 30, 0);
+		if (n == 0)
+			return 0;
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno != EXDEV && errno != EINVAL && errno != ENOSYS && errno != EOPNOTSUPP)
+				return -1;
+			break;
+		}
+	}
+	char buf[65536];
+	for (;;) {
+		ssize_t n = read(in, buf, sizeof buf);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return (int)n;
+		for (ssize_t off = 0; off < n;) {
+			ssize_t w = write(out, buf + off, (size_t)(n - off));
+			if (w < 0 && errno == EINTR)
+				continue;
+			if (w < 0)
+				return -1;
+			off += w;
+		}
+	}
+}
+
+/* copy_tree copies the entries of directory src into directory dst: directories, files,
+ * symlinks and fifos, with their owners, modes and times (a device node the user namespace may
+ * not make is left out). what names src in errors. */
+static void copy_tree(int src, int dst, const char *what)
+{
+	int dfd = dup(src);
+	DIR *d = dfd < 0 ? NULL : fdopendir(dfd);
+	if (!d)
+		die("copy %s into its volume: %s", what, strerror(errno));
+	struct dirent *e;
+	while ((errno = 0, e = readdir(d))) {
+		const char *n = e->d_name;
+		if (!strcmp(n, ".") || !strcmp(n, ".."))
+			continue;
+		struct stat st;
+		if (fstatat(src, n, &st, AT_SYMLINK_NOFOLLOW) < 0)
+			die("copy %s/%s into its volume: %s", what, n, strerror(errno));
+		int r = 0;
+		switch (st.st_mode & S_IFMT) {
+		case S_IFDIR: {
+			r = mkdirat(dst, n, 0700);
+			int s2 = r < 0 ? -1 : openat(src, n, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			int d2 = s2 < 0 ? -1 : openat(dst, n, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			if (d2 < 0) {
+				r = -1;
+				break;
+			}
+			char sub[PATH_MAX];
+			snprintf(sub, sizeof sub, "%s/%s", what, n);
+			copy_tree(s2, d2, sub);
+			r = fchown(d2, st.st_uid, st.st_gid);
+			if (r == 0)
+				r = fchmod(d2, st.st_mode & 07777);
+			close(s2);
+			close(d2);
+			break;
+		}
+		case S_IFREG: {
+			int in = openat(src, n, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+			int out = in < 0 ? -1 : openat(dst, n, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+			r = out < 0 ? -1 : copy_data(in, out);
+			if (r == 0)
+				r = fchown(out, st.st_uid, st.st_gid);
+			if (r == 0)
+				r = fchmod(out, st.st_mode & 07777); /* after chown, which clears set-id bits */
+			if (in >= 0)
+				close(in);
+			if (out >= 0)
+				close(out);
+			break;
+		}
+		case S_IFLNK: {
+			char target[PATH_MAX];
+			ssize_t len = readlinkat(src, n, target, sizeof target - 1);
+			if (len < 0) {
+				r = -1;
+				break;
+			}
+			target[len] = '\0';
+			r = symlinkat(target, dst, n);
+			if (r == 0)
+				r = fchownat(dst, n, st.st_uid, st.st_gid, AT_SYMLINK_NOFOLLOW);
+			break;
+		}
+		case S_IFIFO:
+		case S_IFCHR:
+		case S_IFBLK:
+			r = mknodat(dst, n, st.st_mode, st.st_rdev);
+			if (r < 0 && errno == EPERM && !S_ISFIFO(st.st_mode))
+				continue; /* devices cannot be made in a user namespace */
+			if (r == 0)
+				r = fchownat(dst, n, st.st_uid, st.st_gid, AT_SYMLINK_NOFOLLOW);
+			break;
+		default:
+			continue; /* sockets belong to the process that made them */
+		}
+		if (r < 0)
+			die("copy %s/%s into its volume: %s", what, n, strerror(errno));
+		struct timespec times[2] = { st.st_atim, st.st_mtim };
+		utimensat(dst, n, times, AT_SYMLINK_NOFOLLOW);
+	}
+	if (errno)
+		die("copy %s into its volume: %s", what, strerror(errno));
+	closedir(d);
+}
+
+/* copy_up gives the empty volume directory dir what the root has at path (docker's copy of an
+ * image's files into a new volume): the directory's own owner and mode too. Nothing happens
+ * when the root has no directory there or the volume is not empty. */
+static void copy_up(const char *path, const char *dir)
+{
+	int src = sys_openat2(root_fd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC, RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS);
+	if (src < 0) {
+		if (errno == ENOENT || errno == ENOTDIR)
+			return;
+		die("open %s to copy it into its volume: %s", path, strerror(errno));
+	}
+	int dst = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dst < 0)
+		die("open volume directory %s: %s", dir, strerror(errno));
+	int dfd = dup(dst);
+	DIR *d = dfd < 0 ? NULL : fdopendir(dfd);
+	if (!d)
+		die("read volume directory %s: %s", dir, strerror(errno));
+	int empty = 1;
+	struct dirent *e;
+	while (empty && (e = readdir(d)))
+		empty = !strcmp(e->d_name, ".") || !strcmp(e->d_name, "..");
+	closedir(d);
+	if (empty) {
+		copy_tree(src, dst, path);
+		struct stat st;
+		if (fstat(src, &st) == 0 && (fchown(dst, st.st_uid, st.st_gid) < 0 || fchmod(dst, st.st_mode & 07777) < 0))
+			die("give volume directory %s the owner and mode of %s: %s", dir, path, strerror(errno));
+	}
+	close(src);
+	close(dst);
 }
 
 /* readonly re-attaches path's mount tree on itself, read-only. */
@@ -1033,6 +1188,9 @@ int main(int argc, char **argv)
 			const char *kind = word();
 			int optional = (int)num();
 			bind_mount(src, dest, ro, rec, kind[0], optional);
+		} else if (!strcmp(op, "copyup")) { /* path dir */
+			const char *path = word(), *dir = word();
+			copy_up(path, dir);
 		} else if (!strcmp(op, "symlink")) {
 			const char *target = word(), *link = word();
 			make_symlink(target, link);

@@ -25,6 +25,8 @@ import (
 //	mount    TYPE DEST ATTRS OPTS          new file system; ATTRS letters r s d x (ro nosuid nodev noexec)
 //	bind     SRC DEST RO RECURSIVE KIND OPTIONAL   KIND f or d for the mount point
 //	symlink  TARGET LINK
+//	copyup   PATH DIR                      copy the root's PATH (when there) into the empty host
+//	                                       directory DIR, owners, modes and times kept
 //	file     DEST CONTENT                  a file with CONTENT (in a tmpfs of skiff-init's) on DEST
 //	mkdir    PATH
 //	mask     PATH
@@ -88,6 +90,9 @@ type planInput struct {
 	// mount namespace (OverlayDir: the directory its relative lowerdirs start from, or "").
 	Overlay, OverlayDir string
 	EtcFiles            map[string]string // container path -> content (hosts, resolv.conf, hostname)
+	// CopyUp are the volume directories that get the image's files at their path (when
+	// empty) before they are mounted.
+	CopyUp map[string]bool
 	// NoStdin gives the command /dev/null for stdin (docker without -i).
 	NoStdin bool
 	// Trace asks skiff-init for per-phase timings on stderr (SKIFF_TRACE).
@@ -161,6 +166,9 @@ func makePlan(s *rspec.Spec, in planInput) ([]byte, error) {
 		return strings.Count(a.Destination, "/") - strings.Count(b.Destination, "/")
 	})
 	for _, m := range user {
+		if m.Type == "bind" && in.CopyUp[m.Source] {
+			p.op("copyup", m.Destination, m.Source)
+		}
 		if err := p.mount(m); err != nil {
 			return nil, err
 		}

@@ -76,8 +76,12 @@ type Meta struct {
 	LogDriver string `json:"logDriver,omitempty"`
 	// StopSignal is the image's STOPSIGNAL, what stop sends first ("" for SIGTERM).
 	StopSignal string `json:"stopSignal,omitempty"`
-	// Volumes are the named volumes it mounts.
-	Volumes []string `json:"volumes,omitempty"`
+	// Volumes are the volumes it mounts; AnonVolumes those made for it alone (-v /path, the
+	// image's VOLUMEs), which rm -v and --rm remove with it.
+	Volumes     []string `json:"volumes,omitempty"`
+	AnonVolumes []string `json:"anonVolumes,omitempty"`
+	// Labels are the image's labels overlaid with run's --label and --label-file.
+	Labels map[string]string `json:"labels,omitempty"`
 	// Run is how it was run, for start.
 	Run *RunConfig `json:"run,omitempty"`
 }
@@ -385,8 +389,17 @@ func (h *Handle) Remove() error {
 		h.running.Close()
 		h.running = nil
 	}
+	if err == nil {
+		h.r.removeAnonVolumes(h.Meta)
+	}
 	return err
 }
+
+// RemoveVolumes removes the anonymous volumes of a removed container (rm -v) that no other
+// container mounts.
+func (r *Records) RemoveVolumes(in Info) { r.removeAnonVolumes(in.Meta) }
+
+func (r *Records) graphRoot() string { return filepath.Dir(r.Dir) }
 
 // remove renames the directory out of the way, frees the name and deletes the files.
 func (r *Records) remove(id, name string) error {
@@ -488,7 +501,9 @@ func (r *Records) Sweep() []string {
 		}
 		m, _ := readMeta(dir)
 		if m.AutoRemove {
-			_ = r.remove(name, m.Name)
+			if r.remove(name, m.Name) == nil {
+				r.removeAnonVolumes(m)
+			}
 		} else {
 			s, _ := readState(dir)
 			if s.Status == "running" || s.Status == "created" || s.Status == "" {

@@ -30,7 +30,6 @@ import (
 	"github.com/skiff-project/skiff/pkg/signals"
 	"github.com/skiff-project/skiff/pkg/spec"
 	"github.com/skiff-project/skiff/pkg/userns"
-	"github.com/skiff-project/skiff/pkg/volume"
 )
 
 // ExitError is a failure with the exit code skiff must return (125 for skiff's own errors,
@@ -70,7 +69,14 @@ type RunOptions struct {
 	// LogOpts are --log-opt KEY=VALUE: max-size (k8s-file, json-file).
 	LogOpts []string
 
-	volumes []string // the named volumes of Spec.Volumes
+	// VolumesFrom are --volumes-from CONTAINER[:ro|rw].
+	VolumesFrom []string
+	// Labels are --label and --label-file's (ParseLabels); the image's go under them.
+	Labels map[string]string
+
+	volumes     []string        // the volumes of Spec.Volumes (see volumes.go)
+	anonVolumes []string        // those made for this container alone
+	copyUp      map[string]bool // volume directories that get the image's files first
 }
 
 // LogDrivers are the log drivers of detached containers.
@@ -121,6 +127,9 @@ func run(paths config.Paths, o RunOptions, existing *Info) (int, error) {
 		if o.LogDriver == "" {
 			o.LogDriver = LogDrivers[0]
 		}
+		if o.LogDriver == "journald" {
+			return 125, errors.New("--log-driver journald is not supported: use k8s-file (the default) or json-file, and skiff logs")
+		}
 		if !slices.Contains(LogDrivers, o.LogDriver) {
 			return 125, fmt.Errorf("unsupported --log-driver %q: use %s", o.LogDriver, strings.Join(LogDrivers, ", "))
 		}
@@ -140,20 +149,9 @@ func run(paths config.Paths, o RunOptions, existing *Info) (int, error) {
 	if err != nil {
 		return 125, err
 	}
-	// named volumes (-v NAME:/path) are made on first use and mounted like host directories
-	o.Spec.Volumes = append([]string{}, o.Spec.Volumes...)
-	vols := volume.Open(paths.GraphRoot)
-	for i, v := range o.Spec.Volumes {
-		src, rest, ok := strings.Cut(v, ":")
-		if !ok || !volume.IsName(src) {
-			continue
-		}
-		vol, err := vols.Create(src, false)
-		if err != nil {
-			return 125, fmt.Errorf("-v %s: %w", v, err)
-		}
-		o.Spec.Volumes[i] = vol.Mountpoint + ":" + rest
-		o.volumes = append(o.volumes, vol.Name)
+	// volumes are made on first use and mounted like host directories (volumes.go)
+	if err := o.resolveVolumes(paths); err != nil {
+		return 125, err
 	}
 	// skiff-init starts now and waits for its plan
 	init, err := forkInit(o, false)
@@ -187,7 +185,7 @@ func run(paths config.Paths, o RunOptions, existing *Info) (int, error) {
 	if existing != nil {
 		h, cat, img, layers, err = reopen(recs, paths, *existing, o)
 	} else {
-		h, cat, img, layers, err = create(recs, paths, o)
+		h, cat, img, layers, err = create(recs, paths, &o)
 	}
 	if err != nil {
 		return 125, err
@@ -274,7 +272,7 @@ func run(paths config.Paths, o RunOptions, existing *Info) (int, error) {
 		return 125, err
 	}
 	trace("seccomp")
-	in := planInput{Rootfs: rootfs, Overlay: overlay, OverlayDir: overlayDir, EtcFiles: etc, SeccompSent: bpf != nil, Rows: 24, Cols: 80}
+	in := planInput{CopyUp: o.copyUp, Rootfs: rootfs, Overlay: overlay, OverlayDir: overlayDir, EtcFiles: etc, SeccompSent: bpf != nil, Rows: 24, Cols: 80}
 	var started time.Time // when a detached container starts, for its state
 	if o.Detach {
 		started = time.Now().UTC()
@@ -331,7 +329,7 @@ func run(paths config.Paths, o RunOptions, existing *Info) (int, error) {
 }
 
 // create finds the image (pulling it once when allowed) and makes the container's record.
-func create(recs *Records, paths config.Paths, o RunOptions) (*Handle, *catalog.Catalog, *catalog.Image, []*catalog.Layer, error) {
+func create(recs *Records, paths config.Paths, o *RunOptions) (*Handle, *catalog.Catalog, *catalog.Image, []*catalog.Layer, error) {
 	for pulled := false; ; pulled = true {
 		unlock, err := recs.LockImages(false)
 		if err != nil {
@@ -354,6 +352,9 @@ func create(recs *Records, paths config.Paths, o RunOptions) (*Handle, *catalog.
 			return nil, nil, nil, nil, err
 		}
 		layers, err := cat.Layers(img)
+		if err == nil {
+			err = o.imageVolumes(paths, img.Config.Config.Volumes)
+		}
 		if err != nil {
 			unlock()
 			return nil, nil, nil, nil, err
@@ -365,7 +366,8 @@ func create(recs *Records, paths config.Paths, o RunOptions) (*Handle, *catalog.
 			meta.LogDriver = o.LogDriver
 		}
 		meta.StopSignal = img.Config.Config.StopSignal
-		meta.Volumes = o.volumes
+		meta.Labels = MergeLabels(img.Config.Config.Labels, o.Labels)
+		meta.Volumes, meta.AnonVolumes = o.volumes, o.anonVolumes
 		meta.Run = &RunConfig{Spec: o.Spec, Links: o.Links, AddHosts: o.AddHosts, Restart: o.Restart, LogOpts: o.LogOpts}
 		if o.Spec.Entrypoint != nil {
 			meta.Command = nil

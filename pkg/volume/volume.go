@@ -56,9 +56,55 @@ func IsName(src string) bool {
 
 func (s *Store) path(name string) string { return filepath.Join(s.Dir, name) }
 
+// AnonymousLabel marks a volume made for one container's path (docker's label): `rm -v`
+// and `run --rm` remove such a volume with its container.
+const AnonymousLabel = "com.docker.volume.anonymous"
+
+// copyUpFile, in a volume's directory, says no container has mounted it yet: the first one
+// copies its image's files at the mount point into the (empty) volume, as docker does.
+const copyUpFile = "copyup"
+
 // Create makes a volume (a random name when name is ""); an existing one is returned as it is
 // unless exclusive is set.
 func (s *Store) Create(name string, exclusive bool) (Volume, error) {
+	return s.create(name, exclusive, nil)
+}
+
+// CreateAnonymous makes a volume with a random name for one container's path.
+func (s *Store) CreateAnonymous() (Volume, error) {
+	return s.create("", true, map[string]string{AnonymousLabel: ""})
+}
+
+// TakeCopyUp reports whether the volume was never mounted, and marks it mounted: of several
+// containers starting with it at once, one is told to copy the image's files into it.
+func (s *Store) TakeCopyUp(name string) bool {
+	return os.Remove(filepath.Join(s.path(name), copyUpFile)) == nil
+}
+
+// Anonymous reports whether v was made for one container's path.
+func (v Volume) Anonymous() bool {
+	_, ok := v.Labels[AnonymousLabel]
+	return ok
+}
+
+// MountpointOf returns the name of the volume whose data directory is dir ("" when dir is not
+// one of these volumes').
+func (s *Store) MountpointOf(dir string) string {
+	rel, err := filepath.Rel(s.Dir, dir)
+	if err != nil {
+		return ""
+	}
+	name, data, ok := strings.Cut(rel, string(filepath.Separator))
+	if !ok || data != "_data" || ValidName(name) != nil {
+		return ""
+	}
+	return name
+}
+
+func (s *Store) create(name string, exclusive bool, labels map[string]string) (Volume, error) {
+	if labels == nil {
+		labels = map[string]string{}
+	}
 	if name == "" {
 		var b [32]byte
 		for i := range b {
@@ -78,10 +124,13 @@ func (s *Store) Create(name string, exclusive bool) (Volume, error) {
 		return Volume{}, fmt.Errorf("create volume %s: %w", name, err)
 	}
 	v := Volume{Name: name, Driver: "local", Mountpoint: filepath.Join(s.path(name), "_data"), CreatedAt: time.Now().UTC().Truncate(time.Second),
-		Labels: map[string]string{}, Scope: "local", Options: map[string]string{}}
+		Labels: labels, Scope: "local", Options: map[string]string{}}
 	b, _ := json.Marshal(v)
 	if err := os.Mkdir(filepath.Join(tmp, "_data"), 0o755); err == nil {
 		err = os.WriteFile(filepath.Join(tmp, "volume.json"), b, 0o600)
+	}
+	if err == nil {
+		err = os.WriteFile(filepath.Join(tmp, copyUpFile), nil, 0o600)
 	}
 	if err == nil {
 		err = os.Rename(tmp, s.path(name))

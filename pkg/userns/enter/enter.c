@@ -465,7 +465,7 @@ static int helper_path(const char *name, const char *env, char *out, size_t n)
 static void dispatch(int argc, char **argv)
 {
 	static const char *const to_image[] = { "import", "rmi", "tag", "inspect", "image-inspect", "history", "info",
-		"image", "prune", "push", "save", "load", "login", "logout", "seccomp-compile", NULL };
+		"image", "prune", "push", "save", "load", "login", "logout", "seccomp-compile", "system", NULL };
 	static const char *const to_pull[] = { "pull", NULL };
 	if (!&skiff_lean_dispatch || !skiff_lean_dispatch)
 		return;
@@ -559,6 +559,22 @@ static void one_cpu(int argc, char **argv)
 	sched_setaffinity(0, sizeof set, &set);
 }
 
+/* join_mounts enters the mount namespace of process pid, a running container's skiff-init:
+ * skiff cp's helper copies files as the container sees them. It runs in skiff's namespaces
+ * already (the user namespace the container's belongs to), single-threaded as setns(2) needs
+ * for a mount namespace; the namespace's root becomes this process's root and cwd. */
+static void join_mounts(const char *pid)
+{
+	char path[64];
+	snprintf(path, sizeof path, "/proc/%s/ns/mnt", pid);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		fatal("enter the container's mount namespace (%s): %s: is it still running?", path, strerror(errno));
+	if (setns(fd, CLONE_NEWNS) < 0)
+		fatal("enter the container's mount namespace: %s", strerror(errno));
+	close(fd);
+}
+
 __attribute__((constructor)) static void skiff_enter(int cargc, char **cargv, char **envp)
 {
 	(void)envp;
@@ -573,6 +589,9 @@ __attribute__((constructor)) static void skiff_enter(int cargc, char **cargv, ch
 	/* Children skiff re-executes (containers/storage's reexec helpers) inherit the namespaces
 	 * with _SKIFF_NS_ENTERED set in their environment by package enter. */
 	one_cpu(argc, argv);
+	const char *join = getenv("_SKIFF_JOIN_MNT");
+	if (join && getenv("_SKIFF_NS_ENTERED"))
+		join_mounts(join);
 	if (getenv("_SKIFF_NS_ENTERED") || getenv("SKIFF_NO_NAMESPACE") || !needs_namespace(argc, argv))
 		return;
 	ns_acted = 1;
