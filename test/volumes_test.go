@@ -29,6 +29,9 @@ func TestNamedVolumes(t *testing.T) {
 		if err := json.Unmarshal([]byte(r.stdout), &vs); err != nil || len(vs) != 1 || vs[0].Name != vol || vs[0].Driver != "local" || !strings.HasSuffix(vs[0].Mountpoint, "/"+vol+"/_data") {
 			t.Errorf("volume inspect: %v (%v)", r, err)
 		}
+		if r := m.skiff("volume", "inspect", "--format", "{{.Name}} {{.Driver}}", vol); r.code != 0 || norm(r.stdout) != vol+" local" {
+			t.Errorf("volume inspect --format: %v", r)
+		}
 		// a volume a container uses is removed only with -f; prune keeps it
 		id := runDetached(t, m, "-v", vol+":/data", "bbtest", "sleep", "1000")
 		if r := m.skiff("volume", "rm", vol); checkOneLineError(r) != "" || !strings.Contains(r.stderr, "in use") {

@@ -99,6 +99,7 @@ func volumeCommand() *cli.Command {
 			},
 			{
 				Name: "inspect", Usage: "show volumes as JSON", ArgsUsage: "NAME...",
+				Flags: []cli.Flag{&cli.StringFlag{Name: "format", Aliases: []string{"f"}, Usage: "Go template applied to each volume (docker's field names), or json"}},
 				Action: func(c *cli.Context) error {
 					if c.NArg() == 0 {
 						return &usageError{"skiff volume inspect needs at least one volume"}
@@ -114,6 +115,9 @@ func volumeCommand() *cli.Command {
 							return err
 						}
 						out = append(out, v)
+					}
+					if f := c.String("format"); f != "" && f != "json" {
+						return printRows(os.Stdout, out, f, false, "", nil)
 					}
 					b, _ := json.MarshalIndent(out, "", "    ")
 					fmt.Println(string(b))
