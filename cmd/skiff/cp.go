@@ -1,3 +1,5 @@
+//go:build skiff_image
+
 package main
 
 import (
@@ -20,7 +22,8 @@ import (
 )
 
 // skiff cp runs in two processes: this one on the host side, and a helper (this binary,
-// `skiff cp-helper`) whose root is the container's; a tar stream goes between them.
+// `skiff cp-helper`) whose root is the container's; a tar stream goes between them. Both are
+// in the skiff-image helper: archive/tar and the rest would otherwise tax every lean command.
 
 func cpCommand() *cli.Command {
 	return &cli.Command{

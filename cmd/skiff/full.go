@@ -47,6 +47,8 @@ func imageCommands() []*cli.Command {
 		imageCommand(),
 		seccompCompileCommand(),
 		systemCommand(),
+		cpCommand(),
+		cpHelperCommand(),
 	}
 	return append(cmds, transferCommands()...)
 }

@@ -37,6 +37,7 @@ var helperStubs = []struct{ name, usage string }{
 	{"login", "log in to a registry"},
 	{"logout", "remove the credentials of a registry"},
 	{"system", "disk usage (df), pruning (prune) and information (info)"},
+	{"cp", "copy files between a container and the host"},
 }
 
 func reexecInit() bool { return false }
