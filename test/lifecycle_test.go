@@ -664,3 +664,73 @@ func TestDetachedConcurrency(t *testing.T) {
 		}
 	})
 }
+
+func TestPause(t *testing.T) {
+	forModes(t, rangeModes, func(t *testing.T, m *mode) {
+		name := "pause-" + m.name
+		m.skiff("rm", "-f", name)
+		host := hostDir(t, m, "pause")
+		id := runDetached(t, m, "--name", name, "-v", host+":/out", "bbtest", "sh", "-c", `i=0; while :; do i=$((i+1)); echo $i > /out/n; sleep 0.05; done`)
+		defer m.skiff("rm", "-f", id)
+		if r := m.skiff("unpause", name); checkOneLineError(r) != "" {
+			t.Errorf("unpause of a running container: %v", r)
+		}
+		if !m.root {
+			// the v1 freezer is root's: a clear error, and the container runs on
+			r := m.skiff("pause", name)
+			if checkOneLineError(r) != "" || !strings.Contains(r.stderr, "root") {
+				t.Errorf("rootless pause on a cgroup v1 host: want a one-line error about root: %v", r)
+			}
+			if r := m.skiff("ps", "--filter", "name="+name, "--format", "{{.State}}"); norm(r.stdout) != "running" {
+				t.Errorf("after a refused pause: %v", r)
+			}
+			return
+		}
+		count := func() string { b, _ := os.ReadFile(filepath.Join(host, "n")); return strings.TrimSpace(string(b)) }
+		if !waitFor(5*time.Second, func() bool { return count() != "" }) {
+			t.Fatal("the container never counted")
+		}
+		m.mustSkiff(t, "pause", name)
+		if r := m.skiff("ps", "--filter", "status=paused", "--format", "{{.Names}} {{.State}} {{.Status}}"); !strings.HasPrefix(norm(r.stdout), name+" paused Up") || !strings.HasSuffix(norm(r.stdout), "(Paused)") {
+			t.Errorf("ps of a paused container: %v", r)
+		}
+		if r := m.skiff("inspect", "--format", "{{.State.Paused}} {{.State.Status}}", name); norm(r.stdout) != "true paused" {
+			t.Errorf("inspect of a paused container: %v", r)
+		}
+		before := count()
+		time.Sleep(400 * time.Millisecond)
+		if after := count(); after != before {
+			t.Errorf("the paused container went on counting: %s then %s", before, after)
+		}
+		if r := m.skiff("exec", name, "true"); checkOneLineError(r) != "" || !strings.Contains(r.stderr, "paused") {
+			t.Errorf("exec into a paused container: %v", r)
+		}
+		if r := m.skiff("pause", name); checkOneLineError(r) != "" {
+			t.Errorf("pause of a paused container: %v", r)
+		}
+		m.mustSkiff(t, "unpause", name)
+		if !waitFor(5*time.Second, func() bool { return count() != before }) {
+			t.Errorf("the unpaused container does not count again")
+		}
+		if _, err := os.Stat("/sys/fs/cgroup/freezer/skiff/" + id); !os.IsNotExist(err) {
+			t.Errorf("unpause left the freezer cgroup of %s: %v", id[:12], err)
+		}
+		// stop and rm -f of a paused container take effect at once
+		m.mustSkiff(t, "pause", name)
+		start := time.Now()
+		if r := m.skiff("stop", "-t", "5", name); r.code != 0 || time.Since(start) > 4*time.Second {
+			t.Errorf("stop of a paused container: %v after %v", r, time.Since(start))
+		}
+		if r := m.skiff("pause", name); checkOneLineError(r) != "" || !strings.Contains(r.stderr, "not running") {
+			t.Errorf("pause of a stopped container: %v", r)
+		}
+		m.mustSkiff(t, "start", name)
+		m.mustSkiff(t, "pause", name)
+		if r := m.skiff("rm", "-f", name); r.code != 0 {
+			t.Errorf("rm -f of a paused container: %v", r)
+		}
+		if _, err := os.Stat("/sys/fs/cgroup/freezer/skiff/" + id); !os.IsNotExist(err) {
+			t.Errorf("rm -f left the freezer cgroup of %s: %v", id[:12], err)
+		}
+	})
+}

@@ -192,8 +192,8 @@ func containerFilter(args []string) (*psFilter, error) {
 		}
 		switch k {
 		case "status":
-			if !slices.Contains([]string{"created", "running", "exited"}, v) {
-				return nil, fmt.Errorf("invalid --filter %q: status is created, running or exited", a)
+			if !slices.Contains([]string{"created", "running", "paused", "exited"}, v) {
+				return nil, fmt.Errorf("invalid --filter %q: status is created, running, paused or exited", a)
 			}
 			f.wantsStopped = f.wantsStopped || v != "running"
 		case "exited":
@@ -281,6 +281,9 @@ func containerStatus(in container.Info) string {
 		started := in.State.StartedAt
 		if started.IsZero() {
 			started = in.Meta.Created
+		}
+		if in.State.Status == "paused" {
+			return "Up " + units.HumanDuration(time.Since(started)) + " (Paused)"
 		}
 		return "Up " + units.HumanDuration(time.Since(started))
 	}

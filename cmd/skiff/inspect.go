@@ -254,6 +254,7 @@ func inspectContainer(recs *container.Records, in container.Info) containerInspe
 		doc.Path, doc.Args = in.Meta.Command[0], in.Meta.Command[1:]
 	}
 	doc.State.Status, doc.State.Running, doc.State.Pid = in.State.Status, in.Running, in.State.Pid
+	doc.State.Paused = in.State.Status == "paused"
 	doc.State.ExitCode, doc.State.StartedAt, doc.State.FinishedAt = in.State.ExitCode, in.State.StartedAt, in.State.FinishedAt
 	doc.Config.Image, doc.Config.Cmd, doc.Config.StopSignal = in.Meta.Image, in.Meta.Command, in.Meta.StopSignal
 	doc.Config.Hostname, doc.Config.Labels = in.ID[:12], in.Meta.Labels

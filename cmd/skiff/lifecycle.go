@@ -255,7 +255,7 @@ func portCommand() *cli.Command {
 func pauseCommand(name string) *cli.Command {
 	return &cli.Command{
 		Name:      name,
-		Usage:     name + " all processes of containers (needs the cgroup freezer)",
+		Usage:     name + " all processes of containers (the cgroup v1 freezer: root only on such hosts)",
 		ArgsUsage: "CONTAINER...",
 		Action: func(c *cli.Context) error {
 			if c.NArg() == 0 {
@@ -265,10 +265,14 @@ func pauseCommand(name string) *cli.Command {
 			if err != nil {
 				return err
 			}
-			if _, err := recs.Lookup(c.Args().First()); err != nil {
-				return err
+			act := recs.Pause
+			if name == "unpause" {
+				act = recs.Unpause
 			}
-			return fmt.Errorf("skiff %s needs a cgroup freezer for the container, and skiff gives containers no cgroup of their own yet: stop the container instead (skiff stop)", name)
+			return removeEach(c.Args().Slice(), false, func(ref string) ([]string, error) {
+				_, err := act(ref)
+				return []string{ref}, err
+			})
 		},
 	}
 }

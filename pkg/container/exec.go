@@ -81,6 +81,9 @@ func Exec(paths config.Paths, ref string, o ExecOptions) (int, error) {
 	if !in.Running {
 		return 125, fmt.Errorf("container %s is not running: start a new one, exec needs a running container", ref)
 	}
+	if in.State.Status == "paused" {
+		return 125, fmt.Errorf("container %s is paused: unpause it first (skiff unpause %s)", ref, ref)
+	}
 	dir := recs.Path(in.ID)
 	keeper := in.State.Pid
 	ec, err := readExecConfig(dir)

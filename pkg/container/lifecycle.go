@@ -13,6 +13,7 @@ import (
 	"time"
 	"unsafe"
 
+	"github.com/skiff-project/skiff/pkg/userns"
 	"golang.org/x/sys/unix"
 )
 
@@ -45,7 +46,13 @@ func signalKeeper(pid int, sig syscall.Signal) error {
 	if err != nil || !bytes.Equal(bytes.TrimSpace(comm), []byte("skiff-init")) {
 		return fmt.Errorf("its process %d is gone", pid)
 	}
-	return syscall.Kill(pid, sig)
+	if err := syscall.Kill(pid, sig); err != nil {
+		return err
+	}
+	if sig != 0 && !userns.Current().Rootless {
+		thawKeeper(pid) // a paused container gets the signal now, as docker's stop and kill do
+	}
+	return nil
 }
 
 // stopValue marks the signal of a stop (sigqueue's value): skiff-init does not restart a
@@ -67,6 +74,9 @@ func stopKeeper(pid int, sig syscall.Signal) error {
 	_, _, e := unix.Syscall(unix.SYS_RT_SIGQUEUEINFO, uintptr(pid), uintptr(sig), uintptr(unsafe.Pointer(&info[0])))
 	if e != 0 {
 		return e
+	}
+	if !userns.Current().Rootless {
+		thawKeeper(pid)
 	}
 	return nil
 }

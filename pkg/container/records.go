@@ -17,6 +17,7 @@ import (
 
 	"github.com/skiff-project/skiff/pkg/catalog"
 	"github.com/skiff-project/skiff/pkg/spec"
+	"github.com/skiff-project/skiff/pkg/userns"
 )
 
 // Records are skiff's own container records: containers/storage keeps the images and layers,
@@ -402,12 +403,22 @@ func (r *Records) RemoveVolumes(in Info) { r.removeAnonVolumes(in.Meta) }
 func (r *Records) graphRoot() string { return filepath.Dir(r.Dir) }
 
 // remove renames the directory out of the way, frees the name and deletes the files.
+// The remover holds a lock on the directory from before it is renamed until it is gone: a
+// .rm- directory whose lock is free is a dead remover's, which Sweep finishes.
 func (r *Records) remove(id, name string) error {
 	gone := filepath.Join(r.Dir, ".rm-"+id)
+	if d, err := os.Open(r.Path(id)); err == nil {
+		defer d.Close()
+		for unix.Flock(int(d.Fd()), unix.LOCK_EX) == unix.EINTR {
+		}
+	}
 	if err := os.Rename(r.Path(id), gone); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return fmt.Errorf("remove container %.12s: %w", id, err)
 	}
 	r.releaseName(name, id)
+	if !userns.Current().Rootless {
+		_ = os.Remove(freezerDir(id)) // a paused container's cgroup, when its keeper died frozen
+	}
 	if err := os.RemoveAll(gone); err != nil {
 		return fmt.Errorf("remove container %.12s: %w", id, err)
 	}
@@ -484,14 +495,12 @@ func (r *Records) Sweep() []string {
 			}
 			continue
 		case strings.HasPrefix(name, ".rm-"):
-			if f := stale(dir); f != nil {
-				os.RemoveAll(dir)
-				f.Close()
-			} else if _, err := os.Stat(filepath.Join(dir, "running")); errors.Is(err, os.ErrNotExist) {
-				// a remover deletes the running file early: one that died leaves the rest
-				if info, err := e.Info(); err == nil && time.Since(info.ModTime()) > time.Minute {
+			// its remover locks it until it is gone: a free lock is a dead remover's
+			if d, err := os.Open(dir); err == nil {
+				if unix.Flock(int(d.Fd()), unix.LOCK_EX|unix.LOCK_NB) == nil {
 					os.RemoveAll(dir)
 				}
+				d.Close()
 			}
 			continue
 		}
@@ -550,6 +559,9 @@ func (r *Records) info(id string) (Info, error) {
 		in.Running = true
 		in.State.Status = "running"
 		in.State.Pid = pid
+		if !userns.Current().Rootless && paused(id) {
+			in.State.Status = "paused"
+		}
 	} else if in.State.Status == "running" || in.State.Status == "" {
 		in.State.Status = "exited"
 	}

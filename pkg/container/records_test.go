@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/skiff-project/skiff/pkg/catalog"
+	"golang.org/x/sys/unix"
 )
 
 func TestRecords(t *testing.T) {
@@ -119,8 +120,15 @@ func TestRecordsSweep(t *testing.T) {
 	os.Chtimes(half, old, old)
 	young := filepath.Join(r.Dir, ".new-"+NewID()) // a creator at work: left alone
 	os.MkdirAll(young, 0o700)
-	gone := filepath.Join(r.Dir, ".rm-"+NewID()) // a remover deletes the running file early
+	gone := filepath.Join(r.Dir, ".rm-"+NewID()) // a remover at work holds its lock
 	os.MkdirAll(filepath.Join(gone, "upper", "x"), 0o700)
+	remover, err := os.Open(gone)
+	if err != nil {
+		t.Fatal(err)
+	}
+	unix.Flock(int(remover.Fd()), unix.LOCK_EX)
+	dead := filepath.Join(r.Dir, ".rm-"+NewID()) // a killed remover's: no lock held
+	os.MkdirAll(filepath.Join(dead, "upper", "x"), 0o700)
 	// a name whose container is gone
 	os.Symlink(NewID(), r.namePath("stale"))
 
@@ -150,18 +158,18 @@ func TestRecordsSweep(t *testing.T) {
 	if in, err := r.Lookup("live"); err != nil || !in.Running {
 		t.Errorf("live container: %+v, %v", in, err)
 	}
-	for _, d := range []string{half, young} {
+	for _, d := range []string{half, young, dead} {
 		if _, err := os.Stat(d); err == nil {
 			t.Errorf("%s left", filepath.Base(d))
 		}
 	}
 	if _, err := os.Stat(gone); err != nil {
-		t.Error("a young .rm- directory (a remover at work) was removed")
+		t.Error("a .rm- directory whose remover is at work was removed")
 	}
-	os.Chtimes(gone, old, old)
+	remover.Close() // the remover dies
 	r.Sweep()
 	if _, err := os.Stat(gone); err == nil {
-		t.Error("an old .rm- directory was left")
+		t.Error("the .rm- directory of a dead remover was left")
 	}
 	if _, err := r.Create(Meta{Name: "stale"}); err != nil {
 		t.Errorf("a name whose container is gone is not free: %v", err)
