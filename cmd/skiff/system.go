@@ -487,15 +487,9 @@ func systemPruneCommand() *cli.Command {
 // pruneVolumes removes the volumes no container mounts, prints them as docker does, and
 // returns the space they took.
 func pruneVolumes(graphRoot string, recs *container.Records) (int64, error) {
-	list, err := recs.List()
+	used, err := recs.VolumeUsers()
 	if err != nil {
 		return 0, err
-	}
-	used := map[string]bool{}
-	for _, in := range list {
-		for _, v := range in.Meta.Volumes {
-			used[v] = true
-		}
 	}
 	vs := volume.Open(graphRoot)
 	vs.Sweep()
@@ -507,7 +501,7 @@ func pruneVolumes(graphRoot string, recs *container.Records) (int64, error) {
 	var removed []string
 	var firstErr error
 	for _, v := range vols {
-		if used[v.Name] {
+		if len(used[v.Name]) > 0 {
 			continue
 		}
 		size := container.DirSize(v.Mountpoint)

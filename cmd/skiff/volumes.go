@@ -33,17 +33,7 @@ func volumeCommand() *cli.Command {
 		if err != nil {
 			return nil, err
 		}
-		list, err := recs.List()
-		if err != nil {
-			return nil, err
-		}
-		m := map[string][]string{}
-		for _, in := range list {
-			for _, v := range in.Meta.Volumes {
-				m[v] = append(m[v], in.ID)
-			}
-		}
-		return m, nil
+		return recs.VolumeUsers()
 	}
 	return &cli.Command{
 		Name:  "volume",

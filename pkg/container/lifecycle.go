@@ -223,21 +223,9 @@ func (r *Records) Processes(ref string) ([]int, error) {
 	if err := signalKeeper(in.State.Pid, 0); err != nil {
 		return nil, fmt.Errorf("container %s: %w", ref, err)
 	}
-	ns, err := os.Readlink(fmt.Sprintf("/proc/%d/ns/pid", in.State.Pid))
+	pids, err := namespacePids(in.State.Pid)
 	if err != nil {
 		return nil, fmt.Errorf("container %s: %w", ref, err)
-	}
-	pids := []int{in.State.Pid}
-	ents, _ := os.ReadDir("/proc")
-	for _, e := range ents {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil || pid == in.State.Pid {
-			continue
-		}
-		// skiff-init itself lives in the namespace it made: the others share it
-		if l, err := os.Readlink(fmt.Sprintf("/proc/%d/ns/pid", pid)); err == nil && l == ns {
-			pids = append(pids, pid)
-		}
 	}
 	return pids, nil
 }

@@ -146,22 +146,20 @@ func inFreezer(pid int, id string) bool {
 }
 
 // namespacePids lists the processes in the pid namespace of process pid (a container's
-// skiff-init, the namespace's first process), pid included.
+// skiff-init, the namespace's first process), pid first.
 func namespacePids(pid int) ([]int, error) {
 	ns, err := os.Readlink(fmt.Sprintf("/proc/%d/ns/pid", pid))
 	if err != nil {
 		return nil, fmt.Errorf("find the container's processes: %w", err)
 	}
-	ents, err := os.ReadDir("/proc")
-	if err != nil {
-		return nil, err
-	}
-	var pids []int
+	pids := []int{pid}
+	ents, _ := os.ReadDir("/proc")
 	for _, e := range ents {
 		p, err := strconv.Atoi(e.Name())
-		if err != nil {
+		if err != nil || p == pid {
 			continue
 		}
+		// skiff-init itself lives in the namespace it made: the others share it
 		if l, err := os.Readlink("/proc/" + e.Name() + "/ns/pid"); err == nil && l == ns {
 			pids = append(pids, p)
 		}

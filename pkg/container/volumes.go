@@ -167,18 +167,26 @@ func (r *Records) removeAnonVolumes(m Meta) {
 	if len(m.AnonVolumes) == 0 {
 		return
 	}
-	used := map[string]bool{}
-	if list, err := r.List(); err == nil {
-		for _, in := range list {
-			for _, v := range in.Meta.Volumes {
-				used[v] = true
-			}
-		}
-	}
+	used, _ := r.VolumeUsers()
 	vols := volume.Open(r.graphRoot())
 	for _, v := range m.AnonVolumes {
-		if !used[v] {
+		if len(used[v]) == 0 {
 			_ = vols.Remove(v, true, nil)
 		}
 	}
+}
+
+// VolumeUsers maps each volume to the IDs of the containers that mount it.
+func (r *Records) VolumeUsers() (map[string][]string, error) {
+	list, err := r.List()
+	if err != nil {
+		return nil, err
+	}
+	users := map[string][]string{}
+	for _, in := range list {
+		for _, v := range in.Meta.Volumes {
+			users[v] = append(users[v], in.ID)
+		}
+	}
+	return users, nil
 }
