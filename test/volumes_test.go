@@ -2,7 +2,6 @@ package integration
 
 import (
 	"encoding/json"
-	"os"
 	"strings"
 	"testing"
 )
@@ -235,12 +234,7 @@ func TestImageVolumes(t *testing.T) {
 
 func TestMountFlag(t *testing.T) {
 	forModes(t, rangeModes, func(t *testing.T, m *mode) {
-		host, err := os.MkdirTemp(tmpRoot, "mount-"+m.name+"-")
-		if err != nil {
-			t.Fatal(err)
-		}
-		os.Chmod(host, 0o755)
-		os.Chown(host, m.uid, m.gid)
+		host := hostDir(t, m, "mount")
 		vol := "itmount-" + m.name
 		m.skiff("volume", "rm", "-f", vol)
 		r := m.skiff("run", "--rm",
