@@ -652,12 +652,52 @@ func TestDetachedConcurrency(t *testing.T) {
 					t.Errorf("rm -f %s after rm -f was killed at %v: %v", id[:12], delay, r)
 				}
 			}
+			m.skiff("ps", "-a") // the next command sweeps what rm left for it
 			if left := storeLeftovers(m); len(left) > 0 {
 				t.Errorf("rm -f killed at %v left %v in the store after the next commands", delay, left)
 			}
 		}
 		if !waitFor(5*time.Second, func() bool { return len(procsMatching("sleep", dur)) == 0 }) {
 			t.Errorf("sleep %s processes outlived their removed containers: %v", dur, procsMatching("sleep", dur))
+		}
+	})
+}
+
+// TestRemoveLeavesLittle: run --rm and rm leave the few directories of a container that wrote
+// next to nothing to the next command's sweep, and delete at once one that wrote more.
+func TestRemoveLeavesLittle(t *testing.T) {
+	forModes(t, rangeModes, func(t *testing.T, m *mode) {
+		m.skiff("ps", "-a")
+		if left := storeLeftovers(m); len(left) > 0 {
+			t.Fatalf("leftovers before the test: %v", left)
+		}
+		if r := m.skiff("run", "--rm", "bbtest", "true"); r.code != 0 {
+			t.Fatalf("run --rm: %v", r)
+		}
+		left := storeLeftovers(m)
+		if len(left) > 1 || (len(left) == 1 && !strings.HasPrefix(left[0], ".rm-")) {
+			t.Errorf("run --rm true left %v: want at most its own .rm- directory", left)
+		}
+		// this one's sweep takes the last one's directory, and its own 400 KiB go at once
+		if r := m.skiff("run", "--rm", "bbtest", "sh", "-c", "dd if=/dev/zero of=/big bs=1k count=400 2>/dev/null"); r.code != 0 {
+			t.Fatalf("run --rm dd: %v", r)
+		}
+		if left := storeLeftovers(m); len(left) > 0 {
+			t.Errorf("run --rm of a container that wrote 400 KiB left %v", left)
+		}
+		id := runDetached(t, m, "bbtest", "true")
+		waitFor(5*time.Second, func() bool { return norm(m.skiff("ps", "-q", "--filter", "id="+id).stdout) == "" })
+		if r := m.skiff("rm", id); r.code != 0 {
+			t.Fatalf("rm: %v", r)
+		}
+		if r := m.skiff("inspect", id); r.code == 0 {
+			t.Errorf("inspect after rm found the container: %v", r)
+		}
+		if r := m.skiff("ps", "-a", "-q", "--no-trunc"); strings.Contains(r.stdout, id) {
+			t.Errorf("ps -a after rm lists it: %v", r)
+		}
+		if left := storeLeftovers(m); len(left) > 0 {
+			t.Errorf("rm, then ps: left %v", left)
 		}
 	})
 }

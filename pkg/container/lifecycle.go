@@ -202,7 +202,7 @@ func (r *Records) Prune() ([]string, error) {
 		if in.Running {
 			continue
 		}
-		if err := r.remove(in.ID, in.Meta.Name); err != nil {
+		if err := r.remove(in.ID, in.Meta.Name, false); err != nil {
 			return gone, err
 		}
 		gone = append(gone, in.ID)

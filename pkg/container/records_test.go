@@ -202,3 +202,45 @@ func TestRecordsNameRace(t *testing.T) {
 		t.Errorf("%d containers, want 1", len(list))
 	}
 }
+
+func TestSmallTree(t *testing.T) {
+	for _, c := range []struct {
+		name  string
+		files map[string]int // path → size; a path ending in / is a directory
+		want  bool
+	}{
+		{"empty", nil, true},
+		{"skiff's own", map[string]int{"running": 6, "config.json": 900, "upper/etc/hosts": 0, "upper/etc/hostname": 0, "work/work/": 0}, true},
+		{"one big file", map[string]int{"upper/big": 300 << 10}, false},
+		{"many small files", func() map[string]int {
+			m := map[string]int{}
+			for i := 0; i < 40; i++ {
+				m["upper/f"+strings.Repeat("x", i)] = 1
+			}
+			return m
+		}(), false},
+		{"deep but few", map[string]int{"a/b/c/d/e/f/": 0}, true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			dir := t.TempDir()
+			for p, size := range c.files {
+				full := filepath.Join(dir, p)
+				if strings.HasSuffix(p, "/") {
+					if err := os.MkdirAll(full, 0o700); err != nil {
+						t.Fatal(err)
+					}
+					continue
+				}
+				if err := os.MkdirAll(filepath.Dir(full), 0o700); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(full, make([]byte, size), 0o600); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if got := smallTree(dir, 32, 256<<10); got != c.want {
+				t.Errorf("smallTree = %v, want %v", got, c.want)
+			}
+		})
+	}
+}

@@ -315,7 +315,7 @@ func run(paths config.Paths, o RunOptions, existing *Info) (int, error) {
 	}
 	trace("exited")
 	if o.Remove {
-		if err := h.Remove(); err != nil {
+		if err := h.Discard(); err != nil {
 			return code, err
 		}
 	} else {
