@@ -155,10 +155,12 @@ ps_ms() {
   for i in $(seq 11); do s=$(date +%s%N); "$S" ps -a >/dev/null; e=$(date +%s%N); echo $(( (e - s) / 1000 )); done |
     sort -n | sed -n 6p
 }
-size0=$(du -sk "$store" | cut -f1); files0=$(find "$store" | wc -l); ps0=$(ps_ms)
+# ps first: like every command, it sweeps what the last rm left for it (a removed container's
+# few directories)
+ps0=$(ps_ms); size0=$(du -sk "$store" | cut -f1); files0=$(find "$store" | wc -l)
 for i in $(seq "$CYCLES"); do "$S" run --rm --network none bb true || echo "cycle $i failed"; done
 for i in $(seq $((CYCLES / 10))); do "$S" run --name "c$i" --network none bb true && "$S" rm "c$i" >/dev/null || echo "named cycle $i failed"; done
-size1=$(du -sk "$store" | cut -f1); files1=$(find "$store" | wc -l); ps1=$(ps_ms)
+ps1=$(ps_ms); size1=$(du -sk "$store" | cut -f1); files1=$(find "$store" | wc -l)
 mounts=$(grep -c "$store" /proc/self/mountinfo)
 echo "$CYCLES $size0 $size1 $files0 $files1 $ps0 $ps1 $mounts" >"$W/growth.txt"
 
