@@ -1,0 +1,7 @@
+//go:build dfexcludepatterns
+
+package instructions
+
+func init() {
+	excludePatternsEnabled = true
+}

@@ -1,0 +1,7 @@
+//go:build dfparents
+
+package instructions
+
+func init() {
+	parentsEnabled = true
+}
