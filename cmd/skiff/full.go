@@ -49,6 +49,10 @@ func imageCommands() []*cli.Command {
 		systemCommand(),
 		cpCommand(),
 		cpHelperCommand(),
+		buildCommand(),
+		commitCommand(),
+		diffCommand(),
+		exportCommand(),
 	}
 	return append(cmds, transferCommands()...)
 }

@@ -38,6 +38,10 @@ var helperStubs = []struct{ name, usage string }{
 	{"logout", "remove the credentials of a registry"},
 	{"system", "disk usage (df), pruning (prune) and information (info)"},
 	{"cp", "copy files between a container and the host"},
+	{"build", "build an image from a Dockerfile"},
+	{"commit", "make an image of a container's changes"},
+	{"diff", "list a container's changed files"},
+	{"export", "write a container's file system as a tar archive"},
 }
 
 func reexecInit() bool { return false }

@@ -74,6 +74,15 @@ type RunOptions struct {
 	// Labels are --label and --label-file's (ParseLabels); the image's go under them.
 	Labels map[string]string
 
+	// Base, when set, is the image to run instead of looking up Image: a build step's image so
+	// far, whose layers are in the store (TopLayer) but which has no record of its own. Its ID
+	// is the stage's base image's, which the container then keeps from removal.
+	Base *catalog.Image
+	// AfterExit, when set, is called when the command has exited, before an --rm container is
+	// removed, with its overlay's upper directory and the image's layer directories (top first):
+	// a build makes its RUN step's layer from them. Its error becomes Run's.
+	AfterExit func(upper string, lowers []string) error
+
 	volumes     []string        // the volumes of Spec.Volumes (see volumes.go)
 	anonVolumes []string        // those made for this container alone
 	copyUp      map[string]bool // volume directories that get the image's files first
@@ -314,6 +323,21 @@ func run(paths config.Paths, o RunOptions, existing *Info) (int, error) {
 		return 0, nil
 	}
 	trace("exited")
+	if o.AfterExit != nil {
+		if h.Meta.Rootfs != RootfsOverlay {
+			return 125, errors.New("this needs the overlay storage driver: the vfs driver keeps no container layer of its own")
+		}
+		lowers := make([]string, len(layers))
+		for i, l := range layers {
+			lowers[i] = cat.LayerDir(l.ID)
+		}
+		if err := o.AfterExit(filepath.Join(h.Dir, "upper"), lowers); err != nil {
+			if o.Remove {
+				_ = h.Remove()
+			}
+			return 125, err
+		}
+	}
 	if o.Remove {
 		if err := h.Discard(); err != nil {
 			return code, err
@@ -341,6 +365,9 @@ func create(recs *Records, paths config.Paths, o *RunOptions) (*Handle, *catalog
 			return nil, nil, nil, nil, err
 		}
 		img, err := cat.Lookup(o.Image)
+		if o.Base != nil {
+			img, err = o.Base, nil
+		}
 		if err != nil {
 			unlock()
 			if errors.Is(err, catalog.ErrNotFound) && o.Pull != nil && !pulled {

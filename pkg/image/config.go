@@ -29,6 +29,20 @@ type ImageConfig struct {
 	Labels       map[string]string   `json:"Labels,omitempty"`
 	StopSignal   string              `json:"StopSignal,omitempty"`
 	ArgsEscaped  bool                `json:"ArgsEscaped,omitempty"`
+	// Healthcheck, OnBuild and Shell are docker's extensions, which builds set.
+	Healthcheck *HealthConfig `json:"Healthcheck,omitempty"`
+	OnBuild     []string      `json:"OnBuild,omitempty"`
+	Shell       []string      `json:"Shell,omitempty"`
+}
+
+// HealthConfig is a HEALTHCHECK: Test is ["NONE"], ["CMD", args...] or ["CMD-SHELL", command].
+type HealthConfig struct {
+	Test          []string      `json:"Test,omitempty"`
+	Interval      time.Duration `json:"Interval,omitempty"`
+	Timeout       time.Duration `json:"Timeout,omitempty"`
+	StartPeriod   time.Duration `json:"StartPeriod,omitempty"`
+	StartInterval time.Duration `json:"StartInterval,omitempty"`
+	Retries       int           `json:"Retries,omitempty"`
 }
 
 // RootFS lists the layers' uncompressed digests, bottom first.

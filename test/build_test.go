@@ -1,0 +1,237 @@
+package integration
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// buildDir makes a build context of the mode's user with files (name → content).
+func buildDir(t *testing.T, m *mode, name string, files map[string]string) string {
+	t.Helper()
+	d := hostDir(t, m, name)
+	for n, content := range files {
+		p := filepath.Join(d, n)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		os.Chown(filepath.Dir(p), m.uid, m.gid)
+		os.Chown(p, m.uid, m.gid)
+	}
+	return d
+}
+
+const buildDockerfile = `# every instruction skiff builds
+ARG BASE=bbtest
+FROM $BASE AS base
+ARG GREETING=hi
+ENV APP=/app \
+    MODE=test
+WORKDIR $APP
+COPY f.txt .
+COPY --chown=1000:1000 --chmod=640 f.txt owned.txt
+RUN echo $GREETING > greet && mkdir -p /out && cp f.txt /out/ && rm -f /bin/false
+COPY . /ctx
+RUN <<EOF
+echo heredoc-one > /out/h
+echo heredoc-two >> /out/h
+EOF
+
+FROM bbtest
+LABEL org.test.kind=final other="two words"
+EXPOSE 8080 53/udp
+COPY --from=base /out /out
+COPY --from=base /app/greet /app/owned.txt /data/
+VOLUME /vol
+STOPSIGNAL SIGINT
+HEALTHCHECK --interval=5s CMD true
+SHELL ["/bin/sh", "-c"]
+ONBUILD RUN echo child
+USER 1000
+WORKDIR /out
+CMD ["cat", "/out/f.txt"]
+`
+
+func TestBuild(t *testing.T) {
+	forModes(t, rangeModes, func(t *testing.T, m *mode) {
+		ctx := buildDir(t, m, "build", map[string]string{
+			"Dockerfile":    buildDockerfile,
+			"f.txt":         "data\n",
+			"skip.txt":      "secret\n",
+			"sub/keep.md":   "keep\n",
+			"sub/drop.md":   "drop\n",
+			".dockerignore": "skip.txt\nsub/*.md\n!sub/keep.md\n",
+		})
+		img := "localhost/buildtest-" + m.name
+		r := m.skiff("build", "-t", img, ctx)
+		if r.code != 0 {
+			t.Fatalf("build: %v", r)
+		}
+		id := lines(r.stdout)[len(lines(r.stdout))-1]
+		if !strings.Contains(r.stdout+r.stderr, "STEP 1/") {
+			t.Errorf("build prints no steps: %v", r)
+		}
+		// the image runs as built
+		if r := m.skiff("run", "--rm", img); norm(r.stdout) != "data" {
+			t.Errorf("CMD of the built image: %v", r)
+		}
+		if r := m.skiff("run", "--rm", img, "id", "-u"); norm(r.stdout) != "1000" {
+			t.Errorf("USER 1000: %v", r)
+		}
+		checks := map[string]string{
+			"pwd":                              "/out",
+			"cat /out/h":                       "heredoc-one\nheredoc-two",
+			"cat /data/greet":                  "hi",
+			"stat -c %u:%g:%a /data/owned.txt": "1000:1000:640",
+		}
+		for cmd, want := range checks {
+			if r := m.skiff("run", "--rm", "--user", "0", img, "sh", "-c", cmd); strings.TrimSpace(r.stdout) != want {
+				t.Errorf("%s in the built image: want %q: %v", cmd, want, r)
+			}
+		}
+		// the first stage: .dockerignore and the RUN's deletion
+		base := img + "-base"
+		if r := m.skiff("build", "-q", "--target", "base", "-t", base, ctx); r.code != 0 {
+			t.Fatalf("build --target base: %v", r)
+		}
+		if r := m.skiff("run", "--rm", base, "sh", "-c", "ls /ctx /ctx/sub; ls /bin/false 2>/dev/null || echo no-false; echo $APP $MODE"); r.code != 0 ||
+			strings.Contains(r.stdout, "skip.txt") || strings.Contains(r.stdout, "drop.md") || !strings.Contains(r.stdout, "keep.md") ||
+			!strings.Contains(r.stdout, "no-false") || !strings.Contains(r.stdout, "/app test") {
+			t.Errorf("stage base: .dockerignore, a deleted file, ENV: %v", r)
+		}
+		// the configuration
+		for format, want := range map[string]string{
+			"{{.Config.User}}":                           "1000",
+			"{{.Config.WorkingDir}}":                     "/out",
+			"{{.Config.StopSignal}}":                     "SIGINT",
+			"{{index .Config.Labels \"org.test.kind\"}}": "final",
+			"{{index .Config.Labels \"other\"}}":         "two words",
+			"{{len .Config.ExposedPorts}}":               "2",
+			"{{len .Config.Volumes}}":                    "1",
+			"{{.Config.Cmd}}":                            "[cat /out/f.txt]",
+		} {
+			if r := m.skiff("inspect", "--format", format, img); norm(r.stdout) != want {
+				t.Errorf("inspect %s: want %q: %v", format, want, r)
+			}
+		}
+
+		// a second build comes from the cache, whole
+		r2 := m.skiff("build", "-t", img, ctx)
+		if r2.code != 0 || !strings.Contains(r2.stdout+r2.stderr, "Using cache") || lines(r2.stdout)[len(lines(r2.stdout))-1] != id {
+			t.Errorf("rebuild: want every step from the cache and the same image %s: %v", id, r2)
+		}
+		// a changed file rebuilds from its COPY on; an ignored one changes nothing
+		os.WriteFile(filepath.Join(ctx, "skip.txt"), []byte("other secret\n"), 0o644)
+		if r := m.skiff("build", "-q", "-t", img, ctx); lines(r.stdout)[len(lines(r.stdout))-1] != id {
+			t.Errorf("a change to an ignored file gave another image: %v", r)
+		}
+		os.WriteFile(filepath.Join(ctx, "f.txt"), []byte("new data\n"), 0o644)
+		r3 := m.skiff("build", "-t", img, ctx)
+		if r3.code != 0 || lines(r3.stdout)[len(lines(r3.stdout))-1] == id {
+			t.Errorf("a changed COPY source did not give a new image: %v", r3)
+		}
+		if out := r3.stdout + r3.stderr; !strings.Contains(out, "Using cache") || strings.Count(out, "Using cache") > 4 {
+			t.Errorf("a changed COPY source: want the steps before it from the cache, not those after: %v", r3)
+		}
+		if r := m.skiff("run", "--rm", img); norm(r.stdout) != "new data" {
+			t.Errorf("the rebuilt image: %v", r)
+		}
+		// a build-arg reaches RUN and its cache
+		if r := m.skiff("build", "-q", "--build-arg", "GREETING=hello", "-t", img, ctx); r.code != 0 {
+			t.Fatalf("build --build-arg: %v", r)
+		}
+		if r := m.skiff("run", "--rm", img, "cat", "/data/greet"); norm(r.stdout) != "hello" {
+			t.Errorf("--build-arg GREETING=hello: %v", r)
+		}
+
+		// reproducible: two builds without the cache make the same layers
+		layers := func(name string) string {
+			return norm(m.skiff("inspect", "--format", "{{.RootFS.Layers}}", name).stdout)
+		}
+		m.mustSkiff(t, "build", "-q", "--no-cache", "-t", img+"-a", ctx)
+		m.mustSkiff(t, "build", "-q", "--no-cache", "-t", img+"-b", ctx)
+		if a, b := layers(img+"-a"), layers(img+"-b"); a == "" || a != b {
+			t.Errorf("two --no-cache builds: layers %s and %s differ", a, b)
+		}
+		for _, n := range []string{img, base, img + "-a", img + "-b"} {
+			m.skiff("rmi", "-f", n)
+		}
+	})
+}
+
+func TestBuildErrors(t *testing.T) {
+	forModes(t, rangeModes, func(t *testing.T, m *mode) {
+		ctx := buildDir(t, m, "buildbad", map[string]string{
+			"Dockerfile": "FROM bbtest\nRUN exit 7\n",
+			"Syntax":     "FROM bbtest\nFOO bar\n",
+			"Missing":    "FROM bbtest\nCOPY nothere.txt /x\n",
+			"Escape":     "FROM bbtest\nCOPY ../outside /x\n",
+			"NoImage":    "FROM no-such-image-here-x\n",
+			"Scratch":    "FROM scratch\nRUN true\n",
+		})
+		before := m.imagesSnapshot(t)
+		img := "localhost/buildbad-" + m.name
+		cases := []struct{ file, want string }{
+			{"Dockerfile", "code 7"},
+			{"Syntax", "Syntax:2"},
+			{"Missing", "nothere.txt"},
+			{"Escape", "outside"},
+			{"NoImage", "no-such-image-here-x"},
+			{"Scratch", "scratch"},
+		}
+		for _, c := range cases {
+			r := m.skiff("build", "--pull=false", "-f", filepath.Join(ctx, c.file), "-t", img, ctx)
+			if r.code == 0 || !strings.Contains(r.stderr, c.want) {
+				t.Errorf("build -f %s: want a failure naming %q: %v", c.file, c.want, r)
+			}
+		}
+		if r := m.skiff("build", "-q", "-t", img, "/no/such/dir"); checkOneLineError(r) != "" {
+			t.Errorf("build of a missing context: %v", r)
+		}
+		if after := m.imagesSnapshot(t); after != before {
+			t.Errorf("failed builds changed the images:\nbefore %s\nafter %s", before, after)
+		}
+	})
+}
+
+func TestCommitDiffExport(t *testing.T) {
+	forModes(t, rangeModes, func(t *testing.T, m *mode) {
+		name := "commit-" + m.name
+		img := "localhost/committed-" + m.name
+		m.skiff("rm", "-f", name)
+		m.mustSkiff(t, "run", "--name", name, "bbtest", "sh", "-c", "echo x > /newfile && rm /bin/false && echo more >> /etc/passwd")
+		r := m.mustSkiff(t, "diff", name)
+		for _, want := range []string{"A /newfile", "D /bin/false", "C /etc/passwd", "C /etc", "C /bin"} {
+			if !contains(lines(r.stdout), want) {
+				t.Errorf("diff: want %q: %v", want, r)
+			}
+		}
+		if strings.Contains(r.stdout, "/etc/hosts") || strings.Contains(r.stdout, "/proc") {
+			t.Errorf("diff lists skiff's mount points: %v", r)
+		}
+		m.mustSkiff(t, "commit", "-c", "CMD [\"cat\", \"/newfile\"]", "-m", "a message", name, img)
+		if r := m.skiff("run", "--rm", img); norm(r.stdout) != "x" {
+			t.Errorf("run the committed image: %v", r)
+		}
+		if r := m.skiff("run", "--rm", img, "sh", "-c", "ls /bin/false 2>/dev/null || echo gone"); norm(r.stdout) != "gone" {
+			t.Errorf("a deleted file came back in the committed image: %v", r)
+		}
+		// export, then import the archive as an image
+		dir := hostDir(t, m, "export")
+		tarball := filepath.Join(dir, "c.tar")
+		m.mustSkiff(t, "export", "-o", tarball, name)
+		m.mustSkiff(t, "import", tarball, img+"-imported")
+		if r := m.skiff("run", "--rm", img+"-imported", "sh", "-c", "cat /newfile; ls /bin/false 2>/dev/null || echo gone"); norm(r.stdout) != "x\ngone" {
+			t.Errorf("run the imported export: %v", r)
+		}
+		if r := m.skiff("diff", "no-such-container-x"); checkOneLineError(r) != "" {
+			t.Errorf("diff of a missing container: %v", r)
+		}
+		m.skiff("rm", "-f", name)
+		m.skiff("rmi", "-f", img, img+"-imported")
+	})
+}
