@@ -13,7 +13,7 @@ PREFIX    ?= /usr/local
 BUILD_PKGS := gcc libc6-dev musl-tools libseccomp-dev pkg-config make git
 RUN_PKGS   := uidmap busybox-static util-linux procps
 TEST_PKGS  := bsdextrautils iproute2 docker-registry skopeo podman runc apache2-utils curl
-BENCH_PKGS := hyperfine podman runc bubblewrap docker-registry debootstrap
+BENCH_PKGS := hyperfine podman runc bubblewrap docker-registry debootstrap buildah
 
 LEAN_CC   := $(shell command -v musl-gcc 2>/dev/null || echo $(CC))
 
@@ -89,6 +89,7 @@ demo: deps build
 bench: deps-bench build
 	@bash test/bench/bench.sh $(CURDIR)/bin/skiff
 	@bash test/bench/pull.sh
+	@bash test/bench/build.sh
 
 install: build
 	install -D -m 0755 bin/skiff $(DESTDIR)$(PREFIX)/bin/skiff

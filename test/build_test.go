@@ -1,10 +1,15 @@
 package integration
 
 import (
+	"archive/tar"
+	"bytes"
+	"compress/gzip"
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 )
 
 // buildDir makes a build context of the mode's user with files (name → content).
@@ -113,6 +118,9 @@ func TestBuild(t *testing.T) {
 			"{{len .Config.ExposedPorts}}":               "2",
 			"{{len .Config.Volumes}}":                    "1",
 			"{{.Config.Cmd}}":                            "[cat /out/f.txt]",
+			"{{index .Config.Healthcheck.Test 1}} {{json .Config.Healthcheck.Interval}}": "true 5000000000",
+			"{{.Config.OnBuild}}": "[RUN echo child]",
+			"{{.Config.Shell}}":   "[/bin/sh -c]",
 		} {
 			if r := m.skiff("inspect", "--format", format, img); norm(r.stdout) != want {
 				t.Errorf("inspect %s: want %q: %v", format, want, r)
@@ -233,5 +241,81 @@ func TestCommitDiffExport(t *testing.T) {
 		}
 		m.skiff("rm", "-f", name)
 		m.skiff("rmi", "-f", img, img+"-imported")
+	})
+}
+
+func TestBuildInputs(t *testing.T) {
+	forModes(t, rangeModes, func(t *testing.T, m *mode) {
+		// ADD unpacks a local archive; a file that is no archive is copied as it is
+		var buf bytes.Buffer
+		gz := gzip.NewWriter(&buf)
+		tw := tar.NewWriter(gz)
+		for _, f := range []struct{ name, body string }{{"pkg/", ""}, {"pkg/a.txt", "from the archive\n"}} {
+			h := &tar.Header{Name: f.name, Mode: 0o644, Size: int64(len(f.body)), Typeflag: tar.TypeReg}
+			if strings.HasSuffix(f.name, "/") {
+				h.Typeflag, h.Mode = tar.TypeDir, 0o755
+			}
+			tw.WriteHeader(h)
+			tw.Write([]byte(f.body))
+		}
+		tw.Close()
+		gz.Close()
+		ctx := buildDir(t, m, "buildadd", map[string]string{
+			"Dockerfile": "FROM bbtest\nADD a.tgz /opt/\nADD plain.txt /opt/plain.txt\n",
+			"a.tgz":      buf.String(),
+			"plain.txt":  "plain\n",
+		})
+		img := "localhost/buildinputs-" + m.name
+		m.mustSkiff(t, "build", "-q", "-t", img, ctx)
+		if r := m.skiff("run", "--rm", img, "cat", "/opt/pkg/a.txt", "/opt/plain.txt"); norm(r.stdout) != "from the archive\nplain" {
+			t.Errorf("ADD of an archive and a plain file: %v", r)
+		}
+		// a bare Dockerfile on stdin, and a tar context on stdin
+		if r := m.skiffIn("FROM bbtest\nRUN echo stdin > /s\n", "build", "-q", "-t", img+"-stdin", "-"); r.code != 0 {
+			t.Errorf("build - with a Dockerfile on stdin: %v", r)
+		} else if r := m.skiff("run", "--rm", img+"-stdin", "cat", "/s"); norm(r.stdout) != "stdin" {
+			t.Errorf("the image built from stdin: %v", r)
+		}
+		buf.Reset()
+		tw = tar.NewWriter(&buf)
+		for _, f := range []struct{ name, body string }{{"Dockerfile", "FROM bbtest\nCOPY x.txt /x.txt\n"}, {"x.txt", "in the tar\n"}} {
+			tw.WriteHeader(&tar.Header{Name: f.name, Mode: 0o644, Size: int64(len(f.body)), Typeflag: tar.TypeReg})
+			tw.Write([]byte(f.body))
+		}
+		tw.Close()
+		if r := m.skiffIn(buf.String(), "build", "-q", "-t", img+"-tar", "-"); r.code != 0 {
+			t.Errorf("build - with a tar context on stdin: %v", r)
+		} else if r := m.skiff("run", "--rm", img+"-tar", "cat", "/x.txt"); norm(r.stdout) != "in the tar" {
+			t.Errorf("the image built from a tar on stdin: %v", r)
+		}
+		// a build killed in a RUN leaves the store usable and no step container behind
+		slow := buildDir(t, m, "buildkill", map[string]string{"Dockerfile": "FROM bbtest\nRUN echo before > /b\nRUN sleep 31\n"})
+		s := m.start(t, "build", "-t", img+"-killed", slow)
+		if !waitFor(20*time.Second, func() bool { return len(procsMatching("sleep", "31")) > 0 }) {
+			t.Errorf("the slow build did not reach its RUN sleep")
+		}
+		time.Sleep(300 * time.Millisecond)
+		syscall.Kill(s.cmd.Process.Pid, syscall.SIGKILL)
+		s.wait(t, 10*time.Second)
+		if r := m.skiff("images"); r.code != 0 || strings.Contains(r.stdout, "buildinputs-"+m.name+"-killed") {
+			t.Errorf("images after a killed build: %v", r)
+		}
+		if !waitFor(5*time.Second, func() bool { return len(procsMatching("sleep", "31")) == 0 }) {
+			t.Errorf("the killed build's RUN outlived it: %v", procsMatching("sleep", "31"))
+		}
+		if r := m.skiff("ps", "-a", "-q"); r.code != 0 {
+			t.Errorf("ps after a killed build: %v", r)
+		}
+		if left := storeLeftovers(m); len(left) > 0 {
+			t.Errorf("a killed build left %v", left)
+		}
+		// the cache of the steps before it is still good
+		os.WriteFile(filepath.Join(slow, "Dockerfile"), []byte("FROM bbtest\nRUN echo before > /b\nRUN true\n"), 0o644)
+		if r := m.skiff("build", "-t", img+"-killed", slow); r.code != 0 || !strings.Contains(r.stderr+r.stdout, "Using cache") {
+			t.Errorf("rebuild after a killed build: want its first RUN from the cache: %v", r)
+		}
+		for _, n := range []string{img, img + "-stdin", img + "-tar", img + "-killed"} {
+			m.skiff("rmi", "-f", n)
+		}
 	})
 }
