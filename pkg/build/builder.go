@@ -88,6 +88,10 @@ type builder struct {
 // the image's ID.
 func Build(o Options) (string, error) {
 	b := &builder{o: o, done: map[int]*state{}, global: map[string]string{}}
+	var err error
+	if b.cat, err = o.Store.Catalog(); err != nil {
+		return "", err
+	}
 	b.epoch = time.Unix(0, 0).UTC()
 	if o.Epoch != nil {
 		b.epoch = o.Epoch.UTC()
@@ -606,13 +610,6 @@ func (b *builder) layerDirs(st *state) []string {
 // mkdirLayer makes WORKDIR's directory when the image lacks it (docker does); nil when it is
 // there.
 func (b *builder) mkdirLayer(st *state, dir string) (*layerRef, error) {
-	if b.cat == nil {
-		cat, err := b.o.Store.Catalog()
-		if err != nil {
-			return nil, err
-		}
-		b.cat = cat
-	}
 	if _, err := diff.Layers(b.layerDirs(st)).Lstat(strings.TrimPrefix(dir, "/")); err == nil || dir == "/" {
 		return nil, nil
 	}

@@ -149,17 +149,9 @@ func Commit(st *store.Store, ref string, o CommitOptions) (string, error) {
 		cfg.Author = o.Author
 	}
 	cfg.History = append(cfg.History, image.History{Created: &now, CreatedBy: strings.Join(c.info.Meta.Command, " "), Author: o.Author, Comment: o.Message})
-	cfg.RootFS = image.RootFS{Type: "layers"}
-	var diffIDs []string
-	var sizes []int64
-	for _, l := range s.Layers {
-		cfg.RootFS.DiffIDs = append(cfg.RootFS.DiffIDs, l.DiffID)
-		diffIDs = append(diffIDs, l.DiffID)
-		sizes = append(sizes, l.Size)
-	}
-	img, err := st.NewImage(layer.ID, cfg, digests(diffIDs), sizes, o.Names)
+	img, err := storeImage(st, cfg, s.Layers, o.Names)
 	if err != nil {
-		return "", fmt.Errorf("store the image: %w", err)
+		return "", err
 	}
 	return img.ID, nil
 }

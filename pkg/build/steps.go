@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -20,6 +21,7 @@ import (
 	"github.com/skiff-project/skiff/pkg/diff"
 	"github.com/skiff-project/skiff/pkg/image"
 	"github.com/skiff-project/skiff/pkg/spec"
+	"github.com/skiff-project/skiff/pkg/store"
 )
 
 // mountPoints are where RUN's containers have something mounted over the root: what skiff-init
@@ -50,13 +52,6 @@ func (b *builder) run(st *state, args map[string]string, c *instructions.RunComm
 	}
 	if len(argv) == 0 {
 		return nil, fmt.Errorf("RUN needs a command")
-	}
-	if b.cat == nil {
-		cat, err := b.o.Store.Catalog()
-		if err != nil {
-			return nil, err
-		}
-		b.cat = cat
 	}
 	out := b.o.Out
 	if out == nil {
@@ -145,13 +140,6 @@ func (b *builder) source(from string) (SourceFS, bool, error) {
 		if !ok {
 			return nil, false, fmt.Errorf("COPY --from=%s: that stage comes later or is this one: copy from an earlier stage", from)
 		}
-		if b.cat == nil {
-			cat, err := b.o.Store.Catalog()
-			if err != nil {
-				return nil, false, err
-			}
-			b.cat = cat
-		}
 		return diff.Layers(b.layerDirs(st)), true, nil
 	}
 	img, err := b.image(from, false)
@@ -199,13 +187,6 @@ func (b *builder) copyLayer(st *state, src SourceFS, sd instructions.SourcesAndD
 // owner resolves --chown=USER[:GROUP] in the image so far (names through its /etc/passwd and
 // /etc/group). A user without a group gets the group of the same number, as docker does.
 func (b *builder) owner(st *state, chown string) (*Owner, error) {
-	if b.cat == nil {
-		cat, err := b.o.Store.Catalog()
-		if err != nil {
-			return nil, err
-		}
-		b.cat = cat
-	}
 	u, err := spec.ResolveUser(chown, layerFiles{diff.Layers(b.layerDirs(st))})
 	if err != nil {
 		return nil, fmt.Errorf("--chown=%s: %w", chown, err)
@@ -258,22 +239,12 @@ func (b *builder) commit(st *state) (string, error) {
 		created = b.created()
 	}
 	cfg.Created = &created
-	cfg.RootFS = image.RootFS{Type: "layers"}
-	var diffIDs []string
-	var sizes []int64
-	top := ""
-	for _, l := range st.Layers {
-		cfg.RootFS.DiffIDs = append(cfg.RootFS.DiffIDs, l.DiffID)
-		diffIDs = append(diffIDs, l.DiffID)
-		sizes = append(sizes, l.Size)
-		top = l.ID
-	}
 	if cfg.Architecture == "" {
-		cfg.Architecture, cfg.OS = "amd64", "linux"
+		cfg.Architecture, cfg.OS = runtime.GOARCH, "linux"
 	}
-	img, err := b.o.Store.NewImage(top, cfg, digests(diffIDs), sizes, b.o.Tags)
+	img, err := storeImage(b.o.Store, cfg, st.Layers, b.o.Tags)
 	if err != nil {
-		return "", fmt.Errorf("store the image: %w", err)
+		return "", err
 	}
 	if len(b.o.Tags) > 0 {
 		b.say("COMMIT %s", strings.Join(b.o.Tags, " "))
@@ -285,10 +256,22 @@ func (b *builder) commit(st *state) (string, error) {
 	return img.ID, nil
 }
 
-func digests(ss []string) []digest.Digest {
-	out := make([]digest.Digest, len(ss))
-	for i, s := range ss {
-		out[i] = digest.Digest(s)
+// storeImage stores an image of layers (bottom first) and cfg, whose RootFS it fills in, with
+// the names.
+func storeImage(st *store.Store, cfg image.Config, layers []layerRef, names []string) (*store.Image, error) {
+	cfg.RootFS = image.RootFS{Type: "layers"}
+	var diffIDs []digest.Digest
+	var sizes []int64
+	top := ""
+	for _, l := range layers {
+		cfg.RootFS.DiffIDs = append(cfg.RootFS.DiffIDs, l.DiffID)
+		diffIDs = append(diffIDs, digest.Digest(l.DiffID))
+		sizes = append(sizes, l.Size)
+		top = l.ID
 	}
-	return out
+	img, err := st.NewImage(top, cfg, diffIDs, sizes, names)
+	if err != nil {
+		return nil, fmt.Errorf("store the image: %w", err)
+	}
+	return img, nil
 }
