@@ -4,6 +4,7 @@ import (
 	"archive/tar"
 	"bytes"
 	"compress/gzip"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -51,6 +52,7 @@ LABEL org.test.kind=final other="two words"
 EXPOSE 8080 53/udp
 COPY --from=base /out /out
 COPY --from=base /app/greet /app/owned.txt /data/
+COPY --from=bbtest /bin/busybox /opt/busybox
 VOLUME /vol
 STOPSIGNAL SIGINT
 HEALTHCHECK --interval=5s CMD true
@@ -89,6 +91,7 @@ func TestBuild(t *testing.T) {
 		}
 		checks := map[string]string{
 			"pwd":                              "/out",
+			"/opt/busybox echo from-image":     "from-image",
 			"cat /out/h":                       "heredoc-one\nheredoc-two",
 			"cat /data/greet":                  "hi",
 			"stat -c %u:%g:%a /data/owned.txt": "1000:1000:640",
@@ -165,7 +168,26 @@ func TestBuild(t *testing.T) {
 		if a, b := layers(img+"-a"), layers(img+"-b"); a == "" || a != b {
 			t.Errorf("two --no-cache builds: layers %s and %s differ", a, b)
 		}
-		for _, n := range []string{img, base, img + "-a", img + "-b"} {
+		// with --timestamp the whole image is reproducible: same ID, its creation time
+		dir := hostDir(t, m, "iid")
+		ids := []string{}
+		for i, tag := range []string{img + "-ts1", img + "-ts2"} {
+			iid := filepath.Join(dir, fmt.Sprint("iid", i))
+			m.mustSkiff(t, "build", "-q", "--no-cache", "--timestamp", "1700000000", "--label", "built=by-test", "--iidfile", iid, "-t", tag, ctx)
+			b, _ := os.ReadFile(iid)
+			ids = append(ids, string(b))
+		}
+		if ids[0] == "" || ids[0] != ids[1] || !strings.HasPrefix(ids[0], "sha256:") {
+			t.Errorf("two --no-cache builds with --timestamp: image IDs (--iidfile) %q and %q", ids[0], ids[1])
+		}
+		if r := m.skiff("inspect", "--format", "{{.Created}} {{index .Config.Labels \"built\"}}", img+"-ts1"); norm(r.stdout) != "2023-11-14T22:13:20Z by-test" {
+			t.Errorf("--timestamp and --label: %v", r)
+		}
+		// diff of an image: its top layer over the ones below
+		if r := m.skiff("diff", img); !contains(lines(r.stdout), "A /opt/busybox") {
+			t.Errorf("diff of the built image's top layer: %v", r)
+		}
+		for _, n := range []string{img, base, img + "-a", img + "-b", img + "-ts1", img + "-ts2"} {
 			m.skiff("rmi", "-f", n)
 		}
 	})
@@ -288,6 +310,20 @@ func TestBuildInputs(t *testing.T) {
 		} else if r := m.skiff("run", "--rm", img+"-tar", "cat", "/x.txt"); norm(r.stdout) != "in the tar" {
 			t.Errorf("the image built from a tar on stdin: %v", r)
 		}
+		// RUN's network: none has only lo; the default is the host's
+		nets := buildDir(t, m, "buildnet", map[string]string{"Dockerfile": "FROM bbtest\nRUN ls /sys/class/net > /nets\n"})
+		for _, c := range []struct{ network, tag string }{{"none", "-none"}, {"default", "-default"}} {
+			m.mustSkiff(t, "build", "-q", "--network", c.network, "-t", img+c.tag, nets)
+		}
+		if r := m.skiff("run", "--rm", img+"-none", "cat", "/nets"); norm(r.stdout) != "lo" {
+			t.Errorf("build --network none: want only lo: %v", r)
+		}
+		if r := m.skiff("run", "--rm", img+"-default", "cat", "/nets"); len(lines(r.stdout)) < 2 {
+			t.Errorf("build's default network: want the host's interfaces: %v", r)
+		}
+		if r := m.skiff("build", "--network", "bridge", nets); checkOneLineError(r) != "" {
+			t.Errorf("build --network bridge: %v", r)
+		}
 		// a build killed in a RUN leaves the store usable and no step container behind
 		slow := buildDir(t, m, "buildkill", map[string]string{"Dockerfile": "FROM bbtest\nRUN echo before > /b\nRUN sleep 31\n"})
 		s := m.start(t, "build", "-t", img+"-killed", slow)
@@ -314,7 +350,7 @@ func TestBuildInputs(t *testing.T) {
 		if r := m.skiff("build", "-t", img+"-killed", slow); r.code != 0 || !strings.Contains(r.stderr+r.stdout, "Using cache") {
 			t.Errorf("rebuild after a killed build: want its first RUN from the cache: %v", r)
 		}
-		for _, n := range []string{img, img + "-stdin", img + "-tar", img + "-killed"} {
+		for _, n := range []string{img, img + "-stdin", img + "-tar", img + "-killed", img + "-none", img + "-default"} {
 			m.skiff("rmi", "-f", n)
 		}
 	})

@@ -36,7 +36,7 @@ func buildCommand() *cli.Command {
 			&cli.BoolFlag{Name: "pull", Usage: "pull FROM images even when present"},
 			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "print only the image ID"},
 			&cli.StringSliceFlag{Name: "label", Usage: "KEY=VALUE label of the image (repeatable)"},
-			&cli.StringFlag{Name: "network", Value: "host", Usage: "RUN's network: host or none"},
+			&cli.StringFlag{Name: "network", Value: "default", Usage: "RUN's network: default (the host's, until user-mode networking lands), host or none"},
 			&cli.StringFlag{Name: "platform", Usage: "only linux/amd64 (this machine's)"},
 			&cli.StringFlag{Name: "iidfile", Usage: "write the image ID to this file"},
 			&cli.StringFlag{Name: "timestamp", Usage: "seconds since the epoch: the image's creation time and its files' latest (default SOURCE_DATE_EPOCH)"},
@@ -55,9 +55,12 @@ func buildAction(c *cli.Context) error {
 	if p := c.String("platform"); p != "" && p != "linux/amd64" && p != "linux/"+runtime.GOARCH {
 		return &usageError{fmt.Sprintf("--platform %s: skiff builds for this machine only (linux/%s)", p, runtime.GOARCH)}
 	}
-	switch c.String("network") {
+	network := c.String("network")
+	switch network {
 	case "host", "none":
-	case "default", "bridge", "private":
+	case "default", "":
+		network = "host" // RUN's default network until user-mode networking lands
+	case "bridge", "private", "pasta", "slirp4netns":
 		return &usageError{fmt.Sprintf("--network %s: user-mode networking comes later: use host or none", c.String("network"))}
 	default:
 		return &usageError{fmt.Sprintf("invalid --network %q: use host or none", c.String("network"))}
@@ -179,7 +182,7 @@ func buildAction(c *cli.Context) error {
 	o := build.Options{
 		Paths: st.Paths, Store: st, Context: bctx, Dockerfile: df, Tags: tags, BuildArgs: args,
 		Target: c.String("target"), NoCache: c.Bool("no-cache"), PullAlways: c.Bool("pull"),
-		Labels: labels, Network: c.String("network"), Epoch: epoch, Compile: compileSeccomp,
+		Labels: labels, Network: network, Epoch: epoch, Compile: compileSeccomp,
 	}
 	o.Pull = func(ref string) error { return pullForRun(c, ref) }
 	if !c.Bool("quiet") {
