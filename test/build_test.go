@@ -355,3 +355,35 @@ func TestBuildInputs(t *testing.T) {
 		}
 	})
 }
+
+// TestBuildCachePrune: builder prune empties the cache and removes the layers only it kept
+// (here those of a first stage the image does not contain); images keep theirs.
+func TestBuildCachePrune(t *testing.T) {
+	forModes(t, rangeModes, func(t *testing.T, m *mode) {
+		ctx := buildDir(t, m, "buildprune", map[string]string{
+			"Dockerfile": "FROM bbtest AS first\nRUN echo " + m.name + "-prune > /p\nRUN cp /p /q\n" +
+				"FROM bbtest\nCOPY --from=first /q /q\n",
+		})
+		img := "localhost/buildprune-" + m.name
+		layers := func() int {
+			ents, _ := os.ReadDir(filepath.Join(m.storeDir(), "overlay"))
+			return len(ents)
+		}
+		m.mustSkiff(t, "builder", "prune", "-f") // what earlier tests' builds left
+		m.mustSkiff(t, "build", "-q", "-t", img, ctx)
+		before := layers()
+		if r := m.skiff("builder", "prune", "-f"); r.code != 0 || !strings.Contains(r.stdout, "Total reclaimed space") {
+			t.Fatalf("builder prune: %v", r)
+		}
+		if after := layers(); after != before-2 {
+			t.Errorf("builder prune: %d layer directories before, %d after: want the first stage's 2 gone", before, after)
+		}
+		if r := m.skiff("run", "--rm", img, "cat", "/q"); norm(r.stdout) != m.name+"-prune" {
+			t.Errorf("the image after builder prune: %v", r)
+		}
+		if r := m.skiff("build", "-t", img, ctx); r.code != 0 || strings.Contains(r.stdout+r.stderr, "Using cache") {
+			t.Errorf("a build after builder prune: want every step run again: %v", r)
+		}
+		m.skiff("rmi", "-f", img)
+	})
+}

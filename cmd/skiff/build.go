@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	units "github.com/docker/go-units"
 	"github.com/urfave/cli/v2"
 	"golang.org/x/term"
 
@@ -206,6 +207,41 @@ func buildAction(c *cli.Context) error {
 	}
 	fmt.Println(id)
 	return nil
+}
+
+// builderCommand is docker's builder group: prune.
+func builderCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "builder",
+		Usage: "manage the build cache (prune)",
+		Subcommands: []*cli.Command{{
+			Name:  "prune",
+			Usage: "empty the build cache and remove the layers only it kept",
+			Flags: []cli.Flag{
+				&cli.BoolFlag{Name: "all", Aliases: []string{"a"}, Usage: "all of it (skiff always prunes all)"},
+				&cli.BoolFlag{Name: "force", Aliases: []string{"f"}, Usage: "do not ask for confirmation"},
+			},
+			Action: func(c *cli.Context) error {
+				if err := noArgs(c); err != nil {
+					return err
+				}
+				if !c.Bool("force") && !confirm(os.Stdin, "WARNING! This will remove all build cache.\nAre you sure you want to continue? [y/N] ") {
+					return nil
+				}
+				st, err := openStore(c)
+				if err != nil {
+					return err
+				}
+				defer st.Close()
+				_, _, n, err := build.PruneCache(st)
+				if err != nil {
+					return err
+				}
+				fmt.Println("Total reclaimed space:", units.HumanSize(float64(n)))
+				return nil
+			},
+		}},
+	}
 }
 
 func fileExists(p string) bool { _, err := os.Stat(p); return err == nil }

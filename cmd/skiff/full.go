@@ -50,6 +50,7 @@ func imageCommands() []*cli.Command {
 		cpCommand(),
 		cpHelperCommand(),
 		buildCommand(),
+		builderCommand(),
 		commitCommand(),
 		diffCommand(),
 		exportCommand(),

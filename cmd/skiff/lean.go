@@ -39,6 +39,7 @@ var helperStubs = []struct{ name, usage string }{
 	{"system", "disk usage (df), pruning (prune) and information (info)"},
 	{"cp", "copy files between a container and the host"},
 	{"build", "build an image from a Dockerfile"},
+	{"builder", "manage the build cache (prune)"},
 	{"commit", "make an image of a container's changes"},
 	{"diff", "list a container's changed files"},
 	{"export", "write a container's file system as a tar archive"},

@@ -17,6 +17,7 @@ import (
 	units "github.com/docker/go-units"
 	"github.com/urfave/cli/v2"
 
+	"github.com/skiff-project/skiff/pkg/build"
 	"github.com/skiff-project/skiff/pkg/catalog"
 	"github.com/skiff-project/skiff/pkg/container"
 	"github.com/skiff-project/skiff/pkg/image"
@@ -474,6 +475,11 @@ func systemPruneCommand() *cli.Command {
 				}
 			}
 			n, err := pruneImages(st, recs, all)
+			reclaimed += n
+			if err != nil {
+				return err
+			}
+			_, _, n, err = build.PruneCache(st)
 			reclaimed += n
 			if err != nil {
 				return err

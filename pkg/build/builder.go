@@ -615,3 +615,57 @@ func (b *builder) mkdirLayer(st *state, dir string) (*layerRef, error) {
 	}
 	return b.putLayer(st, func(w io.Writer) error { return mkdirTar(w, dir, b.epoch) })
 }
+
+// PruneCache empties the build cache and deletes the layers no image uses any more (those
+// only cached steps kept). It returns how many cache entries and layers went, and the layers'
+// size. A build running meanwhile may lose the layers it has not made an image of yet.
+func PruneCache(st *store.Store) (entries, layers int, reclaimed int64, err error) {
+	dir := filepath.Join(st.Paths.GraphRoot, "skiff-build-cache")
+	ents, _ := os.ReadDir(dir)
+	for _, e := range ents {
+		if os.Remove(filepath.Join(dir, e.Name())) == nil && strings.HasSuffix(e.Name(), ".json") {
+			entries++
+		}
+	}
+	all, err := st.S.Layers()
+	if err != nil {
+		return entries, 0, 0, err
+	}
+	imgs, err := st.S.Images()
+	if err != nil {
+		return entries, 0, 0, err
+	}
+	byID := map[string]storage.Layer{}
+	for _, l := range all {
+		byID[l.ID] = l
+	}
+	used := map[string]bool{}
+	for _, img := range imgs {
+		for id := img.TopLayer; id != "" && !used[id]; id = byID[id].Parent {
+			used[id] = true
+		}
+	}
+	// leaves first: a layer goes once no other layer stands on it
+	for removed := true; removed; {
+		removed = false
+		children := map[string]int{}
+		for _, l := range byID {
+			if l.Parent != "" {
+				children[l.Parent]++
+			}
+		}
+		for id, l := range byID {
+			if used[id] || children[id] > 0 {
+				continue
+			}
+			if err := st.S.DeleteLayer(id); err != nil {
+				return entries, layers, reclaimed, fmt.Errorf("remove layer %.12s: %w", id, err)
+			}
+			delete(byID, id)
+			layers++
+			reclaimed += l.UncompressedSize
+			removed = true
+		}
+	}
+	return entries, layers, reclaimed, nil
+}

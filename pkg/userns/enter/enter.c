@@ -466,7 +466,7 @@ static void dispatch(int argc, char **argv)
 {
 	static const char *const to_image[] = { "import", "rmi", "tag", "inspect", "image-inspect", "history", "info",
 		"image", "prune", "push", "save", "load", "login", "logout", "seccomp-compile", "system", "cp",
-		"build", "image-build", "commit", "diff", "export", NULL };
+		"build", "image-build", "builder", "commit", "diff", "export", NULL };
 	static const char *const to_pull[] = { "pull", NULL };
 	if (!&skiff_lean_dispatch || !skiff_lean_dispatch)
 		return;
