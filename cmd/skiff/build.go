@@ -144,7 +144,8 @@ func buildAction(c *cli.Context) error {
 		if dfPath == "" {
 			dfPath = filepath.Join(ctxArg, "Dockerfile")
 			if _, err := os.Stat(dfPath); err != nil {
-				if alt := filepath.Join(ctxArg, "Containerfile"); fileExists(alt) {
+				alt := filepath.Join(ctxArg, "Containerfile")
+				if _, err := os.Stat(alt); err == nil {
 					dfPath = alt
 				}
 			}
@@ -162,7 +163,7 @@ func buildAction(c *cli.Context) error {
 		}
 	}
 	if c.String("file") == "-" && ctxArg != "-" {
-		if dfData, err = readAllStdin(); err != nil {
+		if dfData, err = io.ReadAll(os.Stdin); err != nil {
 			return err
 		}
 		dfName = "Dockerfile (stdin)"
@@ -175,6 +176,7 @@ func buildAction(c *cli.Context) error {
 			dfName = c.String("file")
 		}
 	}
+	defer bctx.Close()
 	df, err := build.ParseDockerfile(dfName, dfData)
 	if err != nil {
 		return err
@@ -243,7 +245,3 @@ func builderCommand() *cli.Command {
 		}},
 	}
 }
-
-func fileExists(p string) bool { _, err := os.Stat(p); return err == nil }
-
-func readAllStdin() ([]byte, error) { return io.ReadAll(os.Stdin) }

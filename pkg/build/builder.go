@@ -240,10 +240,7 @@ func (b *builder) from(i int, base string) (*state, error) {
 	if err != nil {
 		return nil, err
 	}
-	for k := len(layers) - 1; k >= 0; k-- {
-		l := layers[k]
-		st.Layers = append(st.Layers, layerRef{ID: l.ID, DiffID: l.DiffDigest, Size: l.DiffSize})
-	}
+	st.Layers = layerRefs(layers)
 	st.Config.History = slices.Clone(st.Config.History)
 	return st, nil
 }
@@ -311,6 +308,8 @@ func (b *builder) command(prev *state, args map[string]string, c instructions.Co
 	cfg := &st.Config.Config
 	// what the step's result depends on besides the image so far and the instruction
 	extra := ""
+	var copySrc SourceFS // COPY's source, looked up once for the key and the layer
+	var copyKeep bool
 	switch c := c.(type) {
 	case *instructions.ArgCommand:
 		for _, kv := range c.Args {
@@ -390,15 +389,15 @@ func (b *builder) command(prev *state, args map[string]string, c instructions.Co
 	case *instructions.RunCommand:
 		extra = strings.Join(env(prev, args), "\n") + "\n" + b.o.Network
 	case *instructions.CopyCommand:
-		src, keep, err := b.source(c.From)
+		var err error
+		if copySrc, copyKeep, err = b.source(c.From); err != nil {
+			return nil, false, err
+		}
+		sum, err := SourcesDigest(copySrc, c.SourcePaths)
 		if err != nil {
 			return nil, false, err
 		}
-		sum, err := SourcesDigest(src, c.SourcePaths)
-		if err != nil {
-			return nil, false, err
-		}
-		extra = fmt.Sprint(sum, keep, c.DestPath, c.Chown, c.Chmod, c.SourcePaths)
+		extra = fmt.Sprint(sum, copyKeep, c.DestPath, c.Chown, c.Chmod, c.SourcePaths)
 	case *instructions.AddCommand:
 		for _, s := range c.SourcePaths {
 			if strings.Contains(s, "://") || strings.HasPrefix(s, "git@") {
@@ -432,11 +431,7 @@ func (b *builder) command(prev *state, args map[string]string, c instructions.Co
 	case *instructions.RunCommand:
 		layer, err = b.run(&st, args, c)
 	case *instructions.CopyCommand:
-		src, keep, serr := b.source(c.From)
-		if serr != nil {
-			return nil, false, serr
-		}
-		layer, err = b.copyLayer(&st, src, c.SourcesAndDest, c.Chown, c.Chmod, keep, false)
+		layer, err = b.copyLayer(&st, copySrc, c.SourcesAndDest, c.Chown, c.Chmod, copyKeep, false)
 	case *instructions.AddCommand:
 		layer, err = b.copyLayer(&st, b.o.Context, c.SourcesAndDest, c.Chown, c.Chmod, false, true)
 	case *instructions.WorkdirCommand:
@@ -562,10 +557,21 @@ func (b *builder) remember(st *state) {
 
 // ---- layers --------------------------------------------------------------------------------
 
-// putLayer stores the tar that write produces on top of st's layers. The layer's ID follows
-// from its parent and content, so the same step on the same parent is one layer on disk.
-func (b *builder) putLayer(st *state, write func(io.Writer) error) (*layerRef, error) {
-	dir, err := b.o.Store.Scratch()
+// layerRefs are a store image's layers (catalog order: top first), bottom first.
+func layerRefs(layers []*catalog.Layer) []layerRef {
+	refs := make([]layerRef, 0, len(layers))
+	for i := len(layers) - 1; i >= 0; i-- {
+		l := layers[i]
+		refs = append(refs, layerRef{ID: l.ID, DiffID: l.DiffDigest, Size: l.DiffSize})
+	}
+	return refs
+}
+
+// putLayer stores the tar that write produces on top of below (bottom first). The layer's ID
+// follows from its parent and content, so the same step on the same parent is one layer on
+// disk.
+func putLayer(s *store.Store, below []layerRef, write func(io.Writer) error) (*layerRef, error) {
+	dir, err := s.Scratch()
 	if err != nil {
 		return nil, err
 	}
@@ -584,13 +590,13 @@ func (b *builder) putLayer(st *state, write func(io.Writer) error) (*layerRef, e
 	}
 	diffID := digest.NewDigestFromBytes(digest.SHA256, h.Sum(nil))
 	parent := ""
-	if n := len(st.Layers); n > 0 {
-		parent = st.Layers[n-1].ID
+	if n := len(below); n > 0 {
+		parent = below[n-1].ID
 	}
 	id := hash(parent, diffID.String())
-	l, _, err := b.o.Store.S.PutLayer(id, parent, nil, "", false, nil, f)
+	l, _, err := s.S.PutLayer(id, parent, nil, "", false, nil, f)
 	if errors.Is(err, storage.ErrDuplicateID) {
-		l, err = b.o.Store.S.Layer(id)
+		l, err = s.S.Layer(id)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("store the layer: %w", err)
@@ -613,7 +619,7 @@ func (b *builder) mkdirLayer(st *state, dir string) (*layerRef, error) {
 	if _, err := diff.Layers(b.layerDirs(st)).Lstat(strings.TrimPrefix(dir, "/")); err == nil || dir == "/" {
 		return nil, nil
 	}
-	return b.putLayer(st, func(w io.Writer) error { return mkdirTar(w, dir, b.epoch) })
+	return putLayer(b.o.Store, st.Layers, func(w io.Writer) error { return mkdirTar(w, dir, b.epoch) })
 }
 
 // PruneCache empties the build cache and deletes the layers no image uses any more (those

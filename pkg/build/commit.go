@@ -15,6 +15,7 @@ import (
 	"github.com/skiff-project/skiff/pkg/container"
 	"github.com/skiff-project/skiff/pkg/diff"
 	"github.com/skiff-project/skiff/pkg/image"
+	"github.com/skiff-project/skiff/pkg/spec"
 	"github.com/skiff-project/skiff/pkg/store"
 )
 
@@ -49,11 +50,7 @@ func openContainer(st *store.Store, ref string) (*containerFS, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &containerFS{info: in, img: img, layers: layers, upper: filepath.Join(recs.Path(in.ID), "upper")}
-	for _, l := range layers {
-		c.lowers = append(c.lowers, cat.LayerDir(l.ID))
-	}
-	return c, nil
+	return &containerFS{info: in, img: img, layers: layers, upper: filepath.Join(recs.Path(in.ID), "upper"), lowers: cat.LayerDirs(layers)}, nil
 }
 
 // containerMounts are the paths skiff mounts in every container; what skiff-init made for
@@ -64,17 +61,16 @@ func containerMounts(in container.Info, cfg image.ImageConfig) []string {
 		points = append(points, v)
 	}
 	if in.Meta.Run != nil {
+		// run keeps every volume as the bind mount it became (HOST:CTR[:OPTS])
 		for _, v := range in.Meta.Run.Spec.Volumes {
-			parts := strings.Split(v, ":")
-			if len(parts) >= 2 {
-				points = append(points, parts[1])
-			} else if len(parts) == 1 && path.IsAbs(parts[0]) {
-				points = append(points, parts[0])
+			if m, err := spec.ParseVolume(v); err == nil {
+				points = append(points, m.Destination)
 			}
 		}
 		for _, t := range in.Meta.Run.Spec.Tmpfs {
-			d, _, _ := strings.Cut(t, ":")
-			points = append(points, d)
+			if m, err := spec.ParseTmpfs(t); err == nil {
+				points = append(points, m.Destination)
+			}
 		}
 	}
 	return points
@@ -103,11 +99,7 @@ func ImageDiff(st *store.Store, ref string) ([]diff.Change, error) {
 	if err != nil {
 		return nil, err
 	}
-	var lowers []string
-	for _, l := range layers[1:] {
-		lowers = append(lowers, cat.LayerDir(l.ID))
-	}
-	return diff.Changes(cat.LayerDir(layers[0].ID), lowers, diff.Options{})
+	return diff.Changes(cat.LayerDir(layers[0].ID), cat.LayerDirs(layers[1:]), diff.Options{})
 }
 
 // CommitOptions is one skiff commit.
@@ -130,26 +122,21 @@ func Commit(st *store.Store, ref string, o CommitOptions) (string, error) {
 			return "", err
 		}
 	}
-	b := &builder{o: Options{Store: st}}
-	s := &state{}
-	for i := len(c.layers) - 1; i >= 0; i-- {
-		l := c.layers[i]
-		s.Layers = append(s.Layers, layerRef{ID: l.ID, DiffID: l.DiffDigest, Size: l.DiffSize})
-	}
+	refs := layerRefs(c.layers)
 	now := time.Now().UTC().Truncate(time.Second)
-	layer, err := b.putLayer(s, func(w io.Writer) error {
+	layer, err := putLayer(st, refs, func(w io.Writer) error {
 		return diff.WriteLayer(w, c.upper, c.lowers, diff.Options{MountPoints: containerMounts(c.info, c.img.Config.Config)})
 	})
 	if err != nil {
 		return "", err
 	}
-	s.Layers = append(s.Layers, *layer)
+	refs = append(refs, *layer)
 	cfg.Created = &now
 	if o.Author != "" {
 		cfg.Author = o.Author
 	}
 	cfg.History = append(cfg.History, image.History{Created: &now, CreatedBy: strings.Join(c.info.Meta.Command, " "), Author: o.Author, Comment: o.Message})
-	img, err := storeImage(st, cfg, s.Layers, o.Names)
+	img, err := storeImage(st, cfg, refs, o.Names)
 	if err != nil {
 		return "", err
 	}

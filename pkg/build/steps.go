@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"os"
 	"path"
 	"runtime"
@@ -73,7 +74,7 @@ func (b *builder) run(st *state, args map[string]string, c *instructions.RunComm
 		Spec:    spec.Options{Entrypoint: &empty, Cmd: argv, Network: b.o.Network},
 	}
 	// ARGs are in RUN's environment, not in the image's
-	for _, k := range slices.Sorted(mapsKeys(args)) {
+	for _, k := range slices.Sorted(maps.Keys(args)) {
 		if !hasEnv(st.Config.Config.Env, k) {
 			o.Spec.Env = append(o.Spec.Env, k+"="+args[k])
 		}
@@ -92,7 +93,7 @@ func (b *builder) run(st *state, args map[string]string, c *instructions.RunComm
 		if len(changes) == 0 {
 			return nil
 		}
-		layer, err = b.putLayer(st, func(w io.Writer) error { return diff.WriteLayer(w, upper, lowers, opts) })
+		layer, err = putLayer(b.o.Store, st.Layers, func(w io.Writer) error { return diff.WriteLayer(w, upper, lowers, opts) })
 		return err
 	}
 	code, err := container.Run(b.o.Paths, o)
@@ -113,16 +114,6 @@ type StepError struct {
 
 func (e *StepError) Error() string {
 	return fmt.Sprintf("RUN %s: the command exited with code %d (its output is above; nothing was committed)", e.Cmd, e.Code)
-}
-
-func mapsKeys(m map[string]string) func(func(string) bool) {
-	return func(yield func(string) bool) {
-		for k := range m {
-			if !yield(k) {
-				return
-			}
-		}
-	}
 }
 
 func hasEnv(env []string, key string) bool {
@@ -150,11 +141,7 @@ func (b *builder) source(from string) (SourceFS, bool, error) {
 	if err != nil {
 		return nil, false, err
 	}
-	dirs := make([]string, len(layers))
-	for i, l := range layers {
-		dirs[i] = b.cat.LayerDir(l.ID)
-	}
-	return diff.Layers(dirs), true, nil
+	return diff.Layers(b.cat.LayerDirs(layers)), true, nil
 }
 
 // copyLayer makes the layer of a COPY or ADD.
@@ -178,7 +165,7 @@ func (b *builder) copyLayer(st *state, src SourceFS, sd instructions.SourcesAndD
 		mode := fs.FileMode(m)
 		spec.Chmod = &mode
 	}
-	return b.putLayer(st, func(w io.Writer) error {
+	return putLayer(b.o.Store, st.Layers, func(w io.Writer) error {
 		_, err := WriteCopy(w, src, spec)
 		return err
 	})

@@ -318,6 +318,15 @@ func (c *Catalog) LayerDir(id string) string {
 	return filepath.Join(c.Root, c.Driver, id, "diff")
 }
 
+// LayerDirs are the directories of layers, in their order.
+func (c *Catalog) LayerDirs(layers []*Layer) []string {
+	dirs := make([]string, len(layers))
+	for i, l := range layers {
+		dirs[i] = c.LayerDir(l.ID)
+	}
+	return dirs
+}
+
 // LayerLink is the short name of an overlay layer's diff (DRIVER/l/NAME links to it), which
 // keeps a long lowerdir list under the kernel's one-page limit for mount options.
 func (c *Catalog) LayerLink(id string) (string, error) {

@@ -70,10 +70,7 @@ func overlayMount(cat *catalog.Catalog, layers []*catalog.Layer, cdir string, ro
 		extra = append(extra, "volatile")
 	}
 	upper, work := filepath.Join(cdir, "upper"), filepath.Join(cdir, "work")
-	lowers := make([]string, len(layers))
-	for i, l := range layers {
-		lowers[i] = cat.LayerDir(l.ID)
-	}
+	lowers := cat.LayerDirs(layers)
 	opts = overlayOptions(lowers, upper, work, extra)
 	if len(opts) < unix.Getpagesize()-1 {
 		return opts, "", nil

@@ -221,11 +221,7 @@ func run(paths config.Paths, o RunOptions, existing *Info) (int, error) {
 		if overlay, overlayDir, err = overlayMount(cat, layers, h.Dir, userns.Current().Rootless, o.Remove); err != nil {
 			return 125, err
 		}
-		dirs := make(layeredFiles, len(layers))
-		for i, l := range layers {
-			dirs[i] = cat.LayerDir(l.ID)
-		}
-		files = dirs
+		files = layeredFiles(cat.LayerDirs(layers))
 		rootfs = h.Dir // the overlay is mounted on the container's directory itself
 	}
 
@@ -327,11 +323,7 @@ func run(paths config.Paths, o RunOptions, existing *Info) (int, error) {
 		if h.Meta.Rootfs != RootfsOverlay {
 			return 125, errors.New("this needs the overlay storage driver: the vfs driver keeps no container layer of its own")
 		}
-		lowers := make([]string, len(layers))
-		for i, l := range layers {
-			lowers[i] = cat.LayerDir(l.ID)
-		}
-		if err := o.AfterExit(filepath.Join(h.Dir, "upper"), lowers); err != nil {
+		if err := o.AfterExit(filepath.Join(h.Dir, "upper"), cat.LayerDirs(layers)); err != nil {
 			if o.Remove {
 				_ = h.Remove()
 			}
