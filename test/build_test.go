@@ -196,7 +196,8 @@ func TestBuild(t *testing.T) {
 func TestBuildErrors(t *testing.T) {
 	forModes(t, rangeModes, func(t *testing.T, m *mode) {
 		ctx := buildDir(t, m, "buildbad", map[string]string{
-			"Dockerfile": "FROM bbtest\nRUN exit 7\n",
+			"Dockerfile": "FROM bbtest\nRUN echo boom-output; exit 7\n",
+			"Remote":     "FROM bbtest\nADD http://127.0.0.1:9/x.tar /x\n",
 			"Syntax":     "FROM bbtest\nFOO bar\n",
 			"Missing":    "FROM bbtest\nCOPY nothere.txt /x\n",
 			"Escape":     "FROM bbtest\nCOPY ../outside /x\n",
@@ -207,6 +208,7 @@ func TestBuildErrors(t *testing.T) {
 		img := "localhost/buildbad-" + m.name
 		cases := []struct{ file, want string }{
 			{"Dockerfile", "code 7"},
+			{"Remote", "remote sources"},
 			{"Syntax", "Syntax:2"},
 			{"Missing", "nothere.txt"},
 			{"Escape", "outside"},
@@ -218,6 +220,12 @@ func TestBuildErrors(t *testing.T) {
 			if r.code == 0 || !strings.Contains(r.stderr, c.want) {
 				t.Errorf("build -f %s: want a failure naming %q: %v", c.file, c.want, r)
 			}
+		}
+		if r := m.skiff("build", "-f", filepath.Join(ctx, "Dockerfile"), ctx); !strings.Contains(r.stdout+r.stderr, "boom-output") {
+			t.Errorf("a failing RUN's output is not shown: %v", r)
+		}
+		if r := m.skiff("build", "--platform", "linux/s390x", ctx); checkOneLineError(r) != "" || !strings.Contains(r.stderr, "platform") {
+			t.Errorf("build --platform of another machine: %v", r)
 		}
 		if r := m.skiff("build", "-q", "-t", img, "/no/such/dir"); checkOneLineError(r) != "" {
 			t.Errorf("build of a missing context: %v", r)
@@ -310,6 +318,22 @@ func TestBuildInputs(t *testing.T) {
 		} else if r := m.skiff("run", "--rm", img+"-tar", "cat", "/x.txt"); norm(r.stdout) != "in the tar" {
 			t.Errorf("the image built from a tar on stdin: %v", r)
 		}
+		// FROM scratch: an image of what COPY puts in
+		scratch := buildDir(t, m, "buildscratch", map[string]string{"Dockerfile": "FROM scratch\nCOPY --from=bbtest /bin/busybox /busybox\nCMD [\"/busybox\", \"echo\", \"from-scratch\"]\n"})
+		m.mustSkiff(t, "build", "-q", "-t", img+"-scratch", scratch)
+		if r := m.skiff("run", "--rm", img+"-scratch"); norm(r.stdout) != "from-scratch" {
+			t.Errorf("an image built FROM scratch: %v", r)
+		}
+		if r := m.skiff("inspect", "--format", "{{len .RootFS.Layers}}", img+"-scratch"); norm(r.stdout) != "1" {
+			t.Errorf("FROM scratch with one COPY: want one layer: %v", r)
+		}
+		// SOURCE_DATE_EPOCH is the creation time, as --timestamp
+		env := m.exec(opts{}, "env", "SOURCE_DATE_EPOCH=1600000000", skiffBin, "build", "-q", "--no-cache", "-t", img+"-sde", scratch)
+		if env.code != 0 {
+			t.Errorf("build with SOURCE_DATE_EPOCH: %v", env)
+		} else if r := m.skiff("inspect", "--format", "{{.Created}}", img+"-sde"); norm(r.stdout) != "2020-09-13T12:26:40Z" {
+			t.Errorf("SOURCE_DATE_EPOCH=1600000000: created %v", r)
+		}
 		// RUN's network: none has only lo; the default is the host's
 		nets := buildDir(t, m, "buildnet", map[string]string{"Dockerfile": "FROM bbtest\nRUN ls /sys/class/net > /nets\n"})
 		for _, c := range []struct{ network, tag string }{{"none", "-none"}, {"default", "-default"}} {
@@ -350,7 +374,7 @@ func TestBuildInputs(t *testing.T) {
 		if r := m.skiff("build", "-t", img+"-killed", slow); r.code != 0 || !strings.Contains(r.stderr+r.stdout, "Using cache") {
 			t.Errorf("rebuild after a killed build: want its first RUN from the cache: %v", r)
 		}
-		for _, n := range []string{img, img + "-stdin", img + "-tar", img + "-killed", img + "-none", img + "-default"} {
+		for _, n := range []string{img, img + "-stdin", img + "-tar", img + "-killed", img + "-none", img + "-default", img + "-scratch", img + "-sde"} {
 			m.skiff("rmi", "-f", n)
 		}
 	})
@@ -385,5 +409,45 @@ func TestBuildCachePrune(t *testing.T) {
 			t.Errorf("a build after builder prune: want every step run again: %v", r)
 		}
 		m.skiff("rmi", "-f", img)
+	})
+}
+
+// TestBuildPull: a FROM image that is missing is pulled; with --pull it is pulled again.
+func TestBuildPull(t *testing.T) {
+	rs := startRegistries(t)
+	forModes(t, rangeModes, func(t *testing.T, m *mode) {
+		ref := fmt.Sprintf("%s/%s/bbbuild:1", rs.plain.addr, m.name)
+		m.mustSkiff(t, "push", "--tls-verify=false", "bbtest", ref)
+		fresh := freshStore(t, m)
+		ctx := buildDir(t, m, "buildpull", map[string]string{"Dockerfile": "FROM " + ref + "\nRUN echo pulled > /p\n"})
+		manifests := func(mark int64) int {
+			n := 0
+			for _, q := range rs.plain.requestsSince(mark) {
+				if strings.Contains(q.path, "/manifests/") {
+					n++
+				}
+			}
+			return n
+		}
+		mark := rs.plain.logMark()
+		if r := m.skiff(append(fresh, "build", "-q", "--tls-verify=false", "-t", "pulled", ctx)...); r.code != 0 {
+			t.Fatalf("build FROM a missing image: %v", r)
+		}
+		if manifests(mark) == 0 {
+			t.Errorf("build FROM a missing image did not pull it")
+		}
+		if r := m.skiff(append(fresh, "run", "--rm", "pulled", "cat", "/p")...); norm(r.stdout) != "pulled" {
+			t.Errorf("the image built on a pulled one: %v", r)
+		}
+		mark = rs.plain.logMark()
+		m.mustSkiff(t, append(fresh, "build", "-q", "--tls-verify=false", "-t", "pulled", ctx)...)
+		if n := manifests(mark); n != 0 {
+			t.Errorf("build FROM a present image asked the registry %d times", n)
+		}
+		mark = rs.plain.logMark()
+		m.mustSkiff(t, append(fresh, "build", "-q", "--pull", "--tls-verify=false", "-t", "pulled", ctx)...)
+		if manifests(mark) == 0 {
+			t.Errorf("build --pull did not ask the registry")
+		}
 	})
 }

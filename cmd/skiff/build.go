@@ -23,7 +23,7 @@ import (
 )
 
 func buildCommand() *cli.Command {
-	return &cli.Command{
+	cmd := &cli.Command{
 		Name:      "build",
 		Aliases:   []string{"image-build"},
 		Usage:     "build an image from a Dockerfile",
@@ -47,6 +47,13 @@ func buildCommand() *cli.Command {
 		},
 		Action: buildAction,
 	}
+	// a FROM image that is missing (or every one, with --pull) is pulled as run pulls it
+	for _, f := range registryFlags() {
+		if n := f.Names()[0]; n == "tls-verify" || n == "creds" || n == "authfile" {
+			cmd.Flags = append(cmd.Flags, f)
+		}
+	}
+	return cmd
 }
 
 func buildAction(c *cli.Context) error {

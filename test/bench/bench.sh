@@ -34,9 +34,8 @@ if [ "${1:-}" != --as-user ] && [ "$(id -u)" = 0 ]; then
       { apt-get update >/dev/null 2>&1; DEBIAN_FRONTEND=noninteractive apt-get install -y $missing >/dev/null 2>&1; } ||
       say "apt-get install$missing failed; going on with what is there"
   fi
-  id "$BENCH_USER" >/dev/null 2>&1 || useradd -m -d "/home/$BENCH_USER" -s /bin/bash "$BENCH_USER" || die "useradd $BENCH_USER"
-  grep -q "^$BENCH_USER:" /etc/subuid || echo "$BENCH_USER:300000:65536" >>/etc/subuid
-  grep -q "^$BENCH_USER:" /etc/subgid || echo "$BENCH_USER:300000:65536" >>/etc/subgid
+  . "$MAIN/test/bench/lib.sh"
+  ensure_bench_user
   [ -c /dev/net/tun ] && chmod 666 /dev/net/tun
   WORK=$(mktemp -d /var/tmp/skiff-bench-XXXXXX) || die "mktemp"
   chmod 755 "$WORK"

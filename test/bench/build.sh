@@ -16,33 +16,15 @@ die() { echo "bench-build: FAIL: $*" >&2; exit 1; }
 
 if [ "${1:-}" != --as-user ]; then
   [ "$(id -u)" = 0 ] || die "run as root: it installs buildah and makes a bench user"
-  missing=""
-  for p in hyperfine buildah uidmap busybox-static; do
-    dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"
-  done
-  if [ -n "$missing" ]; then
-    say "installing$missing"
-    DEBIAN_FRONTEND=noninteractive apt-get install -y $missing >/dev/null 2>&1 ||
-      { apt-get update >/dev/null 2>&1; DEBIAN_FRONTEND=noninteractive apt-get install -y $missing >/dev/null 2>&1; } ||
-      die "apt-get install$missing failed"
-  fi
-  id "$BENCH_USER" >/dev/null 2>&1 || useradd -m -s /bin/bash "$BENCH_USER" || die "useradd"
-  grep -q "^$BENCH_USER:" /etc/subuid || echo "$BENCH_USER:300000:65536" >>/etc/subuid
-  grep -q "^$BENCH_USER:" /etc/subgid || echo "$BENCH_USER:300000:65536" >>/etc/subgid
-  mkdir -p "$CACHE"
-  if [ ! -s "$CACHE/busybox.tar" ]; then
-    r=$(mktemp -d); mkdir -p "$r"/{bin,etc,tmp,root,proc,sys,dev}
-    cp /bin/busybox "$r/bin/"; for a in $(/bin/busybox --list); do [ -e "$r/bin/$a" ] || ln -s busybox "$r/bin/$a"; done
-    printf 'root:x:0:0:root:/root:/bin/sh\n' >"$r/etc/passwd"; printf 'root:x:0:\n' >"$r/etc/group"
-    tar -C "$r" -cf "$CACHE/busybox.tar" . && rm -rf "$r"
-  fi
+  . "$MAIN/test/bench/lib.sh"
+  install_missing hyperfine buildah uidmap busybox-static
+  ensure_bench_user
+  ensure_busybox_tar
   chmod 755 "$CACHE"; chmod 644 "$CACHE"/*.tar
   WORK=$(mktemp -d /var/tmp/skiff-bench-build-XXXXXX) || die mktemp
   chmod 755 "$WORK"
   trap 'rm -rf "$WORK" 2>/dev/null' EXIT
-  bin=${SKIFF_BIN:-$MAIN/bin/skiff}
-  [ -x "$bin" ] || die "no skiff binary at $bin (make build first)"
-  mkdir -p "$WORK/bin"; cp "$(dirname "$bin")"/skiff* "$WORK/bin/"; chmod -R a+rX "$WORK/bin"
+  copy_skiff "$WORK"
   cp "$SELF" "$WORK/build.sh"
   chown -R "$BENCH_USER" "$WORK"
   uhome=$(getent passwd "$BENCH_USER" | cut -d: -f6)

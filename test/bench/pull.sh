@@ -16,27 +16,11 @@ die() { echo "bench-pull: FAIL: $*" >&2; exit 1; }
 
 if [ "${1:-}" != --as-user ]; then
   [ "$(id -u)" = 0 ] || die "run as root: it starts a registry and makes a bench user"
-  missing=""
-  for p in hyperfine podman runc docker-registry debootstrap uidmap busybox-static; do
-    dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"
-  done
-  if [ -n "$missing" ]; then
-    say "installing$missing"
-    DEBIAN_FRONTEND=noninteractive apt-get install -y $missing >/dev/null 2>&1 ||
-      { apt-get update >/dev/null 2>&1; DEBIAN_FRONTEND=noninteractive apt-get install -y $missing >/dev/null 2>&1; } ||
-      die "apt-get install$missing failed"
-  fi
-  id "$BENCH_USER" >/dev/null 2>&1 || useradd -m -s /bin/bash "$BENCH_USER" || die "useradd"
-  grep -q "^$BENCH_USER:" /etc/subuid || echo "$BENCH_USER:300000:65536" >>/etc/subuid
-  grep -q "^$BENCH_USER:" /etc/subgid || echo "$BENCH_USER:300000:65536" >>/etc/subgid
-  mkdir -p "$CACHE"
+  . "$MAIN/test/bench/lib.sh"
+  install_missing hyperfine podman runc docker-registry debootstrap uidmap busybox-static
+  ensure_bench_user
   # the root file systems: busybox (static binary + applet links) and Debian (debootstrap, cached)
-  if [ ! -s "$CACHE/busybox.tar" ]; then
-    r=$(mktemp -d); mkdir -p "$r"/{bin,etc,tmp,root,proc,sys,dev}
-    cp /bin/busybox "$r/bin/"; for a in $(/bin/busybox --list); do [ -e "$r/bin/$a" ] || ln -s busybox "$r/bin/$a"; done
-    printf 'root:x:0:0:root:/root:/bin/sh\n' >"$r/etc/passwd"; printf 'root:x:0:\n' >"$r/etc/group"
-    tar -C "$r" -cf "$CACHE/busybox.tar" . && rm -rf "$r"
-  fi
+  ensure_busybox_tar
   if [ ! -s "$CACHE/debian.tar" ]; then
     say "debootstrap --variant=minbase bookworm (once; cached in $CACHE)"
     rm -rf "$CACHE/debian-root"
@@ -48,9 +32,7 @@ if [ "${1:-}" != --as-user ]; then
   chmod 755 "$CACHE"; chmod 644 "$CACHE"/*.tar
   WORK=$(mktemp -d /var/tmp/skiff-bench-pull-XXXXXX) || die mktemp
   chmod 755 "$WORK"
-  bin=${SKIFF_BIN:-$MAIN/bin/skiff}
-  [ -x "$bin" ] || die "no skiff binary at $bin (make build first)"
-  mkdir -p "$WORK/bin"; cp "$(dirname "$bin")"/skiff* "$WORK/bin/"; chmod -R a+rX "$WORK/bin"
+  copy_skiff "$WORK"
   cp "$SELF" "$WORK/pull.sh"
   port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
   mkdir -p "$WORK/registry"
