@@ -11,8 +11,8 @@ GOFLAGS_B := -mod=vendor -trimpath -tags '$(TAGS)' -ldflags '-s -w -X main.versi
 PREFIX    ?= /usr/local
 # Debian packages the build, the tests, the demo and the benchmark need.
 BUILD_PKGS := gcc libc6-dev musl-tools libseccomp-dev pkg-config make git
-RUN_PKGS   := uidmap busybox-static util-linux procps
-TEST_PKGS  := bsdextrautils iproute2 docker-registry skopeo podman runc apache2-utils curl debootstrap
+RUN_PKGS   := uidmap busybox-static util-linux procps passt
+TEST_PKGS  := bsdextrautils iproute2 python3 docker-registry skopeo podman runc apache2-utils curl debootstrap
 BENCH_PKGS := hyperfine podman runc bubblewrap docker-registry debootstrap buildah
 
 LEAN_CC   := $(shell command -v musl-gcc 2>/dev/null || echo $(CC))

@@ -80,7 +80,7 @@ func debianRootfs(t *testing.T) string {
 
 // TestBuildDebian builds on a Debian image the test makes with debootstrap: users and owners
 // from the image's own tools, and a RUN that installs a package with apt-get over the network
-// (RUN shares the host's network until user-mode networking lands: skiff build --network host).
+// (RUN's default network: pasta, as run's).
 func TestBuildDebian(t *testing.T) {
 	tarball := debianRootfs(t)
 	forModes(t, rangeModes, func(t *testing.T, m *mode) {
@@ -105,7 +105,7 @@ RUN apt-get update -qq && apt-get install -y -qq --no-install-recommends hello >
 		}
 		r := m.skiff("build", "-q", "-f", filepath.Join(ctx, "Net"), "-t", img+"-net", ctx)
 		if r.code != 0 {
-			t.Errorf("apt-get install in RUN (host network): %v", r)
+			t.Errorf("apt-get install in RUN (the default network, pasta): %v", r)
 		} else if r := m.skiff("run", "--rm", img+"-net", "cat", "/greeting"); norm(r.stdout) != "Hello, world!" {
 			t.Errorf("the package apt-get installed: %v", r)
 		}

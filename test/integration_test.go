@@ -102,7 +102,7 @@ func TestRun(t *testing.T) {
 				}
 			}},
 		{name: "network none only lo", args: []string{"--network", "none", "bbtest", "ls", "/sys/class/net"}, want: "lo"},
-		{name: "network default none", args: []string{"bbtest", "ls", "/sys/class/net"}, want: "lo"},
+		{name: "network default pasta", args: []string{"bbtest", "ls", "/sys/class/net"}, want: "eth0\nlo"},
 		{name: "network none=", args: []string{"--network=none", "bbtest", "ls", "/sys/class/net"}, want: "lo"},
 		{name: "capeff default", args: []string{"bbtest", "grep", "^CapEff", "/proc/self/status"}, wantRe: capEff("00000000a80425fb")},
 		{name: "capbnd default", args: []string{"bbtest", "grep", "^CapBnd", "/proc/self/status"}, wantRe: `^CapBnd:\s+00000000a80425fb$`},

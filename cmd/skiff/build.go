@@ -37,7 +37,7 @@ func buildCommand() *cli.Command {
 			&cli.BoolFlag{Name: "pull", Usage: "pull FROM images even when present"},
 			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "print only the image ID"},
 			&cli.StringSliceFlag{Name: "label", Usage: "KEY=VALUE label of the image (repeatable)"},
-			&cli.StringFlag{Name: "network", Value: "default", Usage: "RUN's network: default (the host's, until user-mode networking lands), host or none"},
+			&cli.StringFlag{Name: "network", Value: "default", Usage: "RUN's network: default (pasta, as run's), host or none"},
 			&cli.StringFlag{Name: "platform", Usage: "only linux/amd64 (this machine's)"},
 			&cli.StringFlag{Name: "iidfile", Usage: "write the image ID to this file"},
 			&cli.StringFlag{Name: "timestamp", Usage: "seconds since the epoch: the image's creation time and its files' latest (default SOURCE_DATE_EPOCH)"},
@@ -65,13 +65,11 @@ func buildAction(c *cli.Context) error {
 	}
 	network := c.String("network")
 	switch network {
-	case "host", "none":
-	case "default", "":
-		network = "host" // RUN's default network until user-mode networking lands
-	case "bridge", "private", "pasta", "slirp4netns":
-		return &usageError{fmt.Sprintf("--network %s: user-mode networking comes later: use host or none", c.String("network"))}
+	case "host", "none", "pasta":
+	case "default", "", "bridge", "private":
+		network = "pasta" // RUN reaches out as run's containers do
 	default:
-		return &usageError{fmt.Sprintf("invalid --network %q: use host or none", c.String("network"))}
+		return &usageError{fmt.Sprintf("invalid --network %q: use default (pasta), host or none", c.String("network"))}
 	}
 	var tags []string
 	for _, t := range c.StringSlice("tag") {

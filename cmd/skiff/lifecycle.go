@@ -236,18 +236,32 @@ func topCommand() *cli.Command {
 func portCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "port",
-		Usage:     "list a container's published ports (none until networking lands)",
-		ArgsUsage: "CONTAINER",
+		Usage:     "list a container's published ports, or the host address of one",
+		ArgsUsage: "CONTAINER [PORT[/PROTO]]",
 		Action: func(c *cli.Context) error {
-			if c.NArg() < 1 {
-				return &usageError{"skiff port needs a container"}
+			if c.NArg() < 1 || c.NArg() > 2 {
+				return &usageError{"skiff port needs a container, and at most one port: skiff port CONTAINER [PORT[/PROTO]]"}
 			}
 			recs, err := openRecords(c)
 			if err != nil {
 				return err
 			}
-			_, err = recs.Lookup(c.Args().First())
-			return err // a container publishes no port yet: nothing to print, as docker does then
+			in, err := recs.Lookup(c.Args().First())
+			if err != nil {
+				return err
+			}
+			var lines []string
+			if in.Running { // a stopped container publishes nothing
+				if lines, err = container.PortLines(container.ReadNetState(recs.Path(in.ID)), c.Args().Get(1)); err != nil {
+					return err
+				}
+			} else if c.NArg() == 2 {
+				return fmt.Errorf("no public port %s published: container %s is not running", c.Args().Get(1), c.Args().First())
+			}
+			for _, l := range lines {
+				fmt.Println(l)
+			}
+			return nil
 		},
 	}
 }

@@ -66,6 +66,7 @@ func main() {
 			rmCommand(),
 			execCommand(),
 			volumeCommand(),
+			networkCommand(),
 			renameCommand(),
 			startCommand(),
 			restartCommand(),

@@ -16,7 +16,8 @@
  *      gid, uid, capabilities, no_new_privs
  *   7. fork the command; report "started" or the exec error to skiff (fd 4)
  *   8. as PID 1: forward every catchable signal to the command, reap zombies, exit with the
- *      command's status (128+N when it died of signal N)
+ *      command's status (128+N when it died of signal N); with user-mode networking, relay
+ *      the container's Ethernet frames between its tap device and the helper (see relay below)
  *
  * It links nothing but libc, keeps no heap after start-up and is the only process a container
  * adds besides its own. Errors go to skiff over fd 4 as one line; skiff prints them.
@@ -33,6 +34,14 @@
 #include <stdarg.h>
 #include <stdint.h>
 #include <time.h>
+#include <arpa/inet.h>
+#include <net/if.h>
+#include <net/route.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+#include <linux/veth.h>
+#include <linux/sockios.h>
+#include <sys/file.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -685,6 +694,200 @@ static void send_fd(int fd)
 		die("send terminal to skiff: %s", strerror(errno));
 }
 
+
+/* ---- the network relay --------------------------------------------------------------------
+ * With user-mode networking, skiff makes the container's eth0 a tap device and starts passt
+ * (from the passt package, the helper pasta is a mode of) on one end of a socket pair; the
+ * tap and the other end come here. This process moves frames between the two, in passt's
+ * stream format (a 32-bit big-endian length, then the frame). The command needs not wait for
+ * the helper to start: what it sends first waits in the socket until passt reads it. When
+ * this process exits, passt sees the socket close and exits too: the helper lives exactly as
+ * long as the container. */
+static int relay_tap = -1, relay_sock = -1;
+static unsigned char relay_mac[6]; /* eth0's: for frames passt sends before it has learnt it */
+static unsigned char relay_in[256 * 1024];
+static size_t relay_have;
+
+static void relay_stop(void)
+{
+	if (relay_tap >= 0)
+		close(relay_tap);
+	if (relay_sock >= 0)
+		close(relay_sock);
+	relay_tap = relay_sock = -1;
+}
+
+/* relay_from_tap sends every frame the container has queued to the helper. */
+static void relay_from_tap(void)
+{
+	static unsigned char frame[65536 + 64];
+	for (int i = 0; i < 64 && relay_tap >= 0; i++) {
+		ssize_t n = read(relay_tap, frame, sizeof frame);
+		if (n < 0 && (errno == EAGAIN || errno == EINTR))
+			return;
+		if (n <= 0) {
+			relay_stop();
+			return;
+		}
+		uint32_t len = htonl((uint32_t)n);
+		struct iovec iov[2] = { { &len, 4 }, { frame, (size_t)n } };
+		size_t want = 4 + (size_t)n, done = 0;
+		while (done < want) { /* the socket blocks only while passt starts or falls behind */
+			ssize_t w = writev(relay_sock, iov, 2);
+			if (w < 0 && errno == EINTR)
+				continue;
+			if (w <= 0) {
+				relay_stop();
+				return;
+			}
+			done += (size_t)w;
+			for (int k = 0; k < 2; k++) {
+				size_t take = (size_t)w < iov[k].iov_len ? (size_t)w : iov[k].iov_len;
+				iov[k].iov_base = (char *)iov[k].iov_base + take;
+				iov[k].iov_len -= take;
+				w -= (ssize_t)take;
+			}
+		}
+	}
+}
+
+/* relay_from_sock writes every whole frame the helper sent to the tap. */
+static void relay_from_sock(void)
+{
+	ssize_t n = read(relay_sock, relay_in + relay_have, sizeof relay_in - relay_have);
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n <= 0) {
+		relay_stop(); /* the helper is gone: the container is left without a network */
+		return;
+	}
+	relay_have += (size_t)n;
+	size_t off = 0;
+	while (relay_have - off >= 4) {
+		uint32_t len;
+		memcpy(&len, relay_in + off, 4);
+		len = ntohl(len);
+		if (len > sizeof relay_in - 4) {
+			relay_stop();
+			return;
+		}
+		if (relay_have - off < 4 + len)
+			break;
+		static const unsigned char unknown[6];
+		if (len >= 14 && !memcmp(relay_in + off + 4, unknown, 6))
+			memcpy(relay_in + off + 4, relay_mac, 6); /* passt knows a guest's MAC from its frames only */
+		if (write(relay_tap, relay_in + off + 4, len) < 0 && errno != EAGAIN && errno != EINVAL)
+			errno = 0; /* a frame the kernel refuses is dropped, as a wire would */
+		off += 4 + len;
+	}
+	memmove(relay_in, relay_in + off, relay_have - off);
+	relay_have -= off;
+}
+
+
+/* make_tap creates the container's eth0 as a tap device that this process relays, with the
+ * address, the default route and the MTU skiff gives: what pasta's --config-net would set.
+ * IPv6 stays off on it (the helper runs IPv4 only), so the kernel sends nothing on its own
+ * and the helper is started only when the command first uses the network. */
+#define SKIFF_TUNSETIFF _IOW('T', 202, int)
+#define SKIFF_TUNSETPERSIST _IOW('T', 203, int)
+#define SKIFF_IFF_TAP 0x0002
+#define SKIFF_IFF_NO_PI 0x1000
+static void make_tap(const char *addr, int prefix, const char *gw, int mtu)
+{
+	int fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0) {
+		if (errno == EACCES || errno == EPERM)
+			die_code(125, "open /dev/net/tun: %s: user-mode networking needs it usable: chmod 666 /dev/net/tun (as distributions ship it), or use --network none or host", strerror(errno));
+		die_code(125, "open /dev/net/tun: %s: load the tun module, or use --network none or host", strerror(errno));
+	}
+	struct ifreq ifr;
+	memset(&ifr, 0, sizeof ifr);
+	strcpy(ifr.ifr_name, "eth0");
+	ifr.ifr_flags = SKIFF_IFF_TAP | SKIFF_IFF_NO_PI;
+	if (ioctl(fd, SKIFF_TUNSETIFF, &ifr) < 0)
+		die("create the container's eth0: %s", strerror(errno));
+	/* persistent: our exit then only detaches it, and the device goes with the namespace, in
+	 * the kernel's background clean-up, instead of making this exit wait for it */
+	if (ioctl(fd, SKIFF_TUNSETPERSIST, 1) < 0)
+		die("make eth0 outlive its descriptor: %s", strerror(errno));
+	int v6 = open("/proc/sys/net/ipv6/conf/eth0/disable_ipv6", O_WRONLY | O_CLOEXEC);
+	if (v6 >= 0) {
+		if (write(v6, "1", 1) < 0)
+			errno = 0;
+		close(v6);
+	}
+	int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (s < 0)
+		die("socket: %s", strerror(errno));
+	struct sockaddr_in sin = { .sin_family = AF_INET };
+	ifr.ifr_mtu = mtu;
+	if (ioctl(s, SIOCSIFMTU, &ifr) < 0)
+		die("set the MTU of eth0: %s", strerror(errno));
+	if (inet_pton(AF_INET, addr, &sin.sin_addr) != 1)
+		die("bad address %s", addr);
+	memcpy(&ifr.ifr_addr, &sin, sizeof sin);
+	if (ioctl(s, SIOCSIFADDR, &ifr) < 0)
+		die("give eth0 the address %s: %s", addr, strerror(errno));
+	sin.sin_addr.s_addr = prefix ? htonl(~0U << (32 - prefix)) : 0;
+	memcpy(&ifr.ifr_netmask, &sin, sizeof sin);
+	if (ioctl(s, SIOCSIFNETMASK, &ifr) < 0)
+		die("set the netmask of eth0: %s", strerror(errno));
+	if (ioctl(s, SIOCGIFFLAGS, &ifr) < 0 || (ifr.ifr_flags |= IFF_UP, ioctl(s, SIOCSIFFLAGS, &ifr) < 0))
+		die("bring up eth0: %s", strerror(errno));
+	if (ioctl(s, SIOCGIFHWADDR, &ifr) < 0)
+		die("read the MAC address of eth0: %s", strerror(errno));
+	memcpy(relay_mac, ifr.ifr_hwaddr.sa_data, 6);
+	struct rtentry rt;
+	memset(&rt, 0, sizeof rt);
+	struct sockaddr_in any = { .sin_family = AF_INET }, gwa = { .sin_family = AF_INET };
+	if (inet_pton(AF_INET, gw, &gwa.sin_addr) != 1)
+		die("bad gateway %s", gw);
+	memcpy(&rt.rt_dst, &any, sizeof any);
+	memcpy(&rt.rt_genmask, &any, sizeof any);
+	memcpy(&rt.rt_gateway, &gwa, sizeof gwa);
+	rt.rt_flags = RTF_UP | RTF_GATEWAY;
+	rt.rt_dev = "eth0";
+	if (ioctl(s, SIOCADDRT, &rt) < 0) {
+		if (errno != ENETUNREACH)
+			die("route through %s: %s", gw, strerror(errno));
+		/* a gateway outside the subnet: a route to it first */
+		struct rtentry host;
+		memset(&host, 0, sizeof host);
+		struct sockaddr_in all = { .sin_family = AF_INET };
+		all.sin_addr.s_addr = 0xffffffff;
+		memcpy(&host.rt_dst, &gwa, sizeof gwa);
+		memcpy(&host.rt_genmask, &all, sizeof all);
+		host.rt_flags = RTF_UP | RTF_HOST;
+		host.rt_dev = "eth0";
+		if (ioctl(s, SIOCADDRT, &host) < 0 || ioctl(s, SIOCADDRT, &rt) < 0)
+			die("route through %s: %s", gw, strerror(errno));
+	}
+	close(s);
+	relay_tap = fd;
+}
+
+/* relay_poll adds the relay's descriptors to p (from index n) and returns the new count. */
+static int relay_poll(struct pollfd *p, int n)
+{
+	if (relay_tap < 0)
+		return n;
+	p[n].fd = relay_tap, p[n].events = POLLIN, p[n].revents = 0;
+	p[n + 1].fd = relay_sock, p[n + 1].events = POLLIN, p[n + 1].revents = 0;
+	return n + 2;
+}
+
+/* relay_serve moves frames for what poll found ready at p[n] and p[n+1]. */
+static void relay_serve(struct pollfd *p, int n, int count)
+{
+	if (n + 2 > count || relay_tap < 0)
+		return;
+	if (p[n].revents)
+		relay_from_tap();
+	if (relay_sock >= 0 && p[n + 1].revents)
+		relay_from_sock();
+}
+
 /* SKIFF_TRACE: per-phase milliseconds on stderr when the plan asks */
 static int tracing;
 static struct timespec trace_last;
@@ -951,9 +1154,10 @@ static void __attribute__((noreturn)) shim_loop(pid_t child, int out, int err, s
 			long long left = restart_at - mono_ms();
 			timeout = left > 0 ? (int)left : 0;
 		}
-		struct pollfd p[3] = { { .fd = sfd, .events = POLLIN }, { .fd = lo.fd, .events = POLLIN },
+		struct pollfd p[5] = { { .fd = sfd, .events = POLLIN }, { .fd = lo.fd, .events = POLLIN },
 			               { .fd = le.fd, .events = POLLIN } };
-		int n = poll(p, 3, timeout);
+		int np = relay_poll(p, 3);
+		int n = poll(p, np, timeout);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
@@ -976,6 +1180,7 @@ static void __attribute__((noreturn)) shim_loop(pid_t child, int out, int err, s
 			started = mono_ms();
 			continue;
 		}
+		relay_serve(p, 3, np);
 		if (p[1].revents)
 			log_read(&lo);
 		if (p[2].revents)
@@ -1085,10 +1290,163 @@ static pid_t spawn(struct spawn *sp)
 	return clone(spawn_command, stack + sizeof stack, CLONE_VM | CLONE_VFORK | SIGCHLD, sp);
 }
 
+
+/* ---- user networks --------------------------------------------------------------------------
+ * A network made with `skiff network create` is a bridge in the user's hub: a network
+ * namespace kept by a skiff-netns process for as long as any container is on a network. A
+ * member gets eth1, one end of a veth pair whose other end is on the bridge. */
+
+static void nl_attr(struct nlmsghdr *h, unsigned short type, const void *data, size_t len)
+{
+	struct rtattr *a = (struct rtattr *)((char *)h + NLMSG_ALIGN(h->nlmsg_len));
+	a->rta_type = type;
+	a->rta_len = (unsigned short)RTA_LENGTH(len);
+	if (len)
+		memcpy(RTA_DATA(a), data, len);
+	h->nlmsg_len = NLMSG_ALIGN(h->nlmsg_len) + RTA_ALIGN(a->rta_len);
+}
+
+static struct rtattr *nl_nest(struct nlmsghdr *h, unsigned short type)
+{
+	struct rtattr *a = (struct rtattr *)((char *)h + NLMSG_ALIGN(h->nlmsg_len));
+	nl_attr(h, type, NULL, 0);
+	return a;
+}
+
+static void nl_end(struct nlmsghdr *h, struct rtattr *a) { a->rta_len = (unsigned short)((char *)h + h->nlmsg_len - (char *)a); }
+
+/* make_veth creates eth1 here and its peer in the namespace hub_fd. */
+static void make_veth(const char *peer, int hub_fd)
+{
+	union { struct nlmsghdr h; char buf[1024]; } m;
+	memset(&m, 0, sizeof m);
+	m.h.nlmsg_len = NLMSG_LENGTH(sizeof(struct ifinfomsg));
+	m.h.nlmsg_type = RTM_NEWLINK;
+	m.h.nlmsg_flags = NLM_F_REQUEST | NLM_F_CREATE | NLM_F_EXCL | NLM_F_ACK;
+	nl_attr(&m.h, IFLA_IFNAME, "eth1", 5);
+	struct rtattr *info = nl_nest(&m.h, IFLA_LINKINFO);
+	nl_attr(&m.h, IFLA_INFO_KIND, "veth", 4);
+	struct rtattr *data = nl_nest(&m.h, IFLA_INFO_DATA);
+	struct rtattr *pinfo = nl_nest(&m.h, VETH_INFO_PEER);
+	m.h.nlmsg_len += sizeof(struct ifinfomsg);
+	nl_attr(&m.h, IFLA_IFNAME, peer, strlen(peer) + 1);
+	uint32_t fd = (uint32_t)hub_fd;
+	nl_attr(&m.h, IFLA_NET_NS_FD, &fd, sizeof fd);
+	nl_end(&m.h, pinfo);
+	nl_end(&m.h, data);
+	nl_end(&m.h, info);
+	int s = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+	struct sockaddr_nl sa = { .nl_family = AF_NETLINK };
+	if (s < 0 || sendto(s, &m, m.h.nlmsg_len, 0, (struct sockaddr *)&sa, sizeof sa) < 0)
+		die("create the container's eth1: %s", strerror(errno));
+	char ack[1024];
+	ssize_t n = recv(s, ack, sizeof ack, 0);
+	struct nlmsghdr *r = (struct nlmsghdr *)ack;
+	if (n < (ssize_t)NLMSG_LENGTH(sizeof(struct nlmsgerr)) || r->nlmsg_type != NLMSG_ERROR)
+		die("create the container's eth1: no answer from the kernel");
+	int e = ((struct nlmsgerr *)NLMSG_DATA(r))->error;
+	if (e)
+		die("create the container's eth1: %s", strerror(-e));
+	close(s);
+}
+
+static void if_up(int s, const char *name)
+{
+	struct ifreq ifr;
+	memset(&ifr, 0, sizeof ifr);
+	strncpy(ifr.ifr_name, name, IFNAMSIZ - 1);
+	if (ioctl(s, SIOCGIFFLAGS, &ifr) < 0 || (ifr.ifr_flags |= IFF_UP, ioctl(s, SIOCSIFFLAGS, &ifr) < 0))
+		die("bring up %s: %s", name, strerror(errno));
+}
+
+/* join_network puts this container on the bridge of a user network in the hub (the network
+ * namespace at hub): eth1 with addr/prefix here, its peer on the bridge there. */
+static void join_network(const char *hub, const char *bridge, const char *peer, const char *addr, int prefix)
+{
+	int hub_fd = open(hub, O_RDONLY | O_CLOEXEC), own = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+	if (hub_fd < 0 || own < 0)
+		die("open the network namespace of the user's networks %s: %s", hub, strerror(errno));
+	make_veth(peer, hub_fd);
+	int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	struct ifreq ifr;
+	memset(&ifr, 0, sizeof ifr);
+	strcpy(ifr.ifr_name, "eth1");
+	struct sockaddr_in sin = { .sin_family = AF_INET };
+	if (s < 0 || inet_pton(AF_INET, addr, &sin.sin_addr) != 1)
+		die("bad address %s", addr);
+	memcpy(&ifr.ifr_addr, &sin, sizeof sin);
+	if (ioctl(s, SIOCSIFADDR, &ifr) < 0)
+		die("give eth1 the address %s: %s", addr, strerror(errno));
+	sin.sin_addr.s_addr = prefix ? htonl(~0U << (32 - prefix)) : 0;
+	memcpy(&ifr.ifr_netmask, &sin, sizeof sin);
+	if (ioctl(s, SIOCSIFNETMASK, &ifr) < 0)
+		die("set the netmask of eth1: %s", strerror(errno));
+	if_up(s, "eth1");
+	close(s);
+	/* the peer goes on the bridge, which the first member makes */
+	if (setns(hub_fd, CLONE_NEWNET) < 0)
+		die("enter the network namespace of the user's networks: %s", strerror(errno));
+	s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (s < 0)
+		die("socket: %s", strerror(errno));
+	if (ioctl(s, SIOCBRADDBR, bridge) < 0 && errno != EEXIST)
+		die("make the bridge %s: %s", bridge, strerror(errno));
+	if_up(s, bridge);
+	memset(&ifr, 0, sizeof ifr);
+	strncpy(ifr.ifr_name, bridge, IFNAMSIZ - 1);
+	ifr.ifr_ifindex = (int)if_nametoindex(peer);
+	if (!ifr.ifr_ifindex || ioctl(s, SIOCBRADDIF, &ifr) < 0)
+		die("put %s on the bridge %s: %s", peer, bridge, strerror(errno));
+	if_up(s, peer);
+	close(s);
+	if (setns(own, CLONE_NEWNET) < 0)
+		die("return to the container's network namespace: %s", strerror(errno));
+	close(hub_fd);
+	close(own);
+}
+
+/* skiff-netns LOCK PIDFILE: the hub of the user's networks, made in a new network namespace
+ * by skiff. It stays until it gets the lock file exclusively, that is when no container on a
+ * network holds it shared any more; then it removes its pid file and goes, and the bridges
+ * and the namespace with it. */
+static void __attribute__((noreturn)) netns_keeper(char **argv)
+{
+	prctl(PR_SET_NAME, "skiff-netns", 0, 0, 0);
+	if (!argv[1] || !argv[2])
+		_exit(2);
+	int fd = open(argv[1], O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		_exit(1);
+	while (flock(fd, LOCK_EX) < 0)
+		if (errno != EINTR)
+			_exit(1);
+	unlink(argv[2]);
+	_exit(0);
+}
+
+/* skiff-netwait PASST ARG...: holds the helper's end of a container's socket (fd 3) and
+ * becomes the helper when the container first sends a frame, which waits in the socket for
+ * it. A container that ends without using the network never starts one: the socket's other
+ * end closes and this exits. */
+static void __attribute__((noreturn)) netwait(char **argv)
+{
+	prctl(PR_SET_NAME, "skiff-netwait", 0, 0, 0);
+	struct pollfd p = { .fd = 3, .events = POLLIN };
+	while (poll(&p, 1, -1) < 0)
+		if (errno != EINTR)
+			_exit(1);
+	if (!(p.revents & POLLIN) || (p.revents & POLLHUP) || !argv[1])
+		_exit(0);
+	execv(argv[1], argv + 1);
+	_exit(127);
+}
+
 int main(int argc, char **argv)
 {
-	(void)argc;
-	(void)argv;
+	if (argc > 0 && !strcmp(argv[0], "skiff-netwait"))
+		netwait(argv);
+	if (argc > 0 && !strcmp(argv[0], "skiff-netns"))
+		netns_keeper(argv);
 	sigset_t all;
 	sigfillset(&all);
 	sigprocmask(SIG_SETMASK, &all, NULL);
@@ -1268,6 +1626,34 @@ int main(int argc, char **argv)
 			shim.running_fd = recv_fd();
 			shim.state_fd = recv_fd();
 			shim.log_fd = recv_fd();
+		} else if (!strcmp(op, "tap")) { /* address prefix gateway mtu: eth0, relayed to the helper */
+			const char *addr = word();
+			int prefix = (int)num();
+			const char *gw = word();
+			make_tap(addr, prefix, gw, (int)num());
+			relay_sock = recv_fd(); /* on the sync socket, after the keeper's files */
+			if (fcntl(relay_sock, F_SETFL, 0) < 0)
+				die("set up the network relay: %s", strerror(errno));
+		} else if (!strcmp(op, "loopback")) { /* lo up in the container's own network namespace */
+			int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+			struct ifreq ifr;
+			memset(&ifr, 0, sizeof ifr);
+			strcpy(ifr.ifr_name, "lo");
+			if (s < 0 || ioctl(s, SIOCGIFFLAGS, &ifr) < 0 || (ifr.ifr_flags |= IFF_UP, ioctl(s, SIOCSIFFLAGS, &ifr) < 0))
+				die("bring up the loopback interface: %s", strerror(errno));
+			close(s);
+		} else if (!strcmp(op, "network")) { /* hub bridge peer addr prefix; its locks come on the sync socket */
+			const char *hub = word(), *bridge = word(), *peer = word(), *addr = word();
+			int prefix = (int)num();
+			recv_fd(); /* the hub's lock, held shared: the hub stays while this container runs */
+			recv_fd(); /* the address's lease, held */
+			join_network(hub, bridge, peer, addr, prefix);
+		} else if (!strcmp(op, "netns")) { /* path: join that network namespace (container:NAME) */
+			const char *path = word();
+			int fd = open(path, O_RDONLY | O_CLOEXEC);
+			if (fd < 0 || setns(fd, CLONE_NEWNET) < 0)
+				die("join the network namespace %s: %s (is the container still running?)", path, strerror(errno));
+			close(fd);
 		} else if (!strcmp(op, "env")) {
 			env = realloc(env, (nenv + 2) * sizeof(char *));
 			env[nenv++] = (char *)word();
@@ -1389,9 +1775,10 @@ int main(int argc, char **argv)
 		kill(child, SIGKILL);
 		die("signalfd: %s", strerror(errno));
 	}
-	struct pollfd pfd[2] = { { .fd = sfd, .events = POLLIN }, { .fd = sync_fd, .events = 0 } };
+	struct pollfd pfd[4] = { { .fd = sfd, .events = POLLIN }, { .fd = sync_fd, .events = 0 } };
 	for (;;) {
-		if (poll(pfd, 2, -1) < 0) {
+		int np = relay_poll(pfd, 2);
+		if (poll(pfd, np, -1) < 0) {
 			if (errno == EINTR)
 				continue;
 			kill(child, SIGKILL);
@@ -1402,6 +1789,7 @@ int main(int argc, char **argv)
 			kill(-1, SIGKILL);
 			_exit(137);
 		}
+		relay_serve(pfd, 2, np);
 		if (!(pfd[0].revents & POLLIN))
 			continue;
 		struct signalfd_siginfo si;

@@ -45,7 +45,7 @@ type Options struct {
 	Pull       func(ref string) error
 	PullAlways bool
 	Labels     map[string]string // --label, over the Dockerfile's
-	Network    string            // RUN's network: host (the default) or none
+	Network    string            // RUN's network: pasta (the default), host or none
 	// Epoch clamps file times in the layers and is the image's creation time, for reproducible
 	// images (--timestamp, SOURCE_DATE_EPOCH); nil: layers' times are clamped to the Unix epoch
 	// all the same, and the image is created now.
@@ -97,7 +97,7 @@ func Build(o Options) (string, error) {
 		b.epoch = o.Epoch.UTC()
 	}
 	if o.Network == "" {
-		b.o.Network = "host"
+		b.o.Network = "pasta"
 	}
 	d := o.Dockerfile
 	for _, a := range d.MetaArgs {

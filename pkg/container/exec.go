@@ -164,5 +164,5 @@ func Exec(paths config.Paths, ref string, o ExecOptions) (int, error) {
 	defer init.abort()
 	defer init.reap()
 	trace("fork")
-	return init.run(nil, planBytes, bpf, nil, ro, trace, func() {})
+	return init.run(nil, planBytes, bpf, nil, nil, ro, trace, func() {})
 }

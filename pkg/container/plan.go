@@ -39,6 +39,14 @@ import (
 //	caps     BOUNDING EFFECTIVE PERMITTED INHERITABLE AMBIENT
 //	nnp
 //	trace                                  per-phase timings on stderr
+//	netns    PATH                          enter that network namespace (--network container:)
+//	loopback                               bring up lo (in a network namespace of its own)
+//	tap      ADDR PREFIX GATEWAY MTU       eth0 as a tap device; the network helper's socket
+//	                                       comes on the sync socket (after the keeper's files):
+//	                                       skiff-init relays frames for the container's life
+//	network  HUB BRIDGE PEER ADDR PREFIX   eth1 on a user network's bridge in the hub (the
+//	                                       network namespace HUB); the hub's lock and the
+//	                                       address's lease come on the sync socket, after tap's
 //	nostdin                                the command's stdin is /dev/null
 //	seccomp  FD                            the BPF program; -1 (what skiff sends): on the sync socket
 //	tty      ROWS COLS
@@ -104,6 +112,28 @@ type planInput struct {
 	Detach *detachPlan
 	// ExecDetached lets an exec'd process outlive skiff (exec -d), its output discarded.
 	ExecDetached bool
+	// NetNS is the network namespace to enter (another container's), or "".
+	NetNS string
+	// Loopback brings lo up: the container has a network namespace of its own.
+	Loopback bool
+	// Tap, when set, is eth0, relayed to the network helper whose socket comes last.
+	Tap *tapPlan
+	// Join, when set, puts the container on a user network (eth1).
+	Join *joinPlan
+}
+
+// tapPlan is the container's eth0 (see pkg/network).
+type tapPlan struct {
+	Addr    string
+	Prefix  int
+	Gateway string
+	MTU     int
+}
+
+// joinPlan is the container's eth1 on a user network.
+type joinPlan struct {
+	Hub, Bridge, Peer, Addr string
+	Prefix                  int
 }
 
 // detachPlan is what skiff-init needs to keep a container skiff has left.
@@ -124,6 +154,12 @@ func makePlan(s *rspec.Spec, in planInput) ([]byte, error) {
 	p.op(planVersion)
 	if in.Trace {
 		p.op("trace") // first: the phases are timed from skiff-init's start
+	}
+	if in.NetNS != "" {
+		p.op("netns", in.NetNS) // before /sys, which shows the namespace's devices
+	}
+	if in.Loopback {
+		p.op("loopback")
 	}
 	if in.Overlay != "" {
 		p.op("overlay", in.Rootfs, in.Overlay, in.OverlayDir)
@@ -246,6 +282,12 @@ func (p *plan) process(proc *rspec.Process, in planInput) error {
 			p.op("restart", d.Restart, strconv.Itoa(d.RestartMax))
 		}
 		p.op("detach", d.LogDriver, d.Started, auto)
+	}
+	if t := in.Tap; t != nil {
+		p.op("tap", t.Addr, strconv.Itoa(t.Prefix), t.Gateway, strconv.Itoa(t.MTU))
+	}
+	if j := in.Join; j != nil {
+		p.op("network", j.Hub, j.Bridge, j.Peer, j.Addr, strconv.Itoa(j.Prefix))
 	}
 	for _, e := range proc.Env {
 		p.op("env", e)

@@ -94,6 +94,7 @@ type RunConfig struct {
 	AddHosts []string     `json:"addHosts,omitempty"`
 	Restart  string       `json:"restart,omitempty"`
 	LogOpts  []string     `json:"logOpts,omitempty"`
+	Net      NetOptions   `json:"net,omitempty"`
 }
 
 // writeMeta replaces a container's config.json.

@@ -64,6 +64,8 @@ type RunOptions struct {
 
 	// Links are --link NAME[:ALIAS]; AddHosts --add-host HOST:IP.
 	Links, AddHosts []string
+	// Net are the network flags besides Spec.Network.
+	Net NetOptions
 	// Restart is --restart: no, always, unless-stopped or on-failure[:N] (detached only).
 	Restart string
 	// LogOpts are --log-opt KEY=VALUE: max-size (k8s-file, json-file).
@@ -173,6 +175,11 @@ func run(paths config.Paths, o RunOptions, existing *Info) (int, error) {
 	// what killed skiff processes left is swept while the container runs (see below); a name
 	// such a container holds is freed by create, which sweeps when its name is taken
 	recs := OpenRecords(paths.GraphRoot)
+	net, err := prepareNet(recs, paths, &o)
+	if err != nil {
+		return 125, err
+	}
+	defer net.close()
 	swept := make(chan struct{})
 	sweep := sync.OnceFunc(func() {
 		go func() {
@@ -246,7 +253,10 @@ func run(paths config.Paths, o RunOptions, existing *Info) (int, error) {
 	}
 	trace("spec")
 
-	etc := etcFiles(s.Hostname, h.Meta.Name, o.Spec.Network == "host")
+	if err := net.start(&o, h.ID, h.Meta.Name, img.Config.Config.ExposedPorts); err != nil {
+		return 125, err
+	}
+	etc := net.etcFiles(s.Hostname, h.Meta.Name, &o)
 	etc["/etc/hosts"] += extraHosts
 	var bpf *os.File
 	if s.Linux.Seccomp != nil || s.Annotations[spec.DefaultSeccompAnnotation] != "" {
@@ -277,7 +287,8 @@ func run(paths config.Paths, o RunOptions, existing *Info) (int, error) {
 		return 125, err
 	}
 	trace("seccomp")
-	in := planInput{CopyUp: o.copyUp, Rootfs: rootfs, Overlay: overlay, OverlayDir: overlayDir, EtcFiles: etc, SeccompSent: bpf != nil, Rows: 24, Cols: 80}
+	in := planInput{CopyUp: o.copyUp, Rootfs: rootfs, Overlay: overlay, OverlayDir: overlayDir, EtcFiles: etc, SeccompSent: bpf != nil, Rows: 24, Cols: 80,
+		NetNS: net.netns, Loopback: net.mode.OwnNamespace(), Tap: net.tap(), Join: net.joinPlan()}
 	var started time.Time // when a detached container starts, for its state
 	if o.Detach {
 		started = time.Now().UTC()
@@ -305,7 +316,21 @@ func run(paths config.Paths, o RunOptions, existing *Info) (int, error) {
 		_ = h.WriteState(State{Status: "running", StartedAt: time.Now().UTC()})
 	}
 
-	code, err := init.run(h, planBytes, bpf, keep, o, trace, sweep)
+	if err := net.ready(); err != nil {
+		return 125, err
+	}
+	if net.member != nil {
+		if err := init.started(); err != nil {
+			return 125, err
+		}
+		if err := net.started(int(init.pid)); err != nil {
+			return 125, err
+		}
+	}
+	if err := net.record(h.Dir); err != nil {
+		return 125, err
+	}
+	code, err := init.run(h, planBytes, bpf, keep, net.files, o, trace, sweep)
 	if err != nil {
 		return code, err
 	}
@@ -387,7 +412,7 @@ func create(recs *Records, paths config.Paths, o *RunOptions) (*Handle, *catalog
 		meta.StopSignal = img.Config.Config.StopSignal
 		meta.Labels = MergeLabels(img.Config.Config.Labels, o.Labels)
 		meta.Volumes, meta.AnonVolumes = o.volumes, o.anonVolumes
-		meta.Run = &RunConfig{Spec: o.Spec, Links: o.Links, AddHosts: o.AddHosts, Restart: o.Restart, LogOpts: o.LogOpts}
+		meta.Run = &RunConfig{Spec: o.Spec, Links: o.Links, AddHosts: o.AddHosts, Restart: o.Restart, LogOpts: o.LogOpts, Net: o.Net}
 		if o.Spec.Entrypoint != nil {
 			meta.Command = nil
 			if *o.Spec.Entrypoint != "" {
@@ -481,7 +506,7 @@ func Start(paths config.Paths, ref string, o StartOptions) (int, error) {
 	}
 	ro := RunOptions{Image: in.Meta.Image, Remove: in.Meta.AutoRemove, Spec: in.Meta.Run.Spec, Links: in.Meta.Run.Links,
 		Restart: in.Meta.Run.Restart, LogOpts: in.Meta.Run.LogOpts,
-		AddHosts: in.Meta.Run.AddHosts, Detach: !o.Attach, LogDriver: in.Meta.LogDriver, Stdout: o.Stdout, Stderr: o.Stderr,
+		AddHosts: in.Meta.Run.AddHosts, Net: in.Meta.Run.Net, Detach: !o.Attach, LogDriver: in.Meta.LogDriver, Stdout: o.Stdout, Stderr: o.Stderr,
 		Trace: o.Trace, Compile: o.Compile}
 	ro.Spec.Name = in.Meta.Name
 	ro.Spec.Interactive = o.Interactive && o.Attach
@@ -608,7 +633,7 @@ func forkInit(o RunOptions, join bool) (*initProc, error) {
 		files[0] = o.Stdin.Fd()
 	}
 	flags := uintptr(unix.CLONE_NEWNS | unix.CLONE_NEWPID | unix.CLONE_NEWUTS | unix.CLONE_NEWIPC | unix.CLONE_NEWCGROUP)
-	if o.Spec.Network != "host" {
+	if o.Spec.Network != "host" && !strings.HasPrefix(o.Spec.Network, "container:") {
 		flags |= unix.CLONE_NEWNET
 	}
 	if join {
@@ -687,7 +712,7 @@ func (p *initProc) abort() {
 }
 
 // run sends the plan (and the seccomp program) and serves the container until it exits.
-func (p *initProc) run(h *Handle, planBytes []byte, bpf *os.File, keep *keeperFiles, o RunOptions, trace func(string), afterPlan func()) (int, error) {
+func (p *initProc) run(h *Handle, planBytes []byte, bpf *os.File, keep *keeperFiles, netFiles []*os.File, o RunOptions, trace func(string), afterPlan func()) (int, error) {
 	if err := p.started(); err != nil {
 		return 125, err
 	}
@@ -714,6 +739,14 @@ func (p *initProc) run(h *Handle, planBytes []byte, bpf *os.File, keep *keeperFi
 				p.reaped = true
 				return 125, fmt.Errorf("send the container's files to skiff-init: %w", err)
 			}
+		}
+	}
+	for _, f := range netFiles { // the tap and the helper's socket, for its relay
+		if err := unix.Sendmsg(int(p.sock.Fd()), []byte{'F'}, unix.UnixRights(int(f.Fd())), nil, 0); err != nil {
+			cmd.signal(syscall.SIGKILL)
+			_ = waitCode(cmd)
+			p.reaped = true
+			return 125, fmt.Errorf("send the network to skiff-init: %w", err)
 		}
 	}
 	if _, err := p.planW.Write(planBytes); err != nil {

@@ -39,7 +39,7 @@ type Options struct {
 	Privileged  bool
 	Volumes     []string // HOST:CTR[:ro|rw,...]
 	Tmpfs       []string // CTR[:opts]
-	Network     string   // none (default) or host
+	Network     string   // see network.ParseMode: "" (pasta), none, host, container:NAME, a network
 	CapAdd      []string
 	CapDrop     []string
 	SecurityOpt []string
@@ -180,12 +180,12 @@ func Build(img image.ImageConfig, o Options, id string, files Files) (*rspec.Spe
 	// namespaces
 	s.Linux.Namespaces = []rspec.LinuxNamespace{{Type: rspec.PIDNamespace}, {Type: rspec.MountNamespace},
 		{Type: rspec.UTSNamespace}, {Type: rspec.IPCNamespace}, {Type: rspec.CgroupNamespace}}
-	switch o.Network {
-	case "", "none":
-		s.Linux.Namespaces = append(s.Linux.Namespaces, rspec.LinuxNamespace{Type: rspec.NetworkNamespace})
-	case "host":
+	// the network namespace: the host's, another container's (entered by skiff-init), or one
+	// of its own (pkg/network checks the mode and makes the rest)
+	switch {
+	case o.Network == "host", strings.HasPrefix(o.Network, "container:"):
 	default:
-		return nil, errorf("unsupported --network %q: use none or host (user-mode networking comes later)", o.Network)
+		s.Linux.Namespaces = append(s.Linux.Namespaces, rspec.LinuxNamespace{Type: rspec.NetworkNamespace})
 	}
 
 	// security: capabilities, seccomp, no_new_privs

@@ -127,7 +127,12 @@ func TestBuildOptions(t *testing.T) {
 		{"host network", Options{Network: "host", HostHostname: "box"}, func(s *rspec.Spec) bool {
 			return s.Hostname == "box" && !slices.ContainsFunc(s.Linux.Namespaces, func(n rspec.LinuxNamespace) bool { return n.Type == rspec.NetworkNamespace })
 		}, ""},
-		{"bad network", Options{Network: "bridge0"}, nil, "unsupported --network"},
+		{"container network", Options{Network: "container:web"}, func(s *rspec.Spec) bool {
+			return !slices.ContainsFunc(s.Linux.Namespaces, func(n rspec.LinuxNamespace) bool { return n.Type == rspec.NetworkNamespace })
+		}, ""},
+		{"own network", Options{Network: "pasta"}, func(s *rspec.Spec) bool {
+			return slices.ContainsFunc(s.Linux.Namespaces, func(n rspec.LinuxNamespace) bool { return n.Type == rspec.NetworkNamespace })
+		}, ""},
 		{"hostname", Options{Hostname: "web1"}, func(s *rspec.Spec) bool { return s.Hostname == "web1" }, ""},
 		{"bad hostname", Options{Hostname: "a b"}, nil, "invalid --hostname"},
 		{"unconfined", Options{SecurityOpt: []string{"seccomp=unconfined"}}, func(s *rspec.Spec) bool { return s.Linux.Seccomp == nil }, ""},

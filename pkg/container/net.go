@@ -1,0 +1,264 @@
+package container
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/skiff-project/skiff/pkg/config"
+	"github.com/skiff-project/skiff/pkg/network"
+	"github.com/skiff-project/skiff/pkg/userns"
+)
+
+// NetOptions are run's network flags besides --network (which is Spec.Network).
+type NetOptions struct {
+	Publish    []string `json:"publish,omitempty"`    // -p [IP:][HOSTPORT:]CTRPORT[/PROTO]
+	PublishAll bool     `json:"publishAll,omitempty"` // -P: the image's EXPOSEd ports on free host ports
+	DNS        []string `json:"dns,omitempty"`
+	DNSSearch  []string `json:"dnsSearch,omitempty"`
+	DNSOptions []string `json:"dnsOptions,omitempty"`
+	Aliases    []string `json:"aliases,omitempty"` // --network-alias
+}
+
+// NetState is what a container's network came to (net.json in its directory): the mode, its
+// address, and the host ports it publishes, free ones chosen. `skiff port` and inspect read it.
+type NetState struct {
+	Mode    string         `json:"mode"`
+	Address string         `json:"address,omitempty"` // CIDR
+	Gateway string         `json:"gateway,omitempty"`
+	Ports   []network.Port `json:"ports,omitempty"`
+	// Network is the user network it is on, with its address there and its aliases.
+	Network        string   `json:"network,omitempty"`
+	NetworkAddress string   `json:"networkAddress,omitempty"`
+	Aliases        []string `json:"aliases,omitempty"`
+}
+
+const netFile = "net.json"
+
+// ReadNetState returns what net.json of a container says (a zero NetState when it has none).
+func ReadNetState(dir string) NetState {
+	var s NetState
+	if b, err := os.ReadFile(filepath.Join(dir, netFile)); err == nil {
+		_ = json.Unmarshal(b, &s)
+	}
+	return s
+}
+
+// netSetup is a container's network while run makes it.
+type netSetup struct {
+	mode   network.Mode
+	route  network.Route
+	ports  []network.Port
+	netns  string // container:NAME: the namespace skiff-init enters
+	helper *network.Helper
+	files  []*os.File // the helper's socket (and a user network's locks), for skiff-init
+	nets   *network.Store
+	user   network.Network     // --network NAME
+	member *network.Membership // its place there
+}
+
+// prepareNet checks the network flags before anything starts: the mode, the ports, the helper.
+func prepareNet(recs *Records, paths config.Paths, o *RunOptions) (*netSetup, error) {
+	mode, err := network.ParseMode(o.Spec.Network)
+	if err != nil {
+		return nil, err
+	}
+	n := &netSetup{mode: mode}
+	for _, p := range o.Net.Publish {
+		ps, err := network.ParsePublish(p)
+		if err != nil {
+			return nil, err
+		}
+		n.ports = append(n.ports, ps...)
+	}
+	if (len(n.ports) > 0 || o.Net.PublishAll) && !mode.UsesHelper() {
+		return nil, fmt.Errorf("-p/-P need the container's own network: --network %s has none to publish (use the default, pasta)", mode)
+	}
+	if (len(o.Net.DNS) > 0 || len(o.Net.DNSSearch) > 0 || len(o.Net.DNSOptions) > 0) && !mode.OwnNamespace() {
+		return nil, fmt.Errorf("--dns, --dns-search and --dns-option do not go with --network %s: the container uses that network's", mode)
+	}
+	if len(o.Net.Aliases) > 0 && mode.Kind != network.User {
+		return nil, errors.New("--network-alias needs a network made with `skiff network create`")
+	}
+	switch mode.Kind {
+	case network.Container:
+		in, err := recs.Lookup(mode.Target)
+		if err != nil {
+			return nil, fmt.Errorf("--network %s: %w", mode, err)
+		}
+		if !in.Running || in.State.Pid <= 0 {
+			return nil, fmt.Errorf("--network %s: container %s is not running: start it first", mode, mode.Target)
+		}
+		n.netns = fmt.Sprintf("/proc/%d/ns/net", in.State.Pid)
+		if _, err := os.Stat(n.netns); err != nil {
+			return nil, fmt.Errorf("--network %s: container %s is not running: start it first", mode, mode.Target)
+		}
+	case network.User:
+		n.nets = network.Open(paths.GraphRoot, userns.Current().RunDir)
+		if n.user, err = n.nets.Get(mode.Target); err != nil {
+			return nil, err
+		}
+		fallthrough // and pasta for the way out
+	case network.Pasta:
+		if _, err := network.HelperPath(); err != nil {
+			return nil, err
+		}
+		if n.route, err = network.HostRoute(); err != nil {
+			return nil, err
+		}
+	}
+	return n, nil
+}
+
+// start chooses and checks the host ports (with the image's exposed ones for -P) and
+// launches the helper, which starts while the container's root is made.
+func (n *netSetup) start(o *RunOptions, id, name string, exposed map[string]struct{}) error {
+	if !n.mode.UsesHelper() {
+		return nil
+	}
+	if o.Net.PublishAll {
+		ps, err := network.ExposedPorts(exposed)
+		if err != nil {
+			return err
+		}
+		n.ports = append(n.ports, ps...)
+	}
+	if err := network.CheckPorts(n.ports, userns.Current().Rootless); err != nil {
+		return err
+	}
+	waiter, err := InitPath()
+	if err != nil {
+		return err
+	}
+	h, err := network.Start(waiter, n.route, n.ports)
+	if err != nil {
+		return err
+	}
+	n.helper = h
+	n.files = []*os.File{h.Sock}
+	if n.nets != nil {
+		if n.member, err = n.nets.Join(n.user, waiter, id, name, o.Net.Aliases); err != nil {
+			return err
+		}
+		n.files = append(n.files, n.member.Files...)
+	}
+	return nil
+}
+
+// started tells a user network's members about the new one, whose skiff-init is pid.
+func (n *netSetup) started(pid int) error {
+	if n.member == nil {
+		return nil
+	}
+	return n.member.Started(pid)
+}
+
+// joinPlan is the plan's place on a user network, or nil.
+func (n *netSetup) joinPlan() *joinPlan {
+	if n.member == nil {
+		return nil
+	}
+	return &joinPlan{Hub: n.member.Hub, Bridge: n.user.Bridge(), Peer: n.member.Peer,
+		Addr: n.member.Addr.Addr().String(), Prefix: n.member.Addr.Bits()}
+}
+
+// ready waits, when ports are published, until the helper listens on them.
+func (n *netSetup) ready() error {
+	if n.helper == nil || len(n.ports) == 0 {
+		return nil
+	}
+	return n.helper.Ready()
+}
+
+// tap is the plan's eth0, or nil.
+func (n *netSetup) tap() *tapPlan {
+	if n.helper == nil {
+		return nil
+	}
+	return &tapPlan{Addr: n.route.Addr.Addr().String(), Prefix: n.route.Addr.Bits(), Gateway: n.route.Gateway.String(), MTU: network.MTU}
+}
+
+// state is what net.json records.
+func (n *netSetup) state() NetState {
+	s := NetState{Mode: n.mode.String(), Ports: n.ports}
+	if n.helper != nil {
+		s.Address, s.Gateway = n.route.Addr.String(), n.route.Gateway.String()
+	}
+	if n.member != nil {
+		s.Network, s.NetworkAddress = n.user.Name, n.member.Addr.String()
+		s.Aliases = n.member.Lease.Aliases
+	}
+	return s
+}
+
+// record writes net.json when there is more to say than the mode.
+func (n *netSetup) record(dir string) error {
+	if n.helper == nil {
+		return nil
+	}
+	return replaceJSON(dir, netFile, n.state())
+}
+
+// close lets go of skiff's copy of the socket: skiff-init holds its own from the plan on.
+func (n *netSetup) close() {
+	n.helper.Close()
+	if n.member != nil {
+		n.member.Close()
+	}
+	n.files = nil
+}
+
+// etcFiles are the container's /etc/hosts, /etc/resolv.conf and /etc/hostname for its network.
+func (n *netSetup) etcFiles(hostname, name string, o *RunOptions) map[string]string {
+	etc := etcFiles(hostname, name, n.mode.Kind == network.Host)
+	if n.mode.Kind == network.Host {
+		return etc
+	}
+	if n.helper != nil {
+		names := hostname
+		if name != "" && name != hostname {
+			names += " " + name
+		}
+		own := n.route.Addr.Addr().String() + "\t" + names + "\n"
+		var others string
+		if m := n.member; m != nil { // on a user network: its address there, and the others'
+			own = m.Addr.Addr().String() + "\t" + strings.Join(append([]string{names}, m.Lease.Aliases...), " ") + "\n"
+			for _, l := range m.Others {
+				others += network.HostsLine(l)
+			}
+		}
+		etc["/etc/hosts"] = "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n" + own +
+			n.route.Gateway.String() + "\thost.containers.internal host.docker.internal\n" + others
+	}
+	var ns []string
+	if n.helper != nil {
+		ns = []string{network.DNSForward}
+	}
+	etc["/etc/resolv.conf"] = network.ResolvConf(etc["/etc/resolv.conf"], ns, o.Net.DNS, o.Net.DNSSearch, o.Net.DNSOptions)
+	return etc
+}
+
+// portLines are `skiff port`'s lines for a container, or only those of CTRPORT[/PROTO].
+func PortLines(s NetState, filter string) ([]string, error) {
+	want, proto, _ := strings.Cut(filter, "/")
+	var out []string
+	for _, p := range s.Ports {
+		p.Each(func(q network.Port) {
+			if filter != "" && (fmt.Sprint(q.ContainerPort) != want || (proto != "" && proto != q.Protocol)) {
+				return
+			}
+			if filter != "" { // docker port CTR PORT: the host side alone
+				out = append(out, strings.TrimPrefix(q.String(), fmt.Sprintf("%d/%s -> ", q.ContainerPort, q.Protocol)))
+				return
+			}
+			out = append(out, q.String())
+		})
+	}
+	if filter != "" && len(out) == 0 {
+		return nil, fmt.Errorf("no public port %s published", filter)
+	}
+	return out, nil
+}
