@@ -90,6 +90,7 @@ bench: deps-bench build
 	@bash test/bench/bench.sh $(CURDIR)/bin/skiff
 	@bash test/bench/pull.sh
 	@bash test/bench/build.sh
+	@bash test/bench/net.sh
 
 install: build
 	install -D -m 0755 bin/skiff $(DESTDIR)$(PREFIX)/bin/skiff

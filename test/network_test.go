@@ -187,6 +187,9 @@ func TestNetwork(t *testing.T) {
 		if r := m.skiff("port", "tweb", "80/tcp"); norm(r.stdout) != fmt.Sprintf("127.0.0.1:%d", port) {
 			t.Errorf("skiff port CTR 80/tcp: %v", r)
 		}
+		if r := m.skiff("inspect", "-f", "{{json .NetworkSettings.Ports}}", "tweb"); norm(r.stdout) != fmt.Sprintf(`{"80/tcp":[{"HostIp":"127.0.0.1","HostPort":"%d"}]}`, port) {
+			t.Errorf("inspect's NetworkSettings.Ports: %v", r)
+		}
 		// a port in use: one line, 125, nothing left running
 		before := len(netHelpers(uid))
 		if r := m.skiff("run", "--rm", "-p", fmt.Sprintf("127.0.0.1:%d:80", port), "bbtest", "true"); checkOneLineError(r, 125) != "" || !strings.Contains(r.stderr, "already in use") {
@@ -259,6 +262,9 @@ func TestNetwork(t *testing.T) {
 		}
 		if r := m.skiff("run", "--rm", "--network", net1, "bbtest", "wget", "-qO-", fmt.Sprintf("http://host.containers.internal:%d/", hostPort)); norm(r.stdout) != "from-host" {
 			t.Errorf("a member reaches out: %v", r)
+		}
+		if r := m.skiff("inspect", "-f", "{{range .NetworkSettings.Networks}}{{.Aliases}}{{end}}", "tsrv"); norm(r.stdout) != "[websrv]" {
+			t.Errorf("inspect's NetworkSettings.Networks: %v", r)
 		}
 		if r := m.skiff("network", "inspect", "--format", "{{len .Containers}}", net1); norm(r.stdout) != "2" {
 			t.Errorf("network inspect: members: %v", r)

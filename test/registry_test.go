@@ -501,9 +501,15 @@ func TestRegistry(t *testing.T) {
 		// skopeo copies from the registry into a docker-archive and an oci-archive
 		sdock := filepath.Join(shared, "skopeo-docker.tar")
 		soci := filepath.Join(shared, "skopeo-oci.tar")
+		// an auth file of its own: without XDG_RUNTIME_DIR, skopeo reads /run/containers/UID,
+		// which a root podman or skopeo leaves unreadable (0700) to the user
+		auth := filepath.Join(shared, "skopeo-auth.json")
+		if err := os.WriteFile(auth, []byte("{}"), 0o644); err != nil {
+			t.Fatal(err)
+		}
 		for _, c := range [][]string{
-			{"skopeo", "copy", "--src-tls-verify=false", "docker://" + dest, "docker-archive:" + sdock + ":localhost/regskopeo:1"},
-			{"skopeo", "copy", "--src-tls-verify=false", "docker://" + dest, "oci-archive:" + soci + ":localhost/regskopeo:oci"},
+			{"skopeo", "copy", "--authfile", auth, "--src-tls-verify=false", "docker://" + dest, "docker-archive:" + sdock + ":localhost/regskopeo:1"},
+			{"skopeo", "copy", "--authfile", auth, "--src-tls-verify=false", "docker://" + dest, "oci-archive:" + soci + ":localhost/regskopeo:oci"},
 		} {
 			if r := pm.exec(opts{timeout: 60 * time.Second}, c...); r.code != 0 {
 				t.Fatalf("skopeo copy: %v", r)

@@ -7,8 +7,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/netip"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"text/template"
@@ -19,6 +21,7 @@ import (
 
 	"github.com/skiff-project/skiff/pkg/container"
 	"github.com/skiff-project/skiff/pkg/image"
+	"github.com/skiff-project/skiff/pkg/network"
 	"github.com/skiff-project/skiff/pkg/spec"
 	"github.com/skiff-project/skiff/pkg/store"
 )
@@ -143,7 +146,26 @@ type containerInspect struct {
 		}
 	}
 	Mounts          []containerMount
-	NetworkSettings struct{ Networks map[string]any }
+	NetworkSettings containerNetwork
+}
+
+// containerNetwork is docker's NetworkSettings, the fields skiff has (from the container's
+// net.json while it runs).
+type containerNetwork struct {
+	IPAddress   string
+	IPPrefixLen int
+	Gateway     string
+	Ports       map[string][]portBinding
+	Networks    map[string]networkEndpointInfo
+}
+
+type portBinding struct{ HostIp, HostPort string }
+
+type networkEndpointInfo struct {
+	IPAddress   string
+	IPPrefixLen int
+	Gateway     string
+	Aliases     []string
 }
 
 // containerMount is one entry of docker's Mounts.
@@ -261,7 +283,28 @@ func inspectContainer(recs *container.Records, in container.Info) containerInspe
 	doc.HostConfig.AutoRemove = in.Meta.AutoRemove
 	doc.HostConfig.LogConfig.Type = in.Meta.LogDriver
 	doc.HostConfig.RestartPolicy.Name = "no"
-	doc.NetworkSettings.Networks = map[string]any{}
+	doc.NetworkSettings.Networks = map[string]networkEndpointInfo{}
+	doc.NetworkSettings.Ports = map[string][]portBinding{}
+	if in.Running {
+		ns := container.ReadNetState(recs.Path(in.ID))
+		if p, err := netip.ParsePrefix(ns.Address); err == nil {
+			doc.NetworkSettings.IPAddress, doc.NetworkSettings.IPPrefixLen = p.Addr().String(), p.Bits()
+			doc.NetworkSettings.Gateway = ns.Gateway
+		}
+		for _, pm := range ns.Ports {
+			pm.Each(func(q network.Port) {
+				k := fmt.Sprintf("%d/%s", q.ContainerPort, q.Protocol)
+				ip := q.HostIP
+				if ip == "" {
+					ip = "0.0.0.0"
+				}
+				doc.NetworkSettings.Ports[k] = append(doc.NetworkSettings.Ports[k], portBinding{HostIp: ip, HostPort: strconv.Itoa(int(q.HostPort))})
+			})
+		}
+		if p, err := netip.ParsePrefix(ns.NetworkAddress); err == nil && ns.Network != "" {
+			doc.NetworkSettings.Networks[ns.Network] = networkEndpointInfo{IPAddress: p.Addr().String(), IPPrefixLen: p.Bits(), Aliases: ns.Aliases}
+		}
+	}
 	if in.Meta.LogDriver != "" && in.Meta.LogDriver != "none" {
 		doc.LogPath = filepath.Join(recs.Path(in.ID), container.LogFile)
 	}
@@ -292,7 +335,7 @@ func inspectContainer(recs *container.Records, in container.Info) containerInspe
 		}
 	}
 	if doc.HostConfig.NetworkMode == "" {
-		doc.HostConfig.NetworkMode = "none"
+		doc.HostConfig.NetworkMode = "pasta" // the default (docker says bridge)
 	}
 	if doc.Config.Env == nil {
 		doc.Config.Env = []string{}
