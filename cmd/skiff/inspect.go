@@ -294,11 +294,7 @@ func inspectContainer(recs *container.Records, in container.Info) containerInspe
 		for _, pm := range ns.Ports {
 			pm.Each(func(q network.Port) {
 				k := fmt.Sprintf("%d/%s", q.ContainerPort, q.Protocol)
-				ip := q.HostIP
-				if ip == "" {
-					ip = "0.0.0.0"
-				}
-				doc.NetworkSettings.Ports[k] = append(doc.NetworkSettings.Ports[k], portBinding{HostIp: ip, HostPort: strconv.Itoa(int(q.HostPort))})
+				doc.NetworkSettings.Ports[k] = append(doc.NetworkSettings.Ports[k], portBinding{HostIp: q.BindIP(), HostPort: strconv.Itoa(int(q.HostPort))})
 			})
 		}
 		if p, err := netip.ParsePrefix(ns.NetworkAddress); err == nil && ns.Network != "" {

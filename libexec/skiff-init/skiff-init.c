@@ -785,6 +785,34 @@ static void relay_from_sock(void)
 }
 
 
+/* if_up brings up the interface name (s: any socket of its namespace). */
+static void if_up(int s, const char *name)
+{
+	struct ifreq ifr;
+	memset(&ifr, 0, sizeof ifr);
+	strncpy(ifr.ifr_name, name, IFNAMSIZ - 1);
+	if (ioctl(s, SIOCGIFFLAGS, &ifr) < 0 || (ifr.ifr_flags |= IFF_UP, ioctl(s, SIOCSIFFLAGS, &ifr) < 0))
+		die("bring up %s: %s", name, strerror(errno));
+}
+
+/* set_ipv4 gives the interface name the address addr/prefix. */
+static void set_ipv4(int s, const char *name, const char *addr, int prefix)
+{
+	struct ifreq ifr;
+	memset(&ifr, 0, sizeof ifr);
+	strncpy(ifr.ifr_name, name, IFNAMSIZ - 1);
+	struct sockaddr_in sin = { .sin_family = AF_INET };
+	if (inet_pton(AF_INET, addr, &sin.sin_addr) != 1)
+		die("bad address %s", addr);
+	memcpy(&ifr.ifr_addr, &sin, sizeof sin);
+	if (ioctl(s, SIOCSIFADDR, &ifr) < 0)
+		die("give %s the address %s: %s", name, addr, strerror(errno));
+	sin.sin_addr.s_addr = prefix ? htonl(~0U << (32 - prefix)) : 0;
+	memcpy(&ifr.ifr_netmask, &sin, sizeof sin);
+	if (ioctl(s, SIOCSIFNETMASK, &ifr) < 0)
+		die("set the netmask of %s: %s", name, strerror(errno));
+}
+
 /* make_tap creates the container's eth0 as a tap device that this process relays, with the
  * address, the default route and the MTU skiff gives: what pasta's --config-net would set.
  * IPv6 stays off on it (the helper runs IPv4 only), so the kernel sends nothing on its own
@@ -820,21 +848,11 @@ static void make_tap(const char *addr, int prefix, const char *gw, int mtu)
 	int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	if (s < 0)
 		die("socket: %s", strerror(errno));
-	struct sockaddr_in sin = { .sin_family = AF_INET };
 	ifr.ifr_mtu = mtu;
 	if (ioctl(s, SIOCSIFMTU, &ifr) < 0)
 		die("set the MTU of eth0: %s", strerror(errno));
-	if (inet_pton(AF_INET, addr, &sin.sin_addr) != 1)
-		die("bad address %s", addr);
-	memcpy(&ifr.ifr_addr, &sin, sizeof sin);
-	if (ioctl(s, SIOCSIFADDR, &ifr) < 0)
-		die("give eth0 the address %s: %s", addr, strerror(errno));
-	sin.sin_addr.s_addr = prefix ? htonl(~0U << (32 - prefix)) : 0;
-	memcpy(&ifr.ifr_netmask, &sin, sizeof sin);
-	if (ioctl(s, SIOCSIFNETMASK, &ifr) < 0)
-		die("set the netmask of eth0: %s", strerror(errno));
-	if (ioctl(s, SIOCGIFFLAGS, &ifr) < 0 || (ifr.ifr_flags |= IFF_UP, ioctl(s, SIOCSIFFLAGS, &ifr) < 0))
-		die("bring up eth0: %s", strerror(errno));
+	set_ipv4(s, "eth0", addr, prefix);
+	if_up(s, "eth0");
 	if (ioctl(s, SIOCGIFHWADDR, &ifr) < 0)
 		die("read the MAC address of eth0: %s", strerror(errno));
 	memcpy(relay_mac, ifr.ifr_hwaddr.sa_data, 6);
@@ -1350,15 +1368,6 @@ static void make_veth(const char *peer, int hub_fd)
 	close(s);
 }
 
-static void if_up(int s, const char *name)
-{
-	struct ifreq ifr;
-	memset(&ifr, 0, sizeof ifr);
-	strncpy(ifr.ifr_name, name, IFNAMSIZ - 1);
-	if (ioctl(s, SIOCGIFFLAGS, &ifr) < 0 || (ifr.ifr_flags |= IFF_UP, ioctl(s, SIOCSIFFLAGS, &ifr) < 0))
-		die("bring up %s: %s", name, strerror(errno));
-}
-
 /* join_network puts this container on the bridge of a user network in the hub (the network
  * namespace at hub): eth1 with addr/prefix here, its peer on the bridge there. */
 static void join_network(const char *hub, const char *bridge, const char *peer, const char *addr, int prefix)
@@ -1368,19 +1377,9 @@ static void join_network(const char *hub, const char *bridge, const char *peer, 
 		die("open the network namespace of the user's networks %s: %s", hub, strerror(errno));
 	make_veth(peer, hub_fd);
 	int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	struct ifreq ifr;
-	memset(&ifr, 0, sizeof ifr);
-	strcpy(ifr.ifr_name, "eth1");
-	struct sockaddr_in sin = { .sin_family = AF_INET };
-	if (s < 0 || inet_pton(AF_INET, addr, &sin.sin_addr) != 1)
-		die("bad address %s", addr);
-	memcpy(&ifr.ifr_addr, &sin, sizeof sin);
-	if (ioctl(s, SIOCSIFADDR, &ifr) < 0)
-		die("give eth1 the address %s: %s", addr, strerror(errno));
-	sin.sin_addr.s_addr = prefix ? htonl(~0U << (32 - prefix)) : 0;
-	memcpy(&ifr.ifr_netmask, &sin, sizeof sin);
-	if (ioctl(s, SIOCSIFNETMASK, &ifr) < 0)
-		die("set the netmask of eth1: %s", strerror(errno));
+	if (s < 0)
+		die("socket: %s", strerror(errno));
+	set_ipv4(s, "eth1", addr, prefix);
 	if_up(s, "eth1");
 	close(s);
 	/* the peer goes on the bridge, which the first member makes */
@@ -1392,6 +1391,7 @@ static void join_network(const char *hub, const char *bridge, const char *peer, 
 	if (ioctl(s, SIOCBRADDBR, bridge) < 0 && errno != EEXIST)
 		die("make the bridge %s: %s", bridge, strerror(errno));
 	if_up(s, bridge);
+	struct ifreq ifr;
 	memset(&ifr, 0, sizeof ifr);
 	strncpy(ifr.ifr_name, bridge, IFNAMSIZ - 1);
 	ifr.ifr_ifindex = (int)if_nametoindex(peer);
@@ -1636,11 +1636,9 @@ int main(int argc, char **argv)
 				die("set up the network relay: %s", strerror(errno));
 		} else if (!strcmp(op, "loopback")) { /* lo up in the container's own network namespace */
 			int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-			struct ifreq ifr;
-			memset(&ifr, 0, sizeof ifr);
-			strcpy(ifr.ifr_name, "lo");
-			if (s < 0 || ioctl(s, SIOCGIFFLAGS, &ifr) < 0 || (ifr.ifr_flags |= IFF_UP, ioctl(s, SIOCSIFFLAGS, &ifr) < 0))
-				die("bring up the loopback interface: %s", strerror(errno));
+			if (s < 0)
+				die("socket: %s", strerror(errno));
+			if_up(s, "lo");
 			close(s);
 		} else if (!strcmp(op, "network")) { /* hub bridge peer addr prefix; its locks come on the sync socket */
 			const char *hub = word(), *bridge = word(), *peer = word(), *addr = word();

@@ -251,7 +251,7 @@ func PortLines(s NetState, filter string) ([]string, error) {
 				return
 			}
 			if filter != "" { // docker port CTR PORT: the host side alone
-				out = append(out, strings.TrimPrefix(q.String(), fmt.Sprintf("%d/%s -> ", q.ContainerPort, q.Protocol)))
+				out = append(out, q.HostAddr())
 				return
 			}
 			out = append(out, q.String())

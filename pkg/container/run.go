@@ -26,6 +26,7 @@ import (
 
 	"github.com/skiff-project/skiff/pkg/catalog"
 	"github.com/skiff-project/skiff/pkg/config"
+	"github.com/skiff-project/skiff/pkg/network"
 	"github.com/skiff-project/skiff/pkg/seccomp"
 	"github.com/skiff-project/skiff/pkg/signals"
 	"github.com/skiff-project/skiff/pkg/spec"
@@ -633,8 +634,8 @@ func forkInit(o RunOptions, join bool) (*initProc, error) {
 		files[0] = o.Stdin.Fd()
 	}
 	flags := uintptr(unix.CLONE_NEWNS | unix.CLONE_NEWPID | unix.CLONE_NEWUTS | unix.CLONE_NEWIPC | unix.CLONE_NEWCGROUP)
-	if o.Spec.Network != "host" && !strings.HasPrefix(o.Spec.Network, "container:") {
-		flags |= unix.CLONE_NEWNET
+	if m, err := network.ParseMode(o.Spec.Network); err != nil || m.OwnNamespace() {
+		flags |= unix.CLONE_NEWNET // a bad mode is reported by prepareNet
 	}
 	if join {
 		flags = 0 // exec: skiff-init enters a running container's namespaces itself
@@ -723,30 +724,31 @@ func (p *initProc) run(h *Handle, planBytes []byte, bpf *os.File, keep *keeperFi
 	if h != nil {
 		h.SetPid(int(cmd), p.execConfig)
 	}
+	// the descriptors skiff-init takes from the sync socket, in the order its plan asks for
+	// them: the seccomp program, a detached container's files, the network helper's socket and
+	// a user network's locks
+	type sent struct {
+		f    *os.File
+		what string
+	}
+	var fds []sent
 	if bpf != nil {
-		if err := unix.Sendmsg(int(p.sock.Fd()), []byte{'F'}, unix.UnixRights(int(bpf.Fd())), nil, 0); err != nil {
-			cmd.signal(syscall.SIGKILL)
-			_ = waitCode(cmd)
-			p.reaped = true
-			return 125, fmt.Errorf("send the seccomp program to skiff-init: %w", err)
-		}
+		fds = append(fds, sent{bpf, "the seccomp program"})
 	}
 	if keep != nil {
 		for _, f := range []*os.File{keep.running, keep.state, keep.log} {
-			if err := unix.Sendmsg(int(p.sock.Fd()), []byte{'F'}, unix.UnixRights(int(f.Fd())), nil, 0); err != nil {
-				cmd.signal(syscall.SIGKILL)
-				_ = waitCode(cmd)
-				p.reaped = true
-				return 125, fmt.Errorf("send the container's files to skiff-init: %w", err)
-			}
+			fds = append(fds, sent{f, "the container's files"})
 		}
 	}
-	for _, f := range netFiles { // the tap and the helper's socket, for its relay
-		if err := unix.Sendmsg(int(p.sock.Fd()), []byte{'F'}, unix.UnixRights(int(f.Fd())), nil, 0); err != nil {
+	for _, f := range netFiles {
+		fds = append(fds, sent{f, "the network"})
+	}
+	for _, x := range fds {
+		if err := unix.Sendmsg(int(p.sock.Fd()), []byte{'F'}, unix.UnixRights(int(x.f.Fd())), nil, 0); err != nil {
 			cmd.signal(syscall.SIGKILL)
 			_ = waitCode(cmd)
 			p.reaped = true
-			return 125, fmt.Errorf("send the network to skiff-init: %w", err)
+			return 125, fmt.Errorf("send %s to skiff-init: %w", x.what, err)
 		}
 	}
 	if _, err := p.planW.Write(planBytes); err != nil {

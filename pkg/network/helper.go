@@ -87,10 +87,8 @@ func hostRoute(table io.Reader, addrs func(string) ([]net.Addr, error)) (Route, 
 
 // Helper is a started passt: Sock is the container's end of its socket, for skiff-init.
 type Helper struct {
-	Sock     *os.File
-	launcher *os.Process
-	stderr   *os.File
-	done     chan error
+	Sock *os.File
+	done chan error // the launcher's end: nil when passt runs, or why it failed
 }
 
 // Start launches the helper for a container whose eth0 is set up as r, publishing ports. It
@@ -145,7 +143,7 @@ func Start(waiter string, r Route, ports []Port) (*Helper, error) {
 		errR.Close()
 		return nil, fmt.Errorf("start the network helper %s: %w", prog, err)
 	}
-	h := &Helper{Sock: ours, launcher: proc, stderr: errR, done: make(chan error, 1)}
+	h := &Helper{Sock: ours, done: make(chan error, 1)}
 	go func() {
 		st, err := proc.Wait()
 		// what passt said is in the pipe by now; its background half may keep the pipe open

@@ -243,6 +243,7 @@ type Membership struct {
 	// Files are the hub's lock (shared) and the lease (exclusive): skiff-init holds them for the
 	// container's life.
 	Files []*os.File
+	lease *os.File
 }
 
 // Close lets go of skiff's copies of the files (skiff-init has its own by then).
@@ -286,7 +287,7 @@ func (s *Store) Join(n Network, keeper, id, name string, aliases []string) (*Mem
 		}
 		m.Addr = netip.PrefixFrom(a, p.Bits())
 		m.Lease = Lease{Addr: a.String(), ID: id, Name: name, Aliases: aliases}
-		m.Files = append(m.Files, f)
+		m.Files, m.lease = append(m.Files, f), f
 		return m, m.writeLease()
 	}
 	m.Close()
@@ -294,12 +295,11 @@ func (s *Store) Join(n Network, keeper, id, name string, aliases []string) (*Mem
 }
 
 func (m *Membership) writeLease() error {
-	f := m.Files[len(m.Files)-1]
 	b, _ := json.Marshal(m.Lease)
-	if err := f.Truncate(0); err != nil {
+	if err := m.lease.Truncate(0); err != nil {
 		return err
 	}
-	_, err := f.WriteAt(b, 0)
+	_, err := m.lease.WriteAt(b, 0)
 	return err
 }
 

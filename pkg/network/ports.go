@@ -24,15 +24,19 @@ type Port struct {
 
 // String is docker's form, as `skiff port` shows it: 80/tcp -> 0.0.0.0:8080 (first of a range).
 func (p Port) String() string {
-	return fmt.Sprintf("%d/%s -> %s", p.ContainerPort, p.Protocol, net.JoinHostPort(p.hostIP(), strconv.Itoa(int(p.HostPort))))
+	return fmt.Sprintf("%d/%s -> %s", p.ContainerPort, p.Protocol, p.HostAddr())
 }
 
-func (p Port) hostIP() string {
+// BindIP is the host address the port is published on: 0.0.0.0 for every address.
+func (p Port) BindIP() string {
 	if p.HostIP == "" {
 		return "0.0.0.0"
 	}
 	return p.HostIP
 }
+
+// HostAddr is the host side, IP:PORT (of the first port of a range).
+func (p Port) HostAddr() string { return net.JoinHostPort(p.BindIP(), strconv.Itoa(int(p.HostPort))) }
 
 // Each calls f for every single port of the range.
 func (p Port) Each(f func(Port)) {
@@ -175,36 +179,35 @@ func CheckPorts(ports []Port, rootless bool) error {
 			}
 			p.HostPort = port
 		}
-		for i := uint16(0); i < p.Count; i++ {
-			hp := int(p.HostPort) + int(i)
-			addr := net.JoinHostPort(p.HostIP, strconv.Itoa(hp))
-			key := p.Protocol + " " + strconv.Itoa(hp)
-			if seen[key] {
-				return fmt.Errorf("host port %d/%s is published twice", hp, p.Protocol)
-			}
-			seen[key] = true
-			if rootless && hp < low {
-				return fmt.Errorf("publishing host port %d needs root: publish a port of %d or above (e.g. -p %d:%d), or lower net.ipv4.ip_unprivileged_port_start", hp, low, hp+8000, int(p.ContainerPort)+int(i))
-			}
-			if err := tryBind(addr, p.Protocol); err != nil {
-				if errors.Is(err, syscall.EADDRINUSE) {
-					return fmt.Errorf("host port %s/%s is already in use: publish another one (-p OTHER:%d) or stop what holds it", displayAddr(p.HostIP, hp), p.Protocol, int(p.ContainerPort)+int(i))
+		var err error
+		p.Each(func(q Port) {
+			hp := int(q.HostPort)
+			key := q.Protocol + " " + strconv.Itoa(hp)
+			switch {
+			case err != nil:
+			case seen[key]:
+				err = fmt.Errorf("host port %d/%s is published twice", hp, q.Protocol)
+			case rootless && hp < low:
+				err = fmt.Errorf("publishing host port %d needs root: publish a port of %d or above (e.g. -p %d:%d), or lower net.ipv4.ip_unprivileged_port_start", hp, low, hp+8000, q.ContainerPort)
+			default:
+				seen[key] = true
+				err = tryBind(net.JoinHostPort(q.HostIP, strconv.Itoa(hp)), q.Protocol)
+				switch {
+				case err == nil:
+				case errors.Is(err, syscall.EADDRINUSE):
+					err = fmt.Errorf("host port %s/%s is already in use: publish another one (-p OTHER:%d) or stop what holds it", q.HostAddr(), q.Protocol, q.ContainerPort)
+				case errors.Is(err, syscall.EADDRNOTAVAIL):
+					err = fmt.Errorf("cannot publish on %s: the host has no such address", q.HostIP)
+				default:
+					err = fmt.Errorf("publish host port %s/%s: %w", q.HostAddr(), q.Protocol, err)
 				}
-				if errors.Is(err, syscall.EADDRNOTAVAIL) {
-					return fmt.Errorf("cannot publish on %s: the host has no such address", p.HostIP)
-				}
-				return fmt.Errorf("publish host port %s/%s: %w", displayAddr(p.HostIP, hp), p.Protocol, err)
 			}
+		})
+		if err != nil {
+			return err
 		}
 	}
 	return nil
-}
-
-func displayAddr(ip string, port int) string {
-	if ip == "" {
-		ip = "0.0.0.0"
-	}
-	return net.JoinHostPort(ip, strconv.Itoa(port))
 }
 
 func tryBind(addr, proto string) error {
