@@ -82,7 +82,8 @@ func httpGet(url string, d time.Duration) (string, error) {
 	return "", last
 }
 
-// netHelpers are the live (not zombie) network helpers of uid: passt, skiff-netwait, skiff-netns.
+// netHelpers are the live (not zombie) network helpers of uid: passt, skiff-netwait,
+// skiff-netns, slirp4netns and skiff-rootlessport (known by its argv[0]).
 func netHelpers(uid int) []string {
 	ents, _ := os.ReadDir("/proc")
 	var out []string
@@ -110,7 +111,12 @@ func netHelpers(uid int) []string {
 				owner, _ = strconv.Atoi(f[1])
 			}
 		}
-		if owner == uid && state != "Z" && (strings.HasPrefix(name, "passt") || strings.HasPrefix(name, "pasta") || name == "skiff-netwait" || name == "skiff-netns") {
+		if name == "skiff" {
+			cmdline, _ := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
+			name, _, _ = strings.Cut(string(cmdline), "\x00")
+		}
+		if owner == uid && state != "Z" && (strings.HasPrefix(name, "passt") || strings.HasPrefix(name, "pasta") || name == "skiff-netwait" ||
+			name == "skiff-netns" || name == "slirp4netns" || name == "skiff-rootlessport") {
 			out = append(out, e.Name()+":"+name)
 		}
 	}

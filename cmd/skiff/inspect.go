@@ -285,8 +285,9 @@ func inspectContainer(recs *container.Records, in container.Info) containerInspe
 	doc.HostConfig.RestartPolicy.Name = "no"
 	doc.NetworkSettings.Networks = map[string]networkEndpointInfo{}
 	doc.NetworkSettings.Ports = map[string][]portBinding{}
+	var ns container.NetState
 	if in.Running {
-		ns := container.ReadNetState(recs.Path(in.ID))
+		ns = container.ReadNetState(recs.Path(in.ID))
 		if p, err := netip.ParsePrefix(ns.Address); err == nil {
 			doc.NetworkSettings.IPAddress, doc.NetworkSettings.IPPrefixLen = p.Addr().String(), p.Bits()
 			doc.NetworkSettings.Gateway = ns.Gateway
@@ -331,7 +332,11 @@ func inspectContainer(recs *container.Records, in container.Info) containerInspe
 		}
 	}
 	if doc.HostConfig.NetworkMode == "" {
-		doc.HostConfig.NetworkMode = "pasta" // the default (docker says bridge)
+		// the default (docker says bridge): pasta, or slirp4netns on a host without passt
+		doc.HostConfig.NetworkMode = "pasta"
+		if ns.Mode != "" {
+			doc.HostConfig.NetworkMode = ns.Mode
+		}
 	}
 	if doc.Config.Env == nil {
 		doc.Config.Env = []string{}

@@ -18,6 +18,7 @@ import (
 	"github.com/skiff-project/skiff/pkg/catalog"
 	"github.com/skiff-project/skiff/pkg/config"
 	"github.com/skiff-project/skiff/pkg/container"
+	"github.com/skiff-project/skiff/pkg/network"
 	"github.com/skiff-project/skiff/pkg/userns"
 	_ "github.com/skiff-project/skiff/pkg/userns/enter" // enter the user namespace before main
 )
@@ -35,6 +36,9 @@ func (e *usageError) Error() string { return e.msg }
 func main() {
 	if reexecInit() {
 		return
+	}
+	if os.Args[0] == network.PortForwarderName { // slirp4netns's port forwarder, run by skiff run
+		os.Exit(network.PortForwarderMain(os.Args[1:]))
 	}
 	app := &cli.App{
 		Name:                      "skiff",

@@ -1646,6 +1646,8 @@ int main(int argc, char **argv)
 			recv_fd(); /* the hub's lock, held shared: the hub stays while this container runs */
 			recv_fd(); /* the address's lease, held */
 			join_network(hub, bridge, peer, addr, prefix);
+		} else if (!strcmp(op, "hold")) { /* a descriptor held for life: slirp4netns's exit pipe */
+			recv_fd(); /* close-on-exec: the command does not get it */
 		} else if (!strcmp(op, "netns")) { /* path: join that network namespace (container:NAME) */
 			const char *path = word();
 			int fd = open(path, O_RDONLY | O_CLOEXEC);

@@ -54,7 +54,8 @@ type netSetup struct {
 	ports  []network.Port
 	netns  string // container:NAME: the namespace skiff-init enters
 	helper *network.Helper
-	files  []*os.File // the helper's socket (and a user network's locks), for skiff-init
+	slirp  *network.SlirpHelper // --network slirp4netns
+	files  []*os.File           // the helper's socket (and a user network's locks), for skiff-init
 	nets   *network.Store
 	user   network.Network     // --network NAME
 	member *network.Membership // its place there
@@ -66,6 +67,9 @@ func prepareNet(recs *Records, paths config.Paths, o *RunOptions) (*netSetup, er
 	if err != nil {
 		return nil, err
 	}
+	if mode, err = mode.Resolve(); err != nil {
+		return nil, err
+	}
 	n := &netSetup{mode: mode}
 	for _, p := range o.Net.Publish {
 		ps, err := network.ParsePublish(p)
@@ -75,7 +79,7 @@ func prepareNet(recs *Records, paths config.Paths, o *RunOptions) (*netSetup, er
 		n.ports = append(n.ports, ps...)
 	}
 	if (len(n.ports) > 0 || o.Net.PublishAll) && !mode.UsesHelper() {
-		return nil, fmt.Errorf("-p/-P need the container's own network: --network %s has none to publish (use the default, pasta)", mode)
+		return nil, fmt.Errorf("-p/-P need the container's own network: --network %s has none to publish (use the default, pasta, or slirp4netns)", mode)
 	}
 	if (len(o.Net.DNS) > 0 || len(o.Net.DNSSearch) > 0 || len(o.Net.DNSOptions) > 0) && !mode.OwnNamespace() {
 		return nil, fmt.Errorf("--dns, --dns-search and --dns-option do not go with --network %s: the container uses that network's", mode)
@@ -84,6 +88,24 @@ func prepareNet(recs *Records, paths config.Paths, o *RunOptions) (*netSetup, er
 		return nil, errors.New("--network-alias needs a network made with `skiff network create`")
 	}
 	switch mode.Kind {
+	case network.Slirp:
+		opts, err := network.ParseSlirpOptions(mode.Options)
+		if err != nil {
+			return nil, err
+		}
+		if _, err := network.SlirpPath(); err != nil {
+			return nil, err
+		}
+		if err := network.CheckTun(); err != nil {
+			return nil, err
+		}
+		if n.route, err = network.HostRoute(); err != nil {
+			return nil, err
+		}
+		if n.slirp, err = network.NewSlirp(opts); err != nil {
+			return nil, err
+		}
+		n.files = []*os.File{n.slirp.HoldFile()}
 	case network.Container:
 		in, err := recs.Lookup(mode.Target)
 		if err != nil {
@@ -129,6 +151,9 @@ func (n *netSetup) start(o *RunOptions, id, name string, exposed map[string]stru
 	if err := network.CheckPorts(n.ports, userns.Current().Rootless); err != nil {
 		return err
 	}
+	if n.slirp != nil {
+		return nil // it starts once the container's network namespace is there (started)
+	}
 	waiter, err := InitPath()
 	if err != nil {
 		return err
@@ -148,8 +173,25 @@ func (n *netSetup) start(o *RunOptions, id, name string, exposed map[string]stru
 	return nil
 }
 
-// started tells a user network's members about the new one, whose skiff-init is pid.
+// needsPid says started needs skiff-init's pid.
+func (n *netSetup) needsPid() bool { return n.member != nil || n.slirp != nil }
+
+// started tells a user network's members about the new one, whose skiff-init is pid, or
+// starts slirp4netns (and the port forwarder) in its network namespace and waits until the
+// network is configured and the ports bound: the command starts after.
 func (n *netSetup) started(pid int) error {
+	if n.slirp != nil {
+		ns, err := os.Open(fmt.Sprintf("/proc/%d/ns/net", pid))
+		if err != nil {
+			return fmt.Errorf("the container's network namespace: %w", err)
+		}
+		defer ns.Close()
+		self, err := os.Executable()
+		if err != nil {
+			return err
+		}
+		return n.slirp.Start(ns, userns.Current().RunDir, self, n.ports)
+	}
 	if n.member == nil {
 		return nil
 	}
@@ -187,6 +229,9 @@ func (n *netSetup) state() NetState {
 	if n.helper != nil {
 		s.Address, s.Gateway = n.route.Addr.String(), n.route.Gateway.String()
 	}
+	if n.slirp != nil {
+		s.Address, s.Gateway = network.SlirpAddr.String(), network.SlirpGateway.String()
+	}
 	if n.member != nil {
 		s.Network, s.NetworkAddress = n.user.Name, n.member.Addr.String()
 		s.Aliases = n.member.Lease.Aliases
@@ -196,7 +241,7 @@ func (n *netSetup) state() NetState {
 
 // record writes net.json when there is more to say than the mode.
 func (n *netSetup) record(dir string) error {
-	if n.helper == nil {
+	if n.helper == nil && n.slirp == nil {
 		return nil
 	}
 	return replaceJSON(dir, netFile, n.state())
@@ -205,6 +250,7 @@ func (n *netSetup) record(dir string) error {
 // close lets go of skiff's copy of the socket: skiff-init holds its own from the plan on.
 func (n *netSetup) close() {
 	n.helper.Close()
+	n.slirp.Close()
 	if n.member != nil {
 		n.member.Close()
 	}
@@ -217,12 +263,21 @@ func (n *netSetup) etcFiles(hostname, name string, o *RunOptions) map[string]str
 	if n.mode.Kind == network.Host {
 		return etc
 	}
-	if n.helper != nil {
+	if n.helper != nil || n.slirp != nil {
 		names := hostname
 		if name != "" && name != hostname {
 			names += " " + name
 		}
-		own := n.route.Addr.Addr().String() + "\t" + names + "\n"
+		addr, host := n.route.Addr.Addr(), n.route.Gateway // pasta maps its gateway to the host
+		if n.slirp != nil {
+			// slirp4netns reaches the host's loopback at its gateway only when allowed; the
+			// host's own address, as podman does, otherwise
+			addr, host = network.SlirpAddr.Addr(), n.route.Addr.Addr()
+			if n.slirp.Opts.AllowHostLoopback {
+				host = network.SlirpGateway
+			}
+		}
+		own := addr.String() + "\t" + names + "\n"
 		var others string
 		if m := n.member; m != nil { // on a user network: its address there, and the others'
 			own = m.Addr.Addr().String() + "\t" + strings.Join(append([]string{names}, m.Lease.Aliases...), " ") + "\n"
@@ -231,11 +286,14 @@ func (n *netSetup) etcFiles(hostname, name string, o *RunOptions) map[string]str
 			}
 		}
 		etc["/etc/hosts"] = "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n" + own +
-			n.route.Gateway.String() + "\thost.containers.internal host.docker.internal\n" + others
+			host.String() + "\thost.containers.internal host.docker.internal\n" + others
 	}
 	var ns []string
 	if n.helper != nil {
 		ns = []string{network.DNSForward}
+	}
+	if n.slirp != nil {
+		ns = []string{network.SlirpDNS.String()}
 	}
 	etc["/etc/resolv.conf"] = network.ResolvConf(etc["/etc/resolv.conf"], ns, o.Net.DNS, o.Net.DNSSearch, o.Net.DNSOptions)
 	return etc

@@ -47,6 +47,8 @@ import (
 //	network  HUB BRIDGE PEER ADDR PREFIX   eth1 on a user network's bridge in the hub (the
 //	                                       network namespace HUB); the hub's lock and the
 //	                                       address's lease come on the sync socket, after tap's
+//	hold                                   a descriptor comes on the sync socket (last): held for
+//	                                       skiff-init's life (slirp4netns ends when it closes)
 //	nostdin                                the command's stdin is /dev/null
 //	seccomp  FD                            the BPF program; -1 (what skiff sends): on the sync socket
 //	tty      ROWS COLS
@@ -120,6 +122,9 @@ type planInput struct {
 	Tap *tapPlan
 	// Join, when set, puts the container on a user network (eth1).
 	Join *joinPlan
+	// Hold says a descriptor comes last on the sync socket for skiff-init to hold for its
+	// life: slirp4netns and the port forwarder exit when it closes.
+	Hold bool
 }
 
 // tapPlan is the container's eth0 (see pkg/network).
@@ -288,6 +293,9 @@ func (p *plan) process(proc *rspec.Process, in planInput) error {
 	}
 	if j := in.Join; j != nil {
 		p.op("network", j.Hub, j.Bridge, j.Peer, j.Addr, strconv.Itoa(j.Prefix))
+	}
+	if in.Hold {
+		p.op("hold")
 	}
 	for _, e := range proc.Env {
 		p.op("env", e)

@@ -289,7 +289,7 @@ func run(paths config.Paths, o RunOptions, existing *Info) (int, error) {
 	}
 	trace("seccomp")
 	in := planInput{CopyUp: o.copyUp, Rootfs: rootfs, Overlay: overlay, OverlayDir: overlayDir, EtcFiles: etc, SeccompSent: bpf != nil, Rows: 24, Cols: 80,
-		NetNS: net.netns, Loopback: net.mode.OwnNamespace(), Tap: net.tap(), Join: net.joinPlan()}
+		NetNS: net.netns, Loopback: net.mode.OwnNamespace(), Tap: net.tap(), Join: net.joinPlan(), Hold: net.slirp != nil}
 	var started time.Time // when a detached container starts, for its state
 	if o.Detach {
 		started = time.Now().UTC()
@@ -320,7 +320,7 @@ func run(paths config.Paths, o RunOptions, existing *Info) (int, error) {
 	if err := net.ready(); err != nil {
 		return 125, err
 	}
-	if net.member != nil {
+	if net.needsPid() {
 		if err := init.started(); err != nil {
 			return 125, err
 		}

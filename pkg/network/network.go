@@ -1,7 +1,9 @@
 // Package network gives a container its network: none, the host's, another container's, or a
 // user-mode one, where a helper from Debian's passt package (passt, the program pasta is a
 // mode of) turns the container's Ethernet frames into the host's sockets, so no root and no
-// bridge on the host are needed. Ports are published by the same helper.
+// bridge on the host are needed. Ports are published by the same helper. Where passt is
+// missing, or asked for, slirp4netns does that job instead (slirp.go), its ports published by
+// rootlesskit's builtin port driver (portfwd.go) or by slirp4netns itself.
 //
 // The order at `skiff run`: ParseMode and ParsePublish check the flags; Prepare finds the
 // helper and the host's route and checks the host ports; Start launches the helper while the
@@ -38,6 +40,8 @@ type Mode struct {
 	Target string
 	// Options are what follows "pasta:" or "slirp4netns:".
 	Options []string
+	// Default says no mode was asked for: pasta, or slirp4netns when passt is missing.
+	Default bool
 }
 
 func (m Mode) String() string {
@@ -58,7 +62,8 @@ func (m Mode) UsesHelper() bool { return m.Kind == Pasta || m.Kind == User || m.
 
 // ParseMode reads --network: "" (the default), default, bridge, pasta[:OPTIONS], slirp4netns,
 // none, host, container:NAME|ID, or the name of a network made with `skiff network create`.
-// The default, as docker's bridge, is pasta; bridge means the same.
+// The default, as docker's bridge, is pasta; bridge means the same. Without passt, Resolve
+// turns the default into slirp4netns.
 func ParseMode(s string) (Mode, error) {
 	kind, opts, _ := strings.Cut(s, ":")
 	switch kind {
@@ -66,7 +71,7 @@ func ParseMode(s string) (Mode, error) {
 		if opts != "" {
 			return Mode{}, fmt.Errorf("invalid --network %q: %s takes no options", s, kind)
 		}
-		return Mode{Kind: Pasta}, nil
+		return Mode{Kind: Pasta, Default: true}, nil
 	case "pasta":
 		m := Mode{Kind: Pasta}
 		if opts != "" {
@@ -74,7 +79,14 @@ func ParseMode(s string) (Mode, error) {
 		}
 		return m, nil
 	case "slirp4netns":
-		return Mode{}, errors.New("--network slirp4netns is not supported yet: use pasta (the default; Debian's passt package)")
+		m := Mode{Kind: Slirp}
+		if opts != "" {
+			m.Options = strings.Split(opts, ",")
+		}
+		if _, err := ParseSlirpOptions(m.Options); err != nil {
+			return Mode{}, err
+		}
+		return m, nil
 	case "none", "host":
 		if opts != "" {
 			return Mode{}, fmt.Errorf("invalid --network %q: %s takes no options", s, kind)
@@ -101,6 +113,21 @@ func HelperPath() (string, error) {
 		return "", errors.New("user-mode networking needs passt, which is not installed: install it (apt-get install passt), or use --network none or host")
 	}
 	return p, nil
+}
+
+// Resolve settles the default mode on this host: pasta when passt is installed, else
+// slirp4netns when that is, else the error that names both.
+func (m Mode) Resolve() (Mode, error) {
+	if !m.Default {
+		return m, nil
+	}
+	if _, err := HelperPath(); err == nil {
+		return m, nil
+	}
+	if _, err := SlirpPath(); err == nil {
+		return Mode{Kind: Slirp, Default: true}, nil
+	}
+	return Mode{}, errors.New("user-mode networking needs passt or slirp4netns, and neither is installed: install passt (apt-get install passt), or use --network none or host")
 }
 
 // ValidName checks a network's name: letters, digits, '_', '.', '-', starting with a letter or

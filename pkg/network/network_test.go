@@ -2,7 +2,9 @@ package network
 
 import (
 	"errors"
+	"io"
 	"net"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -14,9 +16,9 @@ func TestParseMode(t *testing.T) {
 		want Mode
 		err  string
 	}{
-		{"", Mode{Kind: Pasta}, ""},
-		{"default", Mode{Kind: Pasta}, ""},
-		{"bridge", Mode{Kind: Pasta}, ""},
+		{"", Mode{Kind: Pasta, Default: true}, ""},
+		{"default", Mode{Kind: Pasta, Default: true}, ""},
+		{"bridge", Mode{Kind: Pasta, Default: true}, ""},
 		{"pasta", Mode{Kind: Pasta}, ""},
 		{"none", Mode{Kind: None}, ""},
 		{"host", Mode{Kind: Host}, ""},
@@ -24,7 +26,9 @@ func TestParseMode(t *testing.T) {
 		{"mynet", Mode{Kind: User, Target: "mynet"}, ""},
 		{"container:", Mode{}, "use container:NAME"},
 		{"none:x", Mode{}, "takes no options"},
-		{"slirp4netns", Mode{}, "not supported yet"},
+		{"slirp4netns", Mode{Kind: Slirp}, ""},
+		{"slirp4netns:port_handler=slirp4netns,mtu=1500", Mode{Kind: Slirp, Options: []string{"port_handler=slirp4netns", "mtu=1500"}}, ""},
+		{"slirp4netns:cidr=10.1.0.0/24", Mode{}, "not supported"},
 		{"bad name!", Mode{}, "invalid --network"},
 	} {
 		got, err := ParseMode(c.in)
@@ -36,6 +40,34 @@ func TestParseMode(t *testing.T) {
 		}
 		if err != nil || !reflect.DeepEqual(got, c.want) {
 			t.Errorf("ParseMode(%q) = %+v, %v; want %+v", c.in, got, err, c.want)
+		}
+	}
+}
+
+func TestParseSlirpOptions(t *testing.T) {
+	for _, c := range []struct {
+		in   []string
+		want SlirpOptions
+		err  string
+	}{
+		{nil, SlirpOptions{PortHandler: "rootlesskit", MTU: MTU}, ""},
+		{[]string{"port_handler=slirp4netns"}, SlirpOptions{PortHandler: "slirp4netns", MTU: MTU}, ""},
+		{[]string{"allow_host_loopback=true", "mtu=1500"}, SlirpOptions{PortHandler: "rootlesskit", AllowHostLoopback: true, MTU: 1500}, ""},
+		{[]string{"port_handler=vpnkit"}, SlirpOptions{}, "port_handler is rootlesskit or slirp4netns"},
+		{[]string{"allow_host_loopback=maybe"}, SlirpOptions{}, "true or false"},
+		{[]string{"mtu=70000"}, SlirpOptions{}, "mtu is a number"},
+		{[]string{"enable_ipv6=true"}, SlirpOptions{}, "not supported"},
+		{[]string{"x"}, SlirpOptions{}, "unknown --network slirp4netns option"},
+	} {
+		got, err := ParseSlirpOptions(c.in)
+		if c.err != "" {
+			if err == nil || !strings.Contains(err.Error(), c.err) {
+				t.Errorf("ParseSlirpOptions(%q) = %v, %v; want error with %q", c.in, got, err, c.err)
+			}
+			continue
+		}
+		if err != nil || got != c.want {
+			t.Errorf("ParseSlirpOptions(%q) = %+v, %v; want %+v", c.in, got, err, c.want)
 		}
 	}
 }
@@ -151,5 +183,39 @@ func TestResolvConf(t *testing.T) {
 		if got := ResolvConf(host, c.helper, c.dns, c.search, c.options); got != c.want {
 			t.Errorf("%s: ResolvConf = %q, want %q", c.name, got, c.want)
 		}
+	}
+}
+
+// TestAddHostFwd talks to a stand-in for slirp4netns's API socket.
+func TestAddHostFwd(t *testing.T) {
+	sock := filepath.Join(t.TempDir(), "api.sock")
+	l, err := net.Listen("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	reqs := make(chan string, 2)
+	go func() {
+		for _, answer := range []string{`{"return": {"id": 1}}`, `{"error": {"desc": "bad request: add_hostfwd: bind: Address already in use"}}`} {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			b, _ := io.ReadAll(c)
+			reqs <- string(b)
+			io.WriteString(c, answer)
+			c.Close()
+		}
+	}()
+	p := Port{HostIP: "127.0.0.1", HostPort: 8080, ContainerPort: 80, Count: 1, Protocol: "tcp"}
+	if err := addHostFwd(sock, p); err != nil {
+		t.Fatalf("addHostFwd: %v", err)
+	}
+	want := `{"arguments":{"guest_addr":"10.0.2.100","guest_port":80,"host_addr":"127.0.0.1","host_port":8080,"proto":"tcp"},"execute":"add_hostfwd"}`
+	if got := strings.TrimSpace(<-reqs); got != want {
+		t.Errorf("request %s, want %s", got, want)
+	}
+	if err := addHostFwd(sock, p); err == nil || !strings.Contains(err.Error(), "Address already in use") {
+		t.Errorf("an error answer: %v", err)
 	}
 }

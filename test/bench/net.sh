@@ -1,10 +1,12 @@
 #!/bin/bash
 # make bench, part 4: networking, as an unprivileged user.
 #  - run --rm with the default network (pasta) vs --network none, skiff and podman (hyperfine)
+#  - run --rm with --network slirp4netns (skiff), which is podman 4.3's default here
 #  - throughput of a published TCP port: a file of SIZE_MB served by busybox httpd in the
 #    container, fetched by curl on the host through -p 127.0.0.1:PORT:80 (median of 3), skiff vs
 #    podman. Debian's podman 4.3 has no pasta support: it publishes through slirp4netns and
-#    its rootlessport, so the ratio compares helpers too.
+#    rootlesskit's port driver (its rootlessport). skiff is measured both ways: with pasta (its
+#    default) and with --network slirp4netns, which uses the same two helpers as podman.
 #   bash test/bench/net.sh             as root (installs podman, curl; makes the bench user)
 #   SKIFF_BIN=PATH RUNS=20 SIZE_MB=300
 set -u
@@ -53,7 +55,8 @@ PODMAN=1
 $P import -q "$CACHE/busybox.tar" localhost/benchbb >/dev/null 2>&1 && $P run --rm localhost/benchbb true >/dev/null 2>&1 || { PODMAN=; say "podman does not run here: not measured"; }
 
 out=$WORK/run.json
-cmds=(-n "skiff none" "$S run --rm --network none benchbb true" -n "skiff default" "$S run --rm benchbb true")
+cmds=(-n "skiff none" "$S run --rm --network none benchbb true" -n "skiff default" "$S run --rm benchbb true"
+  -n "skiff slirp4netns" "$S run --rm --network slirp4netns benchbb true")
 [ -n "$PODMAN" ] && cmds+=(-n "podman none" "$P run --rm --network=none localhost/benchbb true" -n "podman default" "$P run --rm localhost/benchbb true")
 hyperfine -N -w 3 -r "$RUNS" --export-json "$out" "${cmds[@]}" >/dev/null 2>&1 || die "hyperfine run"
 
@@ -71,16 +74,19 @@ wait_port() { local i; for i in $(seq 100); do curl -fs -o /dev/null -m 1 -r 0-0
 $S run -d --name netbench -p "127.0.0.1:$port:80" -v "$WORK/www:/www:ro" benchbb httpd -f -p 80 -h /www >/dev/null || die "skiff run -p"
 wait_port || die "skiff's published port does not answer"
 ss=$(speed); $S rm -f netbench >/dev/null
+$S run -d --name netbench --network slirp4netns -p "127.0.0.1:$port:80" -v "$WORK/www:/www:ro" benchbb httpd -f -p 80 -h /www >/dev/null || die "skiff run --network slirp4netns -p"
+wait_port || die "skiff's published port (slirp4netns) does not answer"
+sl=$(speed); $S rm -f netbench >/dev/null
 ps_=0
 if [ -n "$PODMAN" ]; then
   $P run -d --name netbench -p "127.0.0.1:$port:80" -v "$WORK/www:/www:ro" localhost/benchbb httpd -f -p 80 -h /www >/dev/null 2>&1 &&
     wait_port && ps_=$(speed)
   $P rm -f -t0 netbench >/dev/null 2>&1
 fi
-python3 - "$out" "$ss" "$ps_" "$SIZE_MB" <<'PY'
+python3 - "$out" "$ss" "$ps_" "$SIZE_MB" "$sl" <<'PY'
 import json, sys
 med = {r["command"]: r["median"] * 1000 for r in json.load(open(sys.argv[1]))["results"]}
-ss, ps, size = float(sys.argv[2]) / 1e6, float(sys.argv[3]) / 1e6, sys.argv[4]
+ss, ps, size, sl = float(sys.argv[2]) / 1e6, float(sys.argv[3]) / 1e6, sys.argv[4], float(sys.argv[5]) / 1e6
 print("== networking (rootless; medians)")
 print(f"{'case':<34}{'skiff':>10}{'podman':>10}   goal")
 def g(k): return med.get(k)
@@ -89,6 +95,9 @@ print(f"{'run --rm, --network none (ms)':<34}{f(g('skiff none'))}{f(g('podman no
 print(f"{'run --rm, default network (ms)':<34}{f(g('skiff default'))}{f(g('podman default'))}")
 r = lambda a, b: f"{a/b:>10.2f}" if a and b else f"{'n/a':>10}"
 print(f"{'default / none':<34}{r(g('skiff default'), g('skiff none'))}{r(g('podman default'), g('podman none'))}   skiff <= 1.5")
-print(f"{'published TCP port, ' + size + ' MB (MB/s)':<34}{f(ss)}{f(ps)}   skiff/podman {ss/ps:.2f}" if ps else
-      f"{'published TCP port, ' + size + ' MB (MB/s)':<34}{f(ss)}{'n/a':>10}")
+print(f"{'run --rm, slirp4netns (ms)':<34}{f(g('skiff slirp4netns'))}{f(g('podman default'))}   (podman's default is slirp4netns)")
+port = f"published TCP port, {size} MB"
+print(f"{port + ' (MB/s)':<34}{f(ss)}{f(ps)}   skiff (pasta) / podman {ss/ps:.2f}" if ps else f"{port + ' (MB/s)':<34}{f(ss)}{'n/a':>10}")
+print(f"{'  same helpers: slirp4netns':<34}{f(sl)}{f(ps)}   skiff/podman {sl/ps:.2f} (slirp4netns + rootlesskit's port driver)" if ps else
+      f"{'  same helpers: slirp4netns':<34}{f(sl)}{'n/a':>10}")
 PY
