@@ -281,7 +281,20 @@ func TestNetwork(t *testing.T) {
 		if r := m.skiff("run", "--rm", "--network", "nosuchnet", "bbtest", "true"); checkOneLineError(r, 125) != "" {
 			t.Errorf("an unknown network: %v", r)
 		}
-		m.mustSkiff(t, "rm", "-f", "tsrv", "tcli")
+		// the names come from the hub's DNS, at the network's gateway (first in resolv.conf):
+		// a member that left is gone from it, names of other networks are refused there
+		gw := strings.TrimPrefix(strings.SplitN(m.skiff("exec", "tsrv", "cat", "/etc/resolv.conf").stdout, "\n", 2)[0], "nameserver ")
+		if net.ParseIP(gw) == nil || !strings.HasPrefix(gw, "10.89.") {
+			t.Errorf("a member's first name server should be its network's gateway, not %q", gw)
+		}
+		if r := m.skiff("exec", "tsrv", "nslookup", "tcli", gw); !strings.Contains(r.stdout, "Address") {
+			t.Errorf("the hub's DNS answers a member's name: %v", r)
+		}
+		m.mustSkiff(t, "rm", "-f", "tcli")
+		if r := m.skiff("exec", "tsrv", "nslookup", "tcli", gw); !strings.Contains(r.stdout+r.stderr, "REFUSED") {
+			t.Errorf("a member that left should be gone from the hub's DNS: %v", r)
+		}
+		m.mustSkiff(t, "rm", "-f", "tsrv")
 		if !waitFor(5*time.Second, func() bool { return len(netHelpers(uid)) == 0 }) {
 			t.Errorf("helpers or the networks' keeper left after the last member went: %v", netHelpers(uid))
 		}

@@ -37,6 +37,7 @@
 #include <arpa/inet.h>
 #include <net/if.h>
 #include <net/route.h>
+#include <net/if_arp.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
 #include <linux/veth.h>
@@ -45,6 +46,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
@@ -1370,7 +1372,7 @@ static void make_veth(const char *peer, int hub_fd)
 
 /* join_network puts this container on the bridge of a user network in the hub (the network
  * namespace at hub): eth1 with addr/prefix here, its peer on the bridge there. */
-static void join_network(const char *hub, const char *bridge, const char *peer, const char *addr, int prefix)
+static void join_network(const char *hub, const char *bridge, const char *peer, const char *addr, int prefix, const char *gw)
 {
 	int hub_fd = open(hub, O_RDONLY | O_CLOEXEC), own = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
 	if (hub_fd < 0 || own < 0)
@@ -1390,6 +1392,27 @@ static void join_network(const char *hub, const char *bridge, const char *peer, 
 		die("socket: %s", strerror(errno));
 	if (ioctl(s, SIOCBRADDBR, bridge) < 0 && errno != EEXIST)
 		die("make the bridge %s: %s", bridge, strerror(errno));
+	/* the bridge has the network's gateway address, where the hub answers DNS for names */
+	struct ifreq have;
+	memset(&have, 0, sizeof have);
+	strncpy(have.ifr_name, bridge, IFNAMSIZ - 1);
+	have.ifr_addr.sa_family = AF_INET;
+	if (ioctl(s, SIOCGIFADDR, &have) < 0) {
+		/* a MAC address of its own (02:53 and the gateway's address): a bridge would
+		 * otherwise take its lowest port's, and change it when that member goes, leaving
+		 * the others' ARP entries for the gateway stale */
+		struct in_addr a;
+		if (inet_pton(AF_INET, gw, &a) != 1)
+			die("bad gateway address %s", gw);
+		memset(&have.ifr_hwaddr, 0, sizeof have.ifr_hwaddr);
+		have.ifr_hwaddr.sa_family = ARPHRD_ETHER;
+		have.ifr_hwaddr.sa_data[0] = 0x02;
+		have.ifr_hwaddr.sa_data[1] = 0x53;
+		memcpy(have.ifr_hwaddr.sa_data + 2, &a, 4);
+		if (ioctl(s, SIOCSIFHWADDR, &have) < 0)
+			die("set the MAC address of the bridge %s: %s", bridge, strerror(errno));
+		set_ipv4(s, bridge, gw, prefix);
+	}
 	if_up(s, bridge);
 	struct ifreq ifr;
 	memset(&ifr, 0, sizeof ifr);
@@ -1405,10 +1428,168 @@ static void join_network(const char *hub, const char *bridge, const char *peer, 
 	close(own);
 }
 
+/* ---- names on user networks: a DNS answer from the hub ------------------------------------
+ * Each bridge has its network's gateway address, which members list first in resolv.conf. The
+ * hub answers A queries for the names, short IDs and aliases of the running members of the
+ * querier's network, read from their leases (DIR/NETID/ADDRESS, JSON that skiff writes,
+ * locked by each member's skiff-init for its life); anything else gets REFUSED, so the
+ * resolver asks the next server (the network helper's forwarder). */
+
+/* lease_has says whether the lease JSON names name (lower case) as "name", "id" (its first 12
+ * characters too) or one of "aliases". Names are letters, digits, '_', '.', '-': no escapes. */
+static int lease_has(const char *json, const char *name)
+{
+	static const char *const keys[] = { "\"name\":\"", "\"id\":\"", "\"aliases\":[" };
+	size_t n = strlen(name);
+	for (int k = 0; k < 3; k++) {
+		const char *p = strstr(json, keys[k]);
+		if (!p)
+			continue;
+		p += strlen(keys[k]);
+		for (;;) {
+			if (k == 2) {
+				if (*p != '"')
+					break;
+				p++;
+			}
+			const char *end = strchr(p, '"');
+			if (!end)
+				break;
+			size_t len = (size_t)(end - p);
+			if ((len == n || (k == 1 && n == 12 && len > 12)) && !strncasecmp(p, name, n))
+				return 1;
+			if (k != 2 || end[1] != ',')
+				break;
+			p = end + 2;
+		}
+	}
+	return 0;
+}
+
+/* dns_lookup finds name among the members of the network that src (a member's address) is on. */
+static int dns_lookup(const char *dir, const char *src, const char *name, struct in_addr *out)
+{
+	DIR *d = opendir(dir);
+	if (!d)
+		return 0;
+	char net[PATH_MAX] = "";
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		char p[PATH_MAX];
+		if (e->d_name[0] == '.' || snprintf(p, sizeof p, "%s/%s/%s", dir, e->d_name, src) >= (int)sizeof p)
+			continue;
+		if (access(p, F_OK) == 0) {
+			*strrchr(p, '/') = 0; /* the network's directory */
+			memcpy(net, p, strlen(p) + 1);
+			break;
+		}
+	}
+	closedir(d);
+	if (!net[0] || !(d = opendir(net)))
+		return 0;
+	int found = 0;
+	while (!found && (e = readdir(d))) {
+		char p[PATH_MAX];
+		if (e->d_name[0] == '.' || inet_pton(AF_INET, e->d_name, out) != 1 || snprintf(p, sizeof p, "%s/%s", net, e->d_name) >= (int)sizeof p)
+			continue;
+		int fd = open(p, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		if (flock(fd, LOCK_SH | LOCK_NB) == 0) { /* free: its container is gone */
+			close(fd);
+			continue;
+		}
+		char buf[4096];
+		ssize_t n = pread(fd, buf, sizeof buf - 1, 0);
+		close(fd);
+		if (n > 0) {
+			buf[n] = 0;
+			found = lease_has(buf, name);
+		}
+	}
+	closedir(d);
+	return found;
+}
+
+/* dns_serve answers on port 53 of every bridge of the hub, for ever. */
+static void __attribute__((noreturn)) dns_serve(const char *dir)
+{
+	int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), on = 1;
+	struct sockaddr_in any = { .sin_family = AF_INET, .sin_port = htons(53) };
+	if (s < 0 || setsockopt(s, IPPROTO_IP, IP_PKTINFO, &on, sizeof on) < 0 || bind(s, (struct sockaddr *)&any, sizeof any) < 0)
+		_exit(1);
+	for (;;) {
+		unsigned char q[512 + 16];
+		union { struct cmsghdr h; char buf[CMSG_SPACE(sizeof(struct in_pktinfo))]; } cm;
+		struct sockaddr_in from;
+		struct iovec iov = { .iov_base = q, .iov_len = 512 };
+		struct msghdr m = { .msg_name = &from, .msg_namelen = sizeof from, .msg_iov = &iov, .msg_iovlen = 1,
+				    .msg_control = cm.buf, .msg_controllen = sizeof cm.buf };
+		ssize_t n = recvmsg(s, &m, 0);
+		if (n < 12 || (q[2] & 0x80) || (q[2] & 0x78) || q[4] != 0 || q[5] != 1)
+			continue; /* an answer, not a query, or not one question */
+		/* the question: labels to a lower-case dotted name */
+		char name[256];
+		size_t at = 12, len = 0;
+		int bad = 0;
+		while (at < (size_t)n && q[at]) {
+			size_t l = q[at];
+			if (l > 63 || at + 1 + l >= (size_t)n || len + l + 1 >= sizeof name) {
+				bad = 1;
+				break;
+			}
+			if (len)
+				name[len++] = '.';
+			for (size_t i = 0; i < l; i++) {
+				unsigned char c = q[at + 1 + i];
+				name[len++] = (char)(c >= 'A' && c <= 'Z' ? c + 32 : c);
+			}
+			at += 1 + l;
+		}
+		name[len] = 0;
+		if (bad || at + 5 > (size_t)n)
+			continue;
+		at++;
+		unsigned qtype = (unsigned)q[at] << 8 | q[at + 1], qclass = (unsigned)q[at + 2] << 8 | q[at + 3];
+		at += 4; /* the answer starts after the question (any additional records are dropped) */
+		char src[INET_ADDRSTRLEN];
+		inet_ntop(AF_INET, &from.sin_addr, src, sizeof src);
+		struct in_addr addr;
+		int known = len && qclass == 1 && dns_lookup(dir, src, name, &addr);
+		q[2] = (unsigned char)(0x80 | (q[2] & 0x01) | (known ? 0x04 : 0)); /* QR, RD kept, AA */
+		q[3] = (unsigned char)(0x80 | (known ? 0 : 5));                     /* RA; NOERROR or REFUSED */
+		memset(q + 6, 0, 6);
+		if (known && (qtype == 1 || qtype == 255)) {
+			static const unsigned char rr[] = { 0xc0, 12, 0, 1, 0, 1, 0, 0, 0, 0, 0, 4 };
+			memcpy(q + at, rr, sizeof rr);
+			memcpy(q + at + sizeof rr, &addr, 4);
+			at += sizeof rr + 4;
+			q[7] = 1;
+		}
+		/* from the address it was sent to (the querier's gateway) */
+		struct in_pktinfo pi = { 0 };
+		for (struct cmsghdr *c = CMSG_FIRSTHDR(&m); c; c = CMSG_NXTHDR(&m, c))
+			if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO)
+				memcpy(&pi, CMSG_DATA(c), sizeof pi);
+		pi.ipi_spec_dst = pi.ipi_addr;
+		pi.ipi_ifindex = 0;
+		struct iovec out = { .iov_base = q, .iov_len = at };
+		struct msghdr r = { .msg_name = &from, .msg_namelen = sizeof from, .msg_iov = &out, .msg_iovlen = 1,
+				    .msg_control = cm.buf, .msg_controllen = sizeof cm.buf };
+		struct cmsghdr *c = CMSG_FIRSTHDR(&r);
+		c->cmsg_level = IPPROTO_IP;
+		c->cmsg_type = IP_PKTINFO;
+		c->cmsg_len = CMSG_LEN(sizeof pi);
+		memcpy(CMSG_DATA(c), &pi, sizeof pi);
+		sendmsg(s, &r, 0);
+	}
+}
+
 /* skiff-netns LOCK PIDFILE: the hub of the user's networks, made in a new network namespace
- * by skiff. It stays until it gets the lock file exclusively, that is when no container on a
- * network holds it shared any more; then it removes its pid file and goes, and the bridges
- * and the namespace with it. */
+ * by skiff. A child answers DNS for the members' names (the leases are in LOCK's directory).
+ * It stays until it gets the lock file exclusively, that is when no container on a network
+ * holds it shared any more; then it removes its pid file and goes, and the DNS child, the
+ * bridges and the namespace with it. */
 static void __attribute__((noreturn)) netns_keeper(char **argv)
 {
 	prctl(PR_SET_NAME, "skiff-netns", 0, 0, 0);
@@ -1417,10 +1598,25 @@ static void __attribute__((noreturn)) netns_keeper(char **argv)
 	int fd = open(argv[1], O_RDWR | O_CLOEXEC);
 	if (fd < 0)
 		_exit(1);
+	char dir[PATH_MAX];
+	snprintf(dir, sizeof dir, "%s", argv[1]);
+	char *slash = strrchr(dir, '/');
+	if (slash)
+		*slash = 0;
+	pid_t keeper = getpid(), dns = fork();
+	if (dns == 0) {
+		close(fd);
+		prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+		if (getppid() != keeper)
+			_exit(0);
+		dns_serve(slash ? dir : ".");
+	}
 	while (flock(fd, LOCK_EX) < 0)
 		if (errno != EINTR)
 			_exit(1);
 	unlink(argv[2]);
+	if (dns > 0)
+		kill(dns, SIGKILL);
 	_exit(0);
 }
 
@@ -1640,12 +1836,13 @@ int main(int argc, char **argv)
 				die("socket: %s", strerror(errno));
 			if_up(s, "lo");
 			close(s);
-		} else if (!strcmp(op, "network")) { /* hub bridge peer addr prefix; its locks come on the sync socket */
+		} else if (!strcmp(op, "network")) { /* hub bridge peer addr prefix gateway; its locks come on the sync socket */
 			const char *hub = word(), *bridge = word(), *peer = word(), *addr = word();
 			int prefix = (int)num();
+			const char *gw = word();
 			recv_fd(); /* the hub's lock, held shared: the hub stays while this container runs */
 			recv_fd(); /* the address's lease, held */
-			join_network(hub, bridge, peer, addr, prefix);
+			join_network(hub, bridge, peer, addr, prefix, gw);
 		} else if (!strcmp(op, "hold")) { /* a descriptor held for life: slirp4netns's exit pipe */
 			recv_fd(); /* close-on-exec: the command does not get it */
 		} else if (!strcmp(op, "netns")) { /* path: join that network namespace (container:NAME) */

@@ -204,7 +204,7 @@ func (n *netSetup) joinPlan() *joinPlan {
 		return nil
 	}
 	return &joinPlan{Hub: n.member.Hub, Bridge: n.user.Bridge(), Peer: n.member.Peer,
-		Addr: n.member.Addr.Addr().String(), Prefix: n.member.Addr.Bits()}
+		Addr: n.member.Addr.Addr().String(), Prefix: n.member.Addr.Bits(), Gateway: n.user.Gateway}
 }
 
 // ready waits, when ports are published, until the helper listens on them.
@@ -278,15 +278,11 @@ func (n *netSetup) etcFiles(hostname, name string, o *RunOptions) map[string]str
 			}
 		}
 		own := addr.String() + "\t" + names + "\n"
-		var others string
-		if m := n.member; m != nil { // on a user network: its address there, and the others'
+		if m := n.member; m != nil { // on a user network: its address there (the others' come from the hub's DNS)
 			own = m.Addr.Addr().String() + "\t" + strings.Join(append([]string{names}, m.Lease.Aliases...), " ") + "\n"
-			for _, l := range m.Others {
-				others += network.HostsLine(l)
-			}
 		}
 		etc["/etc/hosts"] = "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n" + own +
-			host.String() + "\thost.containers.internal host.docker.internal\n" + others
+			host.String() + "\thost.containers.internal host.docker.internal\n"
 	}
 	var ns []string
 	if n.helper != nil {
@@ -295,7 +291,15 @@ func (n *netSetup) etcFiles(hostname, name string, o *RunOptions) map[string]str
 	if n.slirp != nil {
 		ns = []string{network.SlirpDNS.String()}
 	}
-	etc["/etc/resolv.conf"] = network.ResolvConf(etc["/etc/resolv.conf"], ns, o.Net.DNS, o.Net.DNSSearch, o.Net.DNSOptions)
+	dns := o.Net.DNS
+	if n.member != nil {
+		// the hub answers for the network's names and refuses the rest, which the next asks
+		ns = append([]string{n.user.Gateway}, ns...)
+		if len(dns) > 0 {
+			dns = append([]string{n.user.Gateway}, dns...)
+		}
+	}
+	etc["/etc/resolv.conf"] = network.ResolvConf(etc["/etc/resolv.conf"], ns, dns, o.Net.DNSSearch, o.Net.DNSOptions)
 	return etc
 }
 

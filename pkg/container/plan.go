@@ -44,9 +44,11 @@ import (
 //	tap      ADDR PREFIX GATEWAY MTU       eth0 as a tap device; the network helper's socket
 //	                                       comes on the sync socket (after the keeper's files):
 //	                                       skiff-init relays frames for the container's life
-//	network  HUB BRIDGE PEER ADDR PREFIX   eth1 on a user network's bridge in the hub (the
-//	                                       network namespace HUB); the hub's lock and the
-//	                                       address's lease come on the sync socket, after tap's
+//	network  HUB BRIDGE PEER ADDR PREFIX GATEWAY
+//	                                       eth1 on a user network's bridge in the hub (the
+//	                                       network namespace HUB), the bridge at GATEWAY; the
+//	                                       hub's lock and the address's lease come on the sync
+//	                                       socket, after tap's
 //	hold                                   a descriptor comes on the sync socket (last): held for
 //	                                       skiff-init's life (slirp4netns ends when it closes)
 //	nostdin                                the command's stdin is /dev/null
@@ -139,6 +141,7 @@ type tapPlan struct {
 type joinPlan struct {
 	Hub, Bridge, Peer, Addr string
 	Prefix                  int
+	Gateway                 string // the bridge's address, where the hub answers DNS
 }
 
 // detachPlan is what skiff-init needs to keep a container skiff has left.
@@ -292,7 +295,7 @@ func (p *plan) process(proc *rspec.Process, in planInput) error {
 		p.op("tap", t.Addr, strconv.Itoa(t.Prefix), t.Gateway, strconv.Itoa(t.MTU))
 	}
 	if j := in.Join; j != nil {
-		p.op("network", j.Hub, j.Bridge, j.Peer, j.Addr, strconv.Itoa(j.Prefix))
+		p.op("network", j.Hub, j.Bridge, j.Peer, j.Addr, strconv.Itoa(j.Prefix), j.Gateway)
 	}
 	if in.Hold {
 		p.op("hold")

@@ -204,7 +204,7 @@ type Lease struct {
 	ID      string   `json:"id"`
 	Name    string   `json:"name"`
 	Aliases []string `json:"aliases,omitempty"`
-	Pid     int      `json:"pid"` // skiff-init's, for /etc/hosts updates
+	Pid     int      `json:"pid"` // skiff-init's
 }
 
 // Members are the running containers on n.
@@ -239,7 +239,6 @@ type Membership struct {
 	Peer    string // the veth's end on the bridge
 	Addr    netip.Prefix
 	Lease   Lease
-	Others  []Lease
 	// Files are the hub's lock (shared) and the lease (exclusive): skiff-init holds them for the
 	// container's life.
 	Files []*os.File
@@ -268,7 +267,6 @@ func (s *Store) Join(n Network, keeper, id, name string, aliases []string) (*Mem
 		m.Close()
 		return nil, fmt.Errorf("network %s: bad subnet %q", n.Name, n.Subnet)
 	}
-	m.Others = s.Members(n)
 	dir := filepath.Join(s.RunDir, n.ID)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		m.Close()
@@ -303,38 +301,11 @@ func (m *Membership) writeLease() error {
 	return err
 }
 
-// Started records skiff-init's pid in the lease and tells the members already running the
-// new one's names: a line in their /etc/hosts (best effort: one may be stopping).
+// Started records skiff-init's pid in the lease, for inspect and network inspect. The other
+// members find the new one by name from then on: the hub's DNS reads the leases.
 func (m *Membership) Started(pid int) error {
 	m.Lease.Pid = pid
-	if err := m.writeLease(); err != nil {
-		return err
-	}
-	line := HostsLine(m.Lease)
-	for _, o := range m.Others {
-		if o.Pid <= 0 {
-			continue
-		}
-		f, err := os.OpenFile(fmt.Sprintf("/proc/%d/root/etc/hosts", o.Pid), os.O_WRONLY|os.O_APPEND, 0)
-		if err == nil {
-			_, _ = f.WriteString(line)
-			f.Close()
-		}
-	}
-	return nil
-}
-
-// HostsLine is a member's /etc/hosts line: its address, name, short ID and aliases.
-func HostsLine(l Lease) string {
-	names := []string{}
-	if l.Name != "" {
-		names = append(names, l.Name)
-	}
-	names = append(names, l.Aliases...)
-	if len(l.ID) >= 12 {
-		names = append(names, l.ID[:12])
-	}
-	return l.Addr + "\t" + strings.Join(names, " ") + "\n"
+	return m.writeLease()
 }
 
 // hub returns the network namespace of the user's networks, starting its keeper when none
