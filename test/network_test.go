@@ -123,6 +123,71 @@ func netHelpers(uid int) []string {
 	return out
 }
 
+// webDir is a directory for the containers' httpd (index.html says hello-web) with the UDP
+// echo server built into it; it goes when the test ends.
+func webDir(t *testing.T) (dir, udpEcho string) {
+	dir, err := os.MkdirTemp("", "skiff-www-") // not t.TempDir: its parent is closed to the test user
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	if err := os.WriteFile(filepath.Join(dir, "index.html"), []byte("hello-web\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	os.Chmod(dir, 0o755)
+	return dir, buildUDPEcho(t, dir)
+}
+
+// freePortPair finds two free consecutive TCP ports on 127.0.0.1.
+func freePortPair(t *testing.T) int {
+	for i := 0; i < 50; i++ {
+		p := freePort(t)
+		if l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", p+1)); err == nil {
+			l.Close()
+			return p
+		}
+	}
+	t.Fatal("no two free consecutive ports")
+	return 0
+}
+
+// checkPortRange publishes a range of two ports (-p 127.0.0.1:P-P+1:80-81) with network and
+// fetches a page through each.
+func checkPortRange(t *testing.T, m *mode, network, www string) {
+	p := freePortPair(t)
+	m.mustSkiff(t, "run", "-d", "--name", "trange", "--network", network, "-p", fmt.Sprintf("127.0.0.1:%d-%d:80-81", p, p+1), "-v", www+":/www:ro",
+		"bbtest", "sh", "-c", "httpd -p 81 -h /www; exec httpd -f -p 80 -h /www")
+	defer m.skiff("rm", "-f", "trange")
+	for _, hp := range []int{p, p + 1} {
+		if body, err := httpGet(fmt.Sprintf("http://127.0.0.1:%d/", hp), 10*time.Second); err != nil || body != "hello-web\n" {
+			t.Errorf("--network %s, port %d of the published range %d-%d: %q, %v", network, hp, p, p+1, body, err)
+		}
+	}
+	if r := m.skiff("port", "trange"); norm(r.stdout) != fmt.Sprintf("80/tcp -> 127.0.0.1:%d\n81/tcp -> 127.0.0.1:%d", p, p+1) {
+		t.Errorf("skiff port of a range: %v", r)
+	}
+}
+
+// udpEchoed sends a line to the UDP port on 127.0.0.1 until an answer comes (10 s at most)
+// and returns the answer.
+func udpEchoed(t *testing.T, port int) string {
+	for end := time.Now().Add(10 * time.Second); time.Now().Before(end); {
+		c, err := net.Dial("udp", fmt.Sprintf("127.0.0.1:%d", port))
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.Write([]byte("ping-udp\n"))
+		c.SetReadDeadline(time.Now().Add(500 * time.Millisecond))
+		buf := make([]byte, 64)
+		n, err := c.Read(buf)
+		c.Close()
+		if err == nil {
+			return string(buf[:n])
+		}
+	}
+	return ""
+}
+
 func (m *mode) hostUID() int {
 	if m.root {
 		return 0
@@ -133,16 +198,7 @@ func (m *mode) hostUID() int {
 // TestNetwork is the default network (pasta), published ports, user networks with names,
 // container: sharing, none, and the helpers' lifetime, rootless and as root.
 func TestNetwork(t *testing.T) {
-	www, err := os.MkdirTemp("", "skiff-www-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer os.RemoveAll(www)
-	if err := os.WriteFile(filepath.Join(www, "index.html"), []byte("hello-web\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	os.Chmod(www, 0o755)
-	udpEcho := buildUDPEcho(t, www)
+	www, udpEcho := webDir(t)
 	// a server on the host's loopback, for the way out
 	hostL, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -213,23 +269,13 @@ func TestNetwork(t *testing.T) {
 			t.Errorf("network helpers left after the container was removed: %v", netHelpers(uid))
 		}
 
+		// a range of ports
+		checkPortRange(t, m, "pasta", www)
+
 		// UDP: an echo server behind a published port
 		uport := freeUDPPort(t)
 		m.mustSkiff(t, "run", "-d", "--name", "tudp", "-p", fmt.Sprintf("127.0.0.1:%d:9999/udp", uport), "-v", udpEcho+":/udpecho:ro", "bbtest", "/udpecho")
-		got := ""
-		for end := time.Now().Add(10 * time.Second); time.Now().Before(end) && got == ""; {
-			c, err := net.Dial("udp", fmt.Sprintf("127.0.0.1:%d", uport))
-			if err != nil {
-				t.Fatal(err)
-			}
-			c.Write([]byte("ping-udp\n"))
-			c.SetReadDeadline(time.Now().Add(500 * time.Millisecond))
-			buf := make([]byte, 64)
-			if n, err := c.Read(buf); err == nil {
-				got = string(buf[:n])
-			}
-			c.Close()
-		}
+		got := udpEchoed(t, uport)
 		if got != "ping-udp\n" {
 			t.Errorf("UDP through a published port: got %q", got)
 		}

@@ -18,16 +18,7 @@ import (
 // (skiff-rootlessport) and through slirp4netns's own, the helpers' lifetime, the default's
 // fall-back when passt is missing, and its bad options; rootless and as root.
 func TestSlirp4netns(t *testing.T) {
-	www, err := os.MkdirTemp("", "skiff-www-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer os.RemoveAll(www)
-	if err := os.WriteFile(filepath.Join(www, "index.html"), []byte("hello-web\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	os.Chmod(www, 0o755)
-	udpEcho := buildUDPEcho(t, www)
+	www, udpEcho := webDir(t)
 	// a server on every host address (slirp4netns reaches the host's own address), and one
 	// on its loopback only (reached with allow_host_loopback=true)
 	serve := func(addr, body string) int {
@@ -112,23 +103,12 @@ func TestSlirp4netns(t *testing.T) {
 		}
 		m.skiff("rm", "-f", "tslirp2")
 
+		checkPortRange(t, m, "slirp4netns", www)
+
 		// UDP through rootlesskit's port driver
 		uport := freeUDPPort(t)
 		m.mustSkiff(t, "run", "-d", "--name", "tslirpu", "--network", "slirp4netns", "-p", fmt.Sprintf("127.0.0.1:%d:9999/udp", uport), "-v", udpEcho+":/udpecho:ro", "bbtest", "/udpecho")
-		got := ""
-		for end := time.Now().Add(10 * time.Second); time.Now().Before(end) && got == ""; {
-			c, err := net.Dial("udp", fmt.Sprintf("127.0.0.1:%d", uport))
-			if err != nil {
-				t.Fatal(err)
-			}
-			c.Write([]byte("ping-udp\n"))
-			c.SetReadDeadline(time.Now().Add(500 * time.Millisecond))
-			buf := make([]byte, 64)
-			if n, err := c.Read(buf); err == nil {
-				got = string(buf[:n])
-			}
-			c.Close()
-		}
+		got := udpEchoed(t, uport)
 		if got != "ping-udp\n" {
 			t.Errorf("slirp4netns: UDP through a published port: got %q", got)
 		}
@@ -170,6 +150,28 @@ func TestSlirp4netns(t *testing.T) {
 		}
 		if !waitFor(5*time.Second, func() bool { return len(netHelpers(uid)) == 0 }) {
 			t.Errorf("slirp4netns helpers left: %v", netHelpers(uid))
+		}
+
+		// /dev/net/tun as Debian ships it (0600): the user-mode networks say how to fix it
+		// (root opens it anyway); the tests run one at a time, so the mode is put back before
+		// any other test needs it
+		if m.root || os.Getuid() != 0 {
+			return
+		}
+		if err := os.Chmod("/dev/net/tun", 0o600); err != nil {
+			t.Fatal(err)
+		}
+		defer os.Chmod("/dev/net/tun", 0o666)
+		for _, network := range []string{"pasta", "slirp4netns"} {
+			if r := m.skiff("run", "--rm", "--network", network, "bbtest", "true"); checkOneLineError(r, 125) != "" || !strings.Contains(r.stderr, "chmod 666 /dev/net/tun") {
+				t.Errorf("--network %s with /dev/net/tun unusable: %v", network, r)
+			}
+		}
+		if r := m.skiff("run", "--rm", "--network", "none", "bbtest", "echo", "ok"); norm(r.stdout) != "ok" {
+			t.Errorf("--network none needs no /dev/net/tun: %v", r)
+		}
+		if !waitFor(5*time.Second, func() bool { return len(netHelpers(uid)) == 0 }) {
+			t.Errorf("a helper left after /dev/net/tun failed: %v", netHelpers(uid))
 		}
 	})
 }
