@@ -144,6 +144,19 @@ type containerInspect struct {
 			Name              string
 			MaximumRetryCount int
 		}
+		// the resource limits, docker's names and units (0: none)
+		Memory            int64
+		MemorySwap        int64
+		MemoryReservation int64
+		OomKillDisable    bool
+		NanoCpus          int64
+		CpuShares         uint64
+		CpuPeriod         uint64
+		CpuQuota          int64
+		CpusetCpus        string
+		CpusetMems        string
+		PidsLimit         int64
+		BlkioWeight       uint16
 	}
 	Mounts          []containerMount
 	NetworkSettings containerNetwork
@@ -278,6 +291,7 @@ func inspectContainer(recs *container.Records, in container.Info) containerInspe
 	doc.State.Status, doc.State.Running, doc.State.Pid = in.State.Status, in.Running, in.State.Pid
 	doc.State.Paused = in.State.Status == "paused"
 	doc.State.ExitCode, doc.State.StartedAt, doc.State.FinishedAt = in.State.ExitCode, in.State.StartedAt, in.State.FinishedAt
+	doc.State.OOMKilled = in.State.OOMKilled
 	doc.Config.Image, doc.Config.Cmd, doc.Config.StopSignal = in.Meta.Image, in.Meta.Command, in.Meta.StopSignal
 	doc.Config.Hostname, doc.Config.Labels = in.ID[:12], in.Meta.Labels
 	doc.HostConfig.AutoRemove = in.Meta.AutoRemove
@@ -314,6 +328,11 @@ func inspectContainer(recs *container.Records, in container.Info) containerInspe
 		doc.Config.User, doc.Config.Env, doc.Config.WorkingDir = o.User, o.Env, o.Workdir
 		doc.HostConfig.Privileged, doc.HostConfig.ReadonlyRootfs = o.Privileged, o.ReadOnly
 		doc.HostConfig.NetworkMode = o.Network
+		l := r.Limits
+		hc := &doc.HostConfig
+		hc.Memory, hc.MemorySwap, hc.MemoryReservation, hc.OomKillDisable = l.Memory, l.MemorySwap, l.MemoryReservation, l.OOMKillDisable
+		hc.NanoCpus, hc.CpuShares, hc.CpuPeriod, hc.CpuQuota = l.NanoCPUs, l.CPUShares, l.CPUPeriod, l.CPUQuota
+		hc.CpusetCpus, hc.CpusetMems, hc.PidsLimit, hc.BlkioWeight = l.CpusetCpus, l.CpusetMems, l.PidsLimit, l.BlkioWeight
 		if policy, retries, err := container.ParseRestart(r.Restart); err == nil {
 			doc.HostConfig.RestartPolicy.Name, doc.HostConfig.RestartPolicy.MaximumRetryCount = policy, retries
 		}

@@ -5,9 +5,11 @@ package main
 import (
 	"bufio"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
+	"os/user"
 	"slices"
 	"strconv"
 	"strings"
@@ -19,27 +21,73 @@ import (
 
 	"github.com/skiff-project/skiff/pkg/build"
 	"github.com/skiff-project/skiff/pkg/catalog"
+	"github.com/skiff-project/skiff/pkg/cgroups"
 	"github.com/skiff-project/skiff/pkg/container"
 	"github.com/skiff-project/skiff/pkg/image"
 	"github.com/skiff-project/skiff/pkg/store"
+	"github.com/skiff-project/skiff/pkg/userns"
 	"github.com/skiff-project/skiff/pkg/volume"
 )
 
 // systemCommand is docker's system group: df, prune and info.
 func systemCommand() *cli.Command {
-	subs := []*cli.Command{systemDfCommand(), systemPruneCommand(), infoCommand()}
+	subs := []*cli.Command{systemDfCommand(), systemPruneCommand(), infoCommand(), systemCgroupsCommand()}
 	for _, s := range subs {
 		s.OnUsageError = onUsageError
 	}
 	return &cli.Command{
 		Name:        "system",
-		Usage:       "disk usage (df), pruning (prune) and information (info)",
+		Usage:       "disk usage (df), pruning (prune), information (info) and cgroup delegation (cgroups)",
 		Subcommands: subs,
 		Action: func(c *cli.Context) error {
 			if c.NArg() == 0 {
 				return cli.ShowSubcommandHelp(c)
 			}
-			return &usageError{fmt.Sprintf("unknown command %q for skiff system: use df, prune or info", c.Args().First())}
+			return &usageError{fmt.Sprintf("unknown command %q for skiff system: use df, prune, info or cgroups", c.Args().First())}
+		},
+	}
+}
+
+// systemCgroupsCommand is `skiff system cgroups delegate USER`: root hands a user a cgroup v1
+// subtree for their containers' limits.
+func systemCgroupsCommand() *cli.Command {
+	delegate := &cli.Command{
+		Name:         "delegate",
+		Usage:        "give USER a cgroup v1 subtree (skiff/USER under each controller) for rootless limits; as root",
+		ArgsUsage:    "USER",
+		OnUsageError: onUsageError,
+		Action: func(c *cli.Context) error {
+			if c.NArg() != 1 {
+				return &usageError{"skiff system cgroups delegate needs one user: skiff system cgroups delegate USER"}
+			}
+			if os.Geteuid() != 0 || userns.Current().Rootless {
+				return errors.New("skiff system cgroups delegate changes the host's cgroups: run it as root (sudo)")
+			}
+			u, err := user.Lookup(c.Args().First())
+			if err != nil {
+				return fmt.Errorf("no user %q on this host: give a user name that /etc/passwd has", c.Args().First())
+			}
+			uid, _ := strconv.Atoi(u.Uid)
+			gid, _ := strconv.Atoi(u.Gid)
+			dirs, err := cgroups.Delegate(u.Username, uid, gid)
+			if err != nil {
+				return err
+			}
+			for _, d := range dirs {
+				fmt.Println(d)
+			}
+			return nil
+		},
+	}
+	return &cli.Command{
+		Name:        "cgroups",
+		Usage:       "cgroup delegation for rootless resource limits (delegate)",
+		Subcommands: []*cli.Command{delegate},
+		Action: func(c *cli.Context) error {
+			if c.NArg() == 0 {
+				return cli.ShowSubcommandHelp(c)
+			}
+			return &usageError{fmt.Sprintf("unknown command %q for skiff system cgroups: use delegate", c.Args().First())}
 		},
 	}
 }

@@ -1843,6 +1843,9 @@ int main(int argc, char **argv)
 			recv_fd(); /* the hub's lock, held shared: the hub stays while this container runs */
 			recv_fd(); /* the address's lease, held */
 			join_network(hub, bridge, peer, addr, prefix, gw);
+		} else if (!strcmp(op, "cgroupns")) { /* skiff has moved this process into the container's cgroup */
+			if (unshare(CLONE_NEWCGROUP) < 0)
+				die("create a cgroup namespace: %s", strerror(errno));
 		} else if (!strcmp(op, "hold")) { /* a descriptor held for life: slirp4netns's exit pipe */
 			recv_fd(); /* close-on-exec: the command does not get it */
 		} else if (!strcmp(op, "netns")) { /* path: join that network namespace (container:NAME) */

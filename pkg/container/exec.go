@@ -164,5 +164,14 @@ func Exec(paths config.Paths, ref string, o ExecOptions) (int, error) {
 	defer init.abort()
 	defer init.reap()
 	trace("fork")
+	if cg := readCgroup(dir); cg != nil {
+		// the container's limits cover what runs in it by exec too
+		if err := init.started(); err != nil {
+			return 125, err
+		}
+		if err := cg.Join(int(init.pid)); err != nil {
+			return 125, err
+		}
+	}
 	return init.run(nil, planBytes, bpf, nil, nil, ro, trace, func() {})
 }

@@ -39,6 +39,7 @@ import (
 //	caps     BOUNDING EFFECTIVE PERMITTED INHERITABLE AMBIENT
 //	nnp
 //	trace                                  per-phase timings on stderr
+//	cgroupns                               a new cgroup namespace (rooted at the container's cgroup)
 //	netns    PATH                          enter that network namespace (--network container:)
 //	loopback                               bring up lo (in a network namespace of its own)
 //	tap      ADDR PREFIX GATEWAY MTU       eth0 as a tap device; the network helper's socket
@@ -124,6 +125,9 @@ type planInput struct {
 	Tap *tapPlan
 	// Join, when set, puts the container on a user network (eth1).
 	Join *joinPlan
+	// CgroupNS makes skiff-init enter a cgroup namespace of its own (it was forked without,
+	// to be moved into the container's cgroup first).
+	CgroupNS bool
 	// Hold says a descriptor comes last on the sync socket for skiff-init to hold for its
 	// life: slirp4netns and the port forwarder exit when it closes.
 	Hold bool
@@ -162,6 +166,9 @@ func makePlan(s *rspec.Spec, in planInput) ([]byte, error) {
 	p.op(planVersion)
 	if in.Trace {
 		p.op("trace") // first: the phases are timed from skiff-init's start
+	}
+	if in.CgroupNS {
+		p.op("cgroupns") // skiff moved it into its cgroup: that is the namespace's root
 	}
 	if in.NetNS != "" {
 		p.op("netns", in.NetNS) // before /sys, which shows the namespace's devices

@@ -16,6 +16,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/skiff-project/skiff/pkg/catalog"
+	"github.com/skiff-project/skiff/pkg/cgroups"
 	"github.com/skiff-project/skiff/pkg/spec"
 	"github.com/skiff-project/skiff/pkg/userns"
 )
@@ -95,6 +96,8 @@ type RunConfig struct {
 	Restart  string       `json:"restart,omitempty"`
 	LogOpts  []string     `json:"logOpts,omitempty"`
 	Net      NetOptions   `json:"net,omitempty"`
+	// Limits are the resource flags; the cgroup made for them is in cgroup.json.
+	Limits cgroups.Limits `json:"limits,omitempty"`
 }
 
 // writeMeta replaces a container's config.json.
@@ -118,6 +121,7 @@ type State struct {
 	Status     string    `json:"status"` // created, running, exited
 	Pid        int       `json:"pid,omitempty"`
 	ExitCode   int       `json:"exitCode"`
+	OOMKilled  bool      `json:"oomKilled,omitempty"`
 	StartedAt  time.Time `json:"startedAt,omitempty"`
 	FinishedAt time.Time `json:"finishedAt,omitempty"`
 }
@@ -434,6 +438,7 @@ func (r *Records) remove(id, name string, leaveSmall bool) error {
 		return fmt.Errorf("remove container %.12s: %w", id, err)
 	}
 	r.releaseName(name, id)
+	_ = readCgroup(gone).Remove() // its processes are gone: a foreground --rm's skiff-init may not be yet (run removes it then)
 	if !userns.Current().Rootless {
 		_ = os.Remove(freezerDir(id)) // a paused container's cgroup, when its keeper died frozen
 	}
@@ -577,10 +582,12 @@ func (r *Records) Sweep() []string {
 				_ = writeState(dir, s)
 			}
 			os.Remove(filepath.Join(dir, "running"))
+			_ = readCgroup(dir).Remove() // its processes died with its keeper
 		}
 		f.Close()
 		cleaned = append(cleaned, name)
 	}
+	r.sweepCgroups()
 	return cleaned
 }
 

@@ -25,6 +25,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/skiff-project/skiff/pkg/catalog"
+	"github.com/skiff-project/skiff/pkg/cgroups"
 	"github.com/skiff-project/skiff/pkg/config"
 	"github.com/skiff-project/skiff/pkg/network"
 	"github.com/skiff-project/skiff/pkg/seccomp"
@@ -67,6 +68,9 @@ type RunOptions struct {
 	Links, AddHosts []string
 	// Net are the network flags besides Spec.Network.
 	Net NetOptions
+	// Limits are the resource limits (--memory, --cpus, --pids-limit, ...): with any, the
+	// container gets a cgroup of its own.
+	Limits cgroups.Limits
 	// Restart is --restart: no, always, unless-stopped or on-failure[:N] (detached only).
 	Restart string
 	// LogOpts are --log-opt KEY=VALUE: max-size (k8s-file, json-file).
@@ -181,6 +185,12 @@ func run(paths config.Paths, o RunOptions, existing *Info) (int, error) {
 		return 125, err
 	}
 	defer net.close()
+	var place *cgroups.Place // where the container's cgroup goes, when it has limits
+	if o.Limits.Any() {
+		if place, err = locateCgroups(o.Limits); err != nil {
+			return 125, err
+		}
+	}
 	swept := make(chan struct{})
 	sweep := sync.OnceFunc(func() {
 		go func() {
@@ -289,7 +299,7 @@ func run(paths config.Paths, o RunOptions, existing *Info) (int, error) {
 	}
 	trace("seccomp")
 	in := planInput{CopyUp: o.copyUp, Rootfs: rootfs, Overlay: overlay, OverlayDir: overlayDir, EtcFiles: etc, SeccompSent: bpf != nil, Rows: 24, Cols: 80,
-		NetNS: net.netns, Loopback: net.mode.OwnNamespace(), Tap: net.tap(), Join: net.joinPlan(), Hold: net.slirp != nil}
+		NetNS: net.netns, Loopback: net.mode.OwnNamespace(), Tap: net.tap(), Join: net.joinPlan(), Hold: net.slirp != nil, CgroupNS: place != nil}
 	var started time.Time // when a detached container starts, for its state
 	if o.Detach {
 		started = time.Now().UTC()
@@ -320,12 +330,33 @@ func run(paths config.Paths, o RunOptions, existing *Info) (int, error) {
 	if err := net.ready(); err != nil {
 		return 125, err
 	}
-	if net.needsPid() {
+	if net.needsPid() || place != nil {
 		if err := init.started(); err != nil {
 			return 125, err
 		}
 		if err := net.started(int(init.pid)); err != nil {
 			return 125, err
+		}
+	}
+	// the cgroup, before the plan: the command starts inside it
+	var cg *cgroups.Cgroup
+	if place != nil {
+		if cg, err = place.Create(h.ID, int(init.pid), o.Limits); err != nil {
+			return 125, err
+		}
+		defer func() {
+			if o.Detach && removed {
+				return // skiff-init keeps the container; rm or the sweep removes the cgroup
+			}
+			init.abort() // when the plan never went
+			init.reap()  // its processes are gone, and the cgroup can go
+			_ = cg.Remove()
+		}()
+		if err := replaceJSON(h.Dir, cgroupFile, cg); err != nil {
+			return 125, err
+		}
+		if _, err := os.Stat(filepath.Join(recs.Dir, cgroupsUsed)); err != nil {
+			_ = os.WriteFile(filepath.Join(recs.Dir, cgroupsUsed), nil, 0o600)
 		}
 	}
 	if err := net.record(h.Dir); err != nil {
@@ -361,7 +392,7 @@ func run(paths config.Paths, o RunOptions, existing *Info) (int, error) {
 			return code, err
 		}
 	} else {
-		_ = h.WriteState(State{Status: "exited", ExitCode: code, FinishedAt: time.Now().UTC()})
+		_ = h.WriteState(State{Status: "exited", ExitCode: code, OOMKilled: cg.OOMKilled(), FinishedAt: time.Now().UTC()})
 		h.Release()
 	}
 	trace("teardown")
@@ -413,7 +444,7 @@ func create(recs *Records, paths config.Paths, o *RunOptions) (*Handle, *catalog
 		meta.StopSignal = img.Config.Config.StopSignal
 		meta.Labels = MergeLabels(img.Config.Config.Labels, o.Labels)
 		meta.Volumes, meta.AnonVolumes = o.volumes, o.anonVolumes
-		meta.Run = &RunConfig{Spec: o.Spec, Links: o.Links, AddHosts: o.AddHosts, Restart: o.Restart, LogOpts: o.LogOpts, Net: o.Net}
+		meta.Run = &RunConfig{Spec: o.Spec, Links: o.Links, AddHosts: o.AddHosts, Restart: o.Restart, LogOpts: o.LogOpts, Net: o.Net, Limits: o.Limits}
 		if o.Spec.Entrypoint != nil {
 			meta.Command = nil
 			if *o.Spec.Entrypoint != "" {
@@ -507,7 +538,7 @@ func Start(paths config.Paths, ref string, o StartOptions) (int, error) {
 	}
 	ro := RunOptions{Image: in.Meta.Image, Remove: in.Meta.AutoRemove, Spec: in.Meta.Run.Spec, Links: in.Meta.Run.Links,
 		Restart: in.Meta.Run.Restart, LogOpts: in.Meta.Run.LogOpts,
-		AddHosts: in.Meta.Run.AddHosts, Net: in.Meta.Run.Net, Detach: !o.Attach, LogDriver: in.Meta.LogDriver, Stdout: o.Stdout, Stderr: o.Stderr,
+		AddHosts: in.Meta.Run.AddHosts, Net: in.Meta.Run.Net, Limits: in.Meta.Run.Limits, Detach: !o.Attach, LogDriver: in.Meta.LogDriver, Stdout: o.Stdout, Stderr: o.Stderr,
 		Trace: o.Trace, Compile: o.Compile}
 	ro.Spec.Name = in.Meta.Name
 	ro.Spec.Interactive = o.Interactive && o.Attach
@@ -633,7 +664,10 @@ func forkInit(o RunOptions, join bool) (*initProc, error) {
 	if o.Stdin != nil {
 		files[0] = o.Stdin.Fd()
 	}
-	flags := uintptr(unix.CLONE_NEWNS | unix.CLONE_NEWPID | unix.CLONE_NEWUTS | unix.CLONE_NEWIPC | unix.CLONE_NEWCGROUP)
+	flags := uintptr(unix.CLONE_NEWNS | unix.CLONE_NEWPID | unix.CLONE_NEWUTS | unix.CLONE_NEWIPC)
+	if !o.Limits.Any() {
+		flags |= unix.CLONE_NEWCGROUP // with limits skiff-init makes it once in the container's cgroup
+	}
 	if m, err := network.ParseMode(o.Spec.Network); err != nil || m.OwnNamespace() {
 		flags |= unix.CLONE_NEWNET // a bad mode is reported by prepareNet
 	}

@@ -181,7 +181,26 @@ static int subids(const char *file, const char *name, unsigned id, struct range 
 			n++;
 	}
 	fclose(f);
-	return n;
+	/* overlapping or touching ranges (useradd allocates one, a script appends another) are
+	 * merged: the kernel refuses overlapping maps, and newuidmap accepts a range that spans
+	 * several of the user's entries */
+	for (int i = 1; i < n; i++)
+		for (int j = i; j > 0 && r[j].start < r[j - 1].start; j--) {
+			struct range t = r[j];
+			r[j] = r[j - 1];
+			r[j - 1] = t;
+		}
+	int m = 0;
+	for (int i = 0; i < n; i++) {
+		if (m > 0 && r[i].start <= r[m - 1].start + r[m - 1].count) {
+			unsigned long end = r[i].start + r[i].count;
+			if (end > r[m - 1].start + r[m - 1].count)
+				r[m - 1].count = end - r[m - 1].start;
+			continue;
+		}
+		r[m++] = r[i];
+	}
+	return m;
 }
 
 static const char *find_tool(const char *name)

@@ -1,0 +1,269 @@
+package cgroups
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	ocg "github.com/opencontainers/cgroups"
+	"github.com/opencontainers/cgroups/fs"
+	"golang.org/x/sys/unix"
+)
+
+// Delegated are the cgroup v1 controllers `skiff system cgroups delegate` hands to a user
+// (devices is not among them: its rules need root on the host whoever owns the files).
+var Delegated = []string{"memory", "pids", "cpu", "cpuacct", "cpuset", "blkio", "freezer"}
+
+// Parent is the cgroup under which root's containers get theirs, under each controller, and
+// under which a user's delegated subtree is, as Parent/USER.
+const Parent = "skiff"
+
+// Place is where this caller's containers get their cgroups: Dir under each v1 controller's
+// mount point.
+type Place struct {
+	Mounts   map[string]string // controller -> mount point (comounted ones share one)
+	Unified  bool              // cgroup v2 only: no v1 controllers
+	Dir      string            // "/skiff" or "/skiff/USER", inside each hierarchy
+	Rootless bool
+	User     string
+}
+
+// Locate finds the cgroup v1 hierarchies in mountinfo and the place of this caller: root's
+// /skiff, or a rootless user's delegated /skiff/USER.
+func Locate(rootless bool, user string) (Place, error) {
+	f, err := os.Open("/proc/self/mountinfo")
+	if err != nil {
+		return Place{}, err
+	}
+	defer f.Close()
+	p, err := parseMounts(f)
+	if err != nil {
+		return Place{}, err
+	}
+	p.Rootless, p.User, p.Dir = rootless, user, "/"+Parent
+	if rootless {
+		p.Dir += "/" + user
+	}
+	return p, nil
+}
+
+// parseMounts reads the cgroup file systems of a mountinfo table.
+func parseMounts(r io.Reader) (Place, error) {
+	p := Place{Mounts: map[string]string{}}
+	sc := bufio.NewScanner(r)
+	v2 := false
+	for sc.Scan() {
+		pre, post, ok := strings.Cut(sc.Text(), " - ")
+		if !ok {
+			continue
+		}
+		a, b := strings.Fields(pre), strings.Fields(post)
+		if len(a) < 5 || len(b) < 3 {
+			continue
+		}
+		switch b[0] {
+		case "cgroup2":
+			if a[4] == "/sys/fs/cgroup" {
+				v2 = true
+			}
+		case "cgroup":
+			for _, opt := range strings.Split(b[2], ",") {
+				switch {
+				case opt == "rw", opt == "ro", opt == "xattr", opt == "noprefix", opt == "clone_children", opt == "cpuset_v2_mode", strings.Contains(opt, "="):
+				default:
+					p.Mounts[opt] = a[4]
+				}
+			}
+		}
+	}
+	p.Unified = v2 && len(p.Mounts) == 0
+	return p, sc.Err()
+}
+
+// Check says whether the limits can be applied here, before anything starts: each controller
+// they need is mounted and, rootless, delegated to the user.
+func (p Place) Check(l Limits) error {
+	if p.Unified {
+		return errors.New("resource limits on cgroup v2 are not supported by this skiff yet: run without limit flags, or on a cgroup v1 host")
+	}
+	for _, c := range l.Controllers() {
+		mnt, ok := p.Mounts[c]
+		if !ok {
+			return fmt.Errorf("the %s cgroup controller is not mounted on this host: run without the limits that need it", c)
+		}
+		if c == "blkio" && l.BlkioWeight != 0 && !exists(mnt, "blkio.weight") && !exists(mnt, "blkio.bfq.weight") {
+			return fmt.Errorf("--blkio-weight needs a block I/O scheduler with weights (bfq), which no disk here uses: run without --blkio-weight, or switch a disk to bfq")
+		}
+		if !p.Rootless {
+			continue
+		}
+		dir := filepath.Join(mnt, p.Dir)
+		if unix.Access(dir, unix.W_OK|unix.X_OK) != nil {
+			return fmt.Errorf("the %s cgroup controller is not delegated to %s (%s is missing or not theirs): run `sudo skiff system cgroups delegate %s` once, or run without %s limits", c, p.User, dir, p.User, c)
+		}
+	}
+	return nil
+}
+
+func exists(dir, name string) bool {
+	_, err := os.Stat(filepath.Join(dir, name))
+	return err == nil
+}
+
+// Cgroup is a container's cgroup: its directory under each controller it was made for.
+type Cgroup struct {
+	Paths map[string]string `json:"paths"`
+}
+
+// Create makes the container's cgroup (id, under the place) for the controllers the limits
+// need, moves pid into it and writes the limits. Nothing is left when it fails.
+func (p Place) Create(id string, pid int, l Limits) (*Cgroup, error) {
+	paths := map[string]string{}
+	for _, c := range l.Controllers() {
+		paths[c] = filepath.Join(p.Mounts[c], p.Dir, id)
+	}
+	cg := &ocg.Cgroup{Resources: l.Resources(), Rootless: p.Rootless}
+	m, err := fs.NewManager(cg, paths)
+	if err != nil {
+		return nil, fmt.Errorf("the container's cgroup: %w", err)
+	}
+	if err := m.Apply(pid); err != nil {
+		_ = m.Destroy()
+		return nil, fmt.Errorf("make the container's cgroup: %w", err)
+	}
+	if err := m.Set(cg.Resources); err != nil {
+		_ = m.Destroy()
+		return nil, fmt.Errorf("set the container's limits: %w", err)
+	}
+	return &Cgroup{Paths: paths}, nil
+}
+
+// Join moves pid into the cgroup (exec's process into its container's).
+func (c *Cgroup) Join(pid int) error {
+	for _, p := range c.Paths {
+		if err := ocg.WriteCgroupProc(p, pid); err != nil {
+			return fmt.Errorf("join the container's cgroup %s: %w", p, err)
+		}
+	}
+	return nil
+}
+
+// Remove deletes the cgroup's directories (once its processes are gone).
+func (c *Cgroup) Remove() error {
+	if c == nil {
+		return nil
+	}
+	var first error
+	for _, p := range c.Paths {
+		if err := unix.Rmdir(p); err != nil && err != unix.ENOENT && first == nil {
+			first = fmt.Errorf("remove the cgroup %s: %w", p, err)
+		}
+	}
+	return first
+}
+
+// OOMKilled says whether the kernel killed a process of the cgroup for want of memory.
+func (c *Cgroup) OOMKilled() bool {
+	if c == nil || c.Paths["memory"] == "" {
+		return false
+	}
+	n, err := fs.OOMKillCount(c.Paths["memory"])
+	return err == nil && n > 0
+}
+
+// Sweep removes the cgroups under the place whose container is gone (exists says which are
+// not), as a killed skiff leaves them: a cgroup with a process in it is never removed.
+func (p Place) Sweep(exists func(id string) bool) {
+	seen := map[string]bool{}
+	for _, mnt := range p.Mounts {
+		dir := filepath.Join(mnt, p.Dir)
+		if seen[dir] {
+			continue
+		}
+		seen[dir] = true
+		ents, err := os.ReadDir(dir)
+		if err != nil {
+			continue
+		}
+		for _, e := range ents {
+			if e.IsDir() && len(e.Name()) == 64 && !exists(e.Name()) {
+				_ = unix.Rmdir(filepath.Join(dir, e.Name()))
+			}
+		}
+	}
+}
+
+// Delegate hands user (uid, gid) a subtree /skiff/USER under each delegated v1 controller, as
+// libcgroup's `cgcreate -a -t` does: the directory and its files become the user's, so their
+// skiff can make their containers' cgroups below it. It returns the directories. Root only.
+func Delegate(user string, uid, gid int) ([]string, error) {
+	p, err := Locate(true, user)
+	if err != nil {
+		return nil, err
+	}
+	if p.Unified {
+		return nil, errors.New("this host has cgroup v2 only: delegation there is systemd's (Delegate=yes), not this command's")
+	}
+	var dirs []string
+	seen := map[string]bool{}
+	for _, c := range Delegated {
+		mnt, ok := p.Mounts[c]
+		if !ok || seen[mnt] {
+			continue
+		}
+		seen[mnt] = true
+		parent, dir := filepath.Join(mnt, Parent), filepath.Join(mnt, p.Dir)
+		for _, d := range []string{parent, dir} {
+			if err := os.Mkdir(d, 0o755); err != nil && !errors.Is(err, os.ErrExist) {
+				return dirs, fmt.Errorf("create %s: %w", d, err)
+			}
+			if p.Mounts["cpuset"] == mnt {
+				// a cpuset cgroup takes no process until it has CPUs and memory nodes
+				for _, f := range []string{"cpuset.cpus", "cpuset.mems"} {
+					if err := inherit(d, f); err != nil {
+						return dirs, err
+					}
+				}
+			}
+		}
+		ents, err := os.ReadDir(dir)
+		if err != nil {
+			return dirs, err
+		}
+		if err := os.Chown(dir, uid, gid); err != nil {
+			return dirs, fmt.Errorf("hand %s to %s: %w", dir, user, err)
+		}
+		for _, e := range ents {
+			if !e.IsDir() {
+				_ = os.Chown(filepath.Join(dir, e.Name()), uid, gid)
+			}
+		}
+		dirs = append(dirs, dir)
+	}
+	if len(dirs) == 0 {
+		return nil, errors.New("this host has no cgroup v1 controllers mounted")
+	}
+	sort.Strings(dirs)
+	return dirs, nil
+}
+
+// inherit copies a cpuset file from the parent cgroup when it is empty here.
+func inherit(dir, name string) error {
+	b, err := os.ReadFile(filepath.Join(dir, name))
+	if err != nil || strings.TrimSpace(string(b)) != "" {
+		return err
+	}
+	from, err := os.ReadFile(filepath.Join(filepath.Dir(dir), name))
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(dir, name), from, 0o644); err != nil {
+		return fmt.Errorf("set %s of %s: %w", name, dir, err)
+	}
+	return nil
+}

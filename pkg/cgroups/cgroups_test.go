@@ -1,0 +1,94 @@
+package cgroups
+
+import (
+	"reflect"
+	"strings"
+	"testing"
+)
+
+func TestParse(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		in   Flags
+		want Limits
+		err  string
+	}{
+		{"none", Flags{}, Limits{}, ""},
+		{"memory", Flags{Memory: "32m"}, Limits{Memory: 32 << 20}, ""},
+		{"memory and swap", Flags{Memory: "1g", MemorySwap: "2g"}, Limits{Memory: 1 << 30, MemorySwap: 2 << 30}, ""},
+		{"unlimited swap", Flags{Memory: "64m", MemorySwap: "-1"}, Limits{Memory: 64 << 20, MemorySwap: -1}, ""},
+		{"cpus", Flags{CPUs: "0.5"}, Limits{NanoCPUs: 5e8}, ""},
+		{"cpu shares, period, quota", Flags{CPUShares: "512", CPUPeriod: "50000", CPUQuota: "25000"}, Limits{CPUShares: 512, CPUPeriod: 50000, CPUQuota: 25000}, ""},
+		{"cpuset", Flags{CpusetCpus: "0", CpusetMems: "0"}, Limits{CpusetCpus: "0", CpusetMems: "0"}, ""},
+		{"pids", Flags{PidsLimit: "10"}, Limits{PidsLimit: 10}, ""},
+		{"pids unlimited", Flags{PidsLimit: "-1"}, Limits{PidsLimit: -1}, ""},
+		{"blkio", Flags{BlkioWeight: "300"}, Limits{BlkioWeight: 300}, ""},
+		{"bad memory", Flags{Memory: "lots"}, Limits{}, "invalid --memory"},
+		{"tiny memory", Flags{Memory: "1m"}, Limits{}, "the least is 6m"},
+		{"swap below memory", Flags{Memory: "64m", MemorySwap: "32m"}, Limits{}, "at least --memory"},
+		{"swap alone", Flags{MemorySwap: "64m"}, Limits{}, "needs --memory"},
+		{"reservation above memory", Flags{Memory: "64m", MemoryReservation: "128m"}, Limits{}, "must not exceed"},
+		{"zero cpus", Flags{CPUs: "0"}, Limits{}, "invalid --cpus"},
+		{"too many cpus", Flags{CPUs: "100000"}, Limits{}, "CPUs"},
+		{"cpus with quota", Flags{CPUs: "1", CPUQuota: "50000"}, Limits{}, "one or the other"},
+		{"bad cpuset", Flags{CpusetCpus: "2-1"}, Limits{}, "invalid --cpuset-cpus"},
+		{"zero pids", Flags{PidsLimit: "0"}, Limits{}, "invalid --pids-limit"},
+		{"bad blkio", Flags{BlkioWeight: "5"}, Limits{}, "from 10 to 1000"},
+		{"bad shares", Flags{CPUShares: "x"}, Limits{}, "invalid --cpu-shares"},
+	} {
+		got, err := Parse(c.in)
+		if c.err != "" {
+			if err == nil || !strings.Contains(err.Error(), c.err) {
+				t.Errorf("%s: Parse = %+v, %v; want an error with %q", c.name, got, err, c.err)
+			}
+			continue
+		}
+		if err != nil || got != c.want {
+			t.Errorf("%s: Parse = %+v, %v; want %+v", c.name, got, err, c.want)
+		}
+	}
+}
+
+func TestResources(t *testing.T) {
+	r := Limits{Memory: 64 << 20, NanoCPUs: 5e8, PidsLimit: 10}.Resources()
+	if r.Memory != 64<<20 || r.MemorySwap != 128<<20 || r.CpuQuota != 50000 || r.CpuPeriod != 100000 || r.PidsLimit == nil || *r.PidsLimit != 10 {
+		t.Errorf("Resources = %+v", r)
+	}
+	if got := (Limits{Memory: 1, PidsLimit: 1, CpusetCpus: "0", CPUShares: 2, BlkioWeight: 10}).Controllers(); !reflect.DeepEqual(got, []string{"memory", "cpu", "cpuset", "pids", "blkio"}) {
+		t.Errorf("Controllers = %v", got)
+	}
+	if (Limits{}).Any() || !(Limits{PidsLimit: 5}).Any() {
+		t.Error("Any")
+	}
+}
+
+func TestParseMounts(t *testing.T) {
+	hybrid := `21 26 0:20 / /proc rw,relatime - proc proc rw
+30 29 0:26 / /sys/fs/cgroup/unified rw,nosuid - cgroup2 cgroup2 rw
+31 29 0:27 / /sys/fs/cgroup/memory rw,nosuid - cgroup cgroup rw,memory
+32 29 0:28 / /sys/fs/cgroup/cpu,cpuacct rw,nosuid - cgroup cgroup rw,cpu,cpuacct
+33 29 0:29 / /sys/fs/cgroup/systemd rw,nosuid - cgroup cgroup rw,xattr,name=systemd
+`
+	p, err := parseMounts(strings.NewReader(hybrid))
+	if err != nil || p.Unified {
+		t.Fatalf("parseMounts: %+v, %v", p, err)
+	}
+	want := map[string]string{"memory": "/sys/fs/cgroup/memory", "cpu": "/sys/fs/cgroup/cpu,cpuacct", "cpuacct": "/sys/fs/cgroup/cpu,cpuacct"}
+	if !reflect.DeepEqual(p.Mounts, want) {
+		t.Errorf("mounts %v, want %v", p.Mounts, want)
+	}
+	v2, _ := parseMounts(strings.NewReader("30 29 0:26 / /sys/fs/cgroup rw - cgroup2 cgroup2 rw\n"))
+	if !v2.Unified {
+		t.Error("a cgroup2-only host is unified")
+	}
+	if err := v2.Check(Limits{Memory: 64 << 20}); err == nil || !strings.Contains(err.Error(), "cgroup v2") {
+		t.Errorf("Check on v2: %v", err)
+	}
+	p.Rootless, p.User, p.Dir = true, "nobodyhere", "/skiff/nobodyhere"
+	if err := p.Check(Limits{Memory: 64 << 20}); err == nil || !strings.Contains(err.Error(), "skiff system cgroups delegate nobodyhere") {
+		t.Errorf("Check without delegation: %v", err)
+	}
+	if err := p.Check(Limits{PidsLimit: 5}); err == nil || !strings.Contains(err.Error(), "pids cgroup controller is not mounted") {
+		t.Errorf("Check of a missing controller: %v", err)
+	}
+}

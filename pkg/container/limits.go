@@ -1,0 +1,79 @@
+package container
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/user"
+	"path/filepath"
+	"strconv"
+
+	"github.com/skiff-project/skiff/pkg/cgroups"
+	"github.com/skiff-project/skiff/pkg/userns"
+)
+
+// cgroupFile, in a container's directory, names its cgroup (when it has limits).
+const cgroupFile = "cgroup.json"
+
+// cgroupsUsed, in the containers' directory, says some container got a cgroup: only then does
+// the sweep look for cgroups that killed skiff processes left.
+const cgroupsUsed = "cgroups-used"
+
+// locateCgroups finds where this caller's containers get their cgroups and checks that the
+// limits can be applied there.
+func locateCgroups(l cgroups.Limits) (*cgroups.Place, error) {
+	st := userns.Current()
+	name := ""
+	if st.Rootless {
+		u, err := user.LookupId(strconv.Itoa(st.UID))
+		if err != nil {
+			return nil, fmt.Errorf("resource limits: who is user %d? %w", st.UID, err)
+		}
+		name = u.Username
+	}
+	p, err := cgroups.Locate(st.Rootless, name)
+	if err != nil {
+		return nil, err
+	}
+	if err := p.Check(l); err != nil {
+		return nil, err
+	}
+	return &p, nil
+}
+
+// readCgroup returns the cgroup a container's directory names, or nil.
+func readCgroup(dir string) *cgroups.Cgroup {
+	b, err := os.ReadFile(filepath.Join(dir, cgroupFile))
+	if err != nil {
+		return nil
+	}
+	var c cgroups.Cgroup
+	if json.Unmarshal(b, &c) != nil {
+		return nil
+	}
+	return &c
+}
+
+// sweepCgroups removes the cgroups of containers that are gone (a killed skiff's).
+func (r *Records) sweepCgroups() {
+	if _, err := os.Stat(filepath.Join(r.Dir, cgroupsUsed)); err != nil {
+		return
+	}
+	st := userns.Current()
+	name := ""
+	if st.Rootless {
+		u, err := user.LookupId(strconv.Itoa(st.UID))
+		if err != nil {
+			return
+		}
+		name = u.Username
+	}
+	p, err := cgroups.Locate(st.Rootless, name)
+	if err != nil {
+		return
+	}
+	p.Sweep(func(id string) bool {
+		_, err := os.Stat(r.Path(id))
+		return err == nil
+	})
+}

@@ -1,0 +1,135 @@
+package integration
+
+import (
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// TestLimits is run's resource limits on this host's cgroup v1: rootless on a subtree that
+// `skiff system cgroups delegate` hands over (and the clear error before that), and as root.
+func TestLimits(t *testing.T) {
+	if os.Getuid() != 0 {
+		t.Skip("delegating a cgroup subtree needs root")
+	}
+	forModes(t, rangeModes, func(t *testing.T, m *mode) {
+		dir := "/skiff" // where the containers' cgroups are, under each controller
+		if !m.root {
+			dir += "/" + m.user
+			// without delegation: one line naming the controller and the fix; runs without
+			// limits go on working
+			for _, c := range []string{"memory", "pids", "cpu", "cpuacct", "cpuset", "blkio", "freezer"} {
+				os.Remove(filepath.Join("/sys/fs/cgroup", c, dir)) // fails while a container's cgroup is in it
+			}
+			if _, err := os.Stat("/sys/fs/cgroup/memory" + dir); err == nil {
+				t.Fatalf("could not take the delegation of %s back for the test", m.user)
+			}
+			r := m.skiff("run", "--rm", "--memory", "32m", "bbtest", "true")
+			if checkOneLineError(r, 125) != "" || !strings.Contains(r.stderr, "memory") || !strings.Contains(r.stderr, "skiff system cgroups delegate "+m.user) {
+				t.Errorf("--memory without delegation: %v", r)
+			}
+			if r := m.skiff("run", "--rm", "bbtest", "echo", "ok"); norm(r.stdout) != "ok" {
+				t.Errorf("a run without limits, without delegation: %v", r)
+			}
+			if r := m.skiff("system", "cgroups", "delegate", m.user); checkOneLineError(r, 125) != "" || !strings.Contains(r.stderr, "as root") {
+				t.Errorf("delegate by the user themself: %v", r)
+			}
+			r = execArgv([]string{skiffBin, "system", "cgroups", "delegate", m.user}, opts{})
+			if r.code != 0 || !strings.Contains(r.stdout, "/sys/fs/cgroup/memory"+dir) {
+				t.Fatalf("skiff system cgroups delegate %s: %v", m.user, r)
+			}
+		}
+
+		// memory: over the limit the kernel kills (137, OOMKilled); under it the run succeeds
+		dd := []string{"dd", "if=/dev/zero", "of=/dev/null", "bs=64M", "count=1"}
+		if r := m.skiff(append([]string{"run", "--rm", "--memory", "32m", "bbtest"}, dd...)...); r.code != 137 {
+			t.Errorf("64 MiB under --memory 32m: want 137, got %v", r)
+		}
+		if r := m.skiff(append([]string{"run", "--rm", "-m", "128m", "bbtest"}, dd...)...); r.code != 0 {
+			t.Errorf("64 MiB under --memory 128m: %v", r)
+		}
+		m.skiff("rm", "-f", "tlimoom", "tlim")
+		m.skiff(append([]string{"run", "--name", "tlimoom", "--memory", "32m", "bbtest"}, dd...)...)
+		if r := m.skiff("inspect", "--format", "{{.State.OOMKilled}} {{.State.ExitCode}} {{.HostConfig.Memory}}", "tlimoom"); norm(r.stdout) != "true 137 33554432" {
+			t.Errorf("inspect after an OOM kill: %v", r)
+		}
+		m.skiff("rm", "-f", "tlimoom")
+
+		// pids: the 11th process cannot fork
+		if r := m.skiff("run", "--rm", "--pids-limit", "10", "bbtest", "sh", "-c", "for i in $(seq 20); do sleep 2 & done; wait"); !strings.Contains(r.stderr, "fork") {
+			t.Errorf("20 processes under --pids-limit 10: %v", r)
+		}
+
+		// the limits in the container's cgroup files; exec joins the cgroup
+		m.mustSkiff(t, "run", "-d", "--name", "tlim", "--memory", "64m", "--memory-reservation", "32m", "--cpus", "0.5", "--cpu-shares", "512",
+			"--cpuset-cpus", "0", "--pids-limit", "50", "bbtest", "sleep", "60")
+		pid := strings.TrimSpace(m.skiff("inspect", "--format", "{{.State.Pid}}", "tlim").stdout)
+		cg, _ := os.ReadFile("/proc/" + pid + "/cgroup")
+		id := regexp.MustCompile(`memory:` + regexp.QuoteMeta(dir) + `/([0-9a-f]{64})`).FindStringSubmatch(string(cg))
+		if id == nil {
+			t.Fatalf("the container's memory cgroup is not under %s: %s", dir, cg)
+		}
+		for _, f := range []struct{ ctl, file, want string }{
+			{"memory", "memory.limit_in_bytes", "67108864"},
+			{"memory", "memory.soft_limit_in_bytes", "33554432"},
+			{"cpu", "cpu.cfs_quota_us", "50000"},
+			{"cpu", "cpu.cfs_period_us", "100000"},
+			{"cpu", "cpu.shares", "512"},
+			{"cpuset", "cpuset.cpus", "0"},
+			{"pids", "pids.max", "50"},
+		} {
+			b, err := os.ReadFile(filepath.Join("/sys/fs/cgroup", f.ctl, dir, id[1], f.file))
+			if strings.TrimSpace(string(b)) != f.want {
+				t.Errorf("%s of the container: %q, %v; want %s", f.file, b, err, f.want)
+			}
+		}
+		if r := m.skiff("exec", "tlim", "cat", "/proc/self/cgroup"); !strings.Contains(r.stdout, "pids:/\n") {
+			t.Errorf("exec's process should be in the container's cgroup (the root of its namespace): %v", r)
+		}
+		if r := m.skiff("inspect", "--format", "{{.HostConfig.NanoCpus}} {{.HostConfig.PidsLimit}} {{.HostConfig.CpusetCpus}}", "tlim"); norm(r.stdout) != "500000000 50 0" {
+			t.Errorf("inspect's HostConfig limits: %v", r)
+		}
+		m.mustSkiff(t, "rm", "-f", "tlim")
+		for _, c := range []string{"memory", "cpu", "pids", "cpuset"} {
+			if _, err := os.Stat(filepath.Join("/sys/fs/cgroup", c, dir, id[1])); err == nil {
+				t.Errorf("the %s cgroup is left after rm -f", c)
+			}
+		}
+
+		// kill -9 of skiff: the next skiff command sweeps the container and its cgroup
+		s := m.start(t, "run", "--rm", "--name", "tlimk", "--memory", "64m", "bbtest", "sleep", "30")
+		var kid string
+		for end := time.Now().Add(10 * time.Second); time.Now().Before(end) && kid == ""; time.Sleep(20 * time.Millisecond) {
+			ents, _ := os.ReadDir("/sys/fs/cgroup/memory" + dir)
+			for _, e := range ents {
+				if len(e.Name()) == 64 {
+					kid = e.Name()
+				}
+			}
+		}
+		if kid == "" {
+			t.Fatal("the container's memory cgroup did not appear")
+		}
+		syscall.Kill(s.cmd.Process.Pid, syscall.SIGKILL)
+		s.wait(t, 10*time.Second)
+		gone := func() bool {
+			_, err := os.Stat(filepath.Join("/sys/fs/cgroup/memory", dir, kid))
+			return err != nil
+		}
+		waitFor(5*time.Second, func() bool { m.skiff("run", "--rm", "bbtest", "true"); return gone() })
+		if !gone() {
+			t.Errorf("the cgroup of a container whose skiff was killed was not swept")
+		}
+
+		// bad values: one line, 125
+		for _, args := range [][]string{{"--memory", "lots"}, {"--memory", "1m"}, {"--cpus", "0"}, {"--pids-limit", "0"}, {"--cpuset-cpus", "x"}} {
+			if r := m.skiff(append(append([]string{"run", "--rm"}, args...), "bbtest", "true")...); checkOneLineError(r, 125) != "" {
+				t.Errorf("run %s: %v", strings.Join(args, " "), r)
+			}
+		}
+	})
+}
