@@ -91,6 +91,7 @@ bench: deps-bench build
 	@bash test/bench/pull.sh
 	@bash test/bench/build.sh
 	@bash test/bench/net.sh
+	@bash test/bench/limits.sh
 
 install: build
 	install -D -m 0755 bin/skiff $(DESTDIR)$(PREFIX)/bin/skiff
