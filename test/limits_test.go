@@ -52,12 +52,21 @@ func TestLimits(t *testing.T) {
 		if r := m.skiff(append([]string{"run", "--rm", "-m", "128m", "bbtest"}, dd...)...); r.code != 0 {
 			t.Errorf("64 MiB under --memory 128m: %v", r)
 		}
-		m.skiff("rm", "-f", "tlimoom", "tlim")
+		m.skiff("rm", "-f", "tlimoom", "tlimoomd", "tlim")
 		m.skiff(append([]string{"run", "--name", "tlimoom", "--memory", "32m", "bbtest"}, dd...)...)
 		if r := m.skiff("inspect", "--format", "{{.State.OOMKilled}} {{.State.ExitCode}} {{.HostConfig.Memory}}", "tlimoom"); norm(r.stdout) != "true 137 33554432" {
 			t.Errorf("inspect after an OOM kill: %v", r)
 		}
 		m.skiff("rm", "-f", "tlimoom")
+		// a detached container's keeper records the OOM kill too
+		m.mustSkiff(t, append([]string{"run", "-d", "--name", "tlimoomd", "--memory", "32m", "bbtest"}, dd...)...)
+		if r := m.skiff("wait", "tlimoomd"); norm(r.stdout) != "137" {
+			t.Errorf("wait for a detached container killed for memory: %v", r)
+		}
+		if r := m.skiff("inspect", "--format", "{{.State.OOMKilled}}", "tlimoomd"); norm(r.stdout) != "true" {
+			t.Errorf("inspect after an OOM kill of a detached container: %v", r)
+		}
+		m.skiff("rm", "-f", "tlimoomd")
 
 		// pids: the 11th process cannot fork
 		if r := m.skiff("run", "--rm", "--pids-limit", "10", "bbtest", "sh", "-c", "for i in $(seq 20); do sleep 2 & done; wait"); !strings.Contains(r.stderr, "fork") {

@@ -985,7 +985,20 @@ static struct {
 	long long log_max;                /* --log-opt max-size: the log starts over beyond it */
 	const char *restart;              /* no, always, unless-stopped, on-failure */
 	long restart_max;                 /* on-failure:N; 0: no limit */
-} shim = { .running_fd = -1, .state_fd = -1, .log_fd = -1, .restart = "no" };
+	int oom_fd;                       /* the cgroup's memory.oom_control, for OOMKilled */
+} shim = { .running_fd = -1, .state_fd = -1, .log_fd = -1, .restart = "no", .oom_fd = -1 };
+
+/* oom_killed says whether the kernel killed a process of the container's memory cgroup. */
+static int oom_killed(void)
+{
+	char b[1024];
+	ssize_t n = shim.oom_fd < 0 ? -1 : pread(shim.oom_fd, b, sizeof b - 1, 0);
+	if (n <= 0)
+		return 0;
+	b[n] = 0;
+	const char *k = strstr(b, "oom_kill ");
+	return k && strtoul(k + 9, NULL, 10) > 0;
+}
 
 /* skiff stop sends its signal with sigqueue and this value: a container stopped on purpose is
  * not restarted by its policy */
@@ -1245,8 +1258,8 @@ static void __attribute__((noreturn)) shim_loop(pid_t child, int out, int err, s
 		/* an --rm container is removed by the next skiff that finds its lock free */
 		char ts[64], buf[512];
 		now_rfc3339(ts, sizeof ts);
-		int k = snprintf(buf, sizeof buf, "{\"status\":\"exited\",\"exitCode\":%d,\"startedAt\":\"%s\",\"finishedAt\":\"%s\"}",
-		                 code < 0 ? 137 : code, shim.started_at, ts);
+		int k = snprintf(buf, sizeof buf, "{\"status\":\"exited\",\"exitCode\":%d,%s\"startedAt\":\"%s\",\"finishedAt\":\"%s\"}",
+		                 code < 0 ? 137 : code, oom_killed() ? "\"oomKilled\":true," : "", shim.started_at, ts);
 		if (pwrite(shim.state_fd, buf, (size_t)k, 0) == k && ftruncate(shim.state_fd, k) < 0)
 			errno = 0;
 	}
@@ -1846,6 +1859,8 @@ int main(int argc, char **argv)
 		} else if (!strcmp(op, "cgroupns")) { /* skiff has moved this process into the container's cgroup */
 			if (unshare(CLONE_NEWCGROUP) < 0)
 				die("create a cgroup namespace: %s", strerror(errno));
+		} else if (!strcmp(op, "oomfile")) { /* the cgroup's memory.oom_control, on the sync socket after hold's */
+			shim.oom_fd = recv_fd();
 		} else if (!strcmp(op, "hold")) { /* a descriptor held for life: slirp4netns's exit pipe */
 			recv_fd(); /* close-on-exec: the command does not get it */
 		} else if (!strcmp(op, "netns")) { /* path: join that network namespace (container:NAME) */

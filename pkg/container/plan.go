@@ -52,6 +52,9 @@ import (
 //	                                       socket, after tap's
 //	hold                                   a descriptor comes on the sync socket (last): held for
 //	                                       skiff-init's life (slirp4netns ends when it closes)
+//	oomfile                                memory.oom_control of the container's cgroup comes on
+//	                                       the sync socket (after hold's): oomKilled in the
+//	                                       state a detached container's keeper writes
 //	nostdin                                the command's stdin is /dev/null
 //	seccomp  FD                            the BPF program; -1 (what skiff sends): on the sync socket
 //	tty      ROWS COLS
@@ -125,6 +128,9 @@ type planInput struct {
 	Tap *tapPlan
 	// Join, when set, puts the container on a user network (eth1).
 	Join *joinPlan
+	// OOMFile says the container's memory.oom_control comes on the sync socket, last: a
+	// detached container's keeper reads it for the state's oomKilled.
+	OOMFile bool
 	// CgroupNS makes skiff-init enter a cgroup namespace of its own (it was forked without,
 	// to be moved into the container's cgroup first).
 	CgroupNS bool
@@ -306,6 +312,9 @@ func (p *plan) process(proc *rspec.Process, in planInput) error {
 	}
 	if in.Hold {
 		p.op("hold")
+	}
+	if in.OOMFile {
+		p.op("oomfile")
 	}
 	for _, e := range proc.Env {
 		p.op("env", e)

@@ -299,7 +299,8 @@ func run(paths config.Paths, o RunOptions, existing *Info) (int, error) {
 	}
 	trace("seccomp")
 	in := planInput{CopyUp: o.copyUp, Rootfs: rootfs, Overlay: overlay, OverlayDir: overlayDir, EtcFiles: etc, SeccompSent: bpf != nil, Rows: 24, Cols: 80,
-		NetNS: net.netns, Loopback: net.mode.OwnNamespace(), Tap: net.tap(), Join: net.joinPlan(), Hold: net.slirp != nil, CgroupNS: place != nil}
+		NetNS: net.netns, Loopback: net.mode.OwnNamespace(), Tap: net.tap(), Join: net.joinPlan(), Hold: net.slirp != nil, CgroupNS: place != nil,
+		OOMFile: o.Detach && place != nil && slices.Contains(o.Limits.Controllers(), "memory")}
 	var started time.Time // when a detached container starts, for its state
 	if o.Detach {
 		started = time.Now().UTC()
@@ -359,10 +360,19 @@ func run(paths config.Paths, o RunOptions, existing *Info) (int, error) {
 			_ = os.WriteFile(filepath.Join(recs.Dir, cgroupsUsed), nil, 0o600)
 		}
 	}
+	initFiles := net.files // the descriptors skiff-init takes after the keeper's
+	if in.OOMFile {
+		f, err := os.Open(filepath.Join(cg.Paths["memory"], "memory.oom_control"))
+		if err != nil {
+			return 125, fmt.Errorf("the container's memory cgroup: %w", err)
+		}
+		defer f.Close()
+		initFiles = append(append([]*os.File{}, initFiles...), f)
+	}
 	if err := net.record(h.Dir); err != nil {
 		return 125, err
 	}
-	code, err := init.run(h, planBytes, bpf, keep, net.files, o, trace, sweep)
+	code, err := init.run(h, planBytes, bpf, keep, initFiles, o, trace, sweep)
 	if err != nil {
 		return code, err
 	}
