@@ -102,12 +102,50 @@ func TestLimits(t *testing.T) {
 		if r := m.skiff("inspect", "--format", "{{.HostConfig.NanoCpus}} {{.HostConfig.PidsLimit}} {{.HostConfig.CpusetCpus}}", "tlim"); norm(r.stdout) != "500000000 50 0" {
 			t.Errorf("inspect's HostConfig limits: %v", r)
 		}
+		// update: live, and in the record
+		m.mustSkiff(t, "update", "--memory", "96m", "--pids-limit", "20", "--cpus", "1", "tlim")
+		for _, f := range []struct{ ctl, file, want string }{
+			{"memory", "memory.limit_in_bytes", "100663296"},
+			{"cpu", "cpu.cfs_quota_us", "100000"},
+			{"pids", "pids.max", "20"},
+		} {
+			b, err := os.ReadFile(filepath.Join("/sys/fs/cgroup", f.ctl, dir, id[1], f.file))
+			if strings.TrimSpace(string(b)) != f.want {
+				t.Errorf("after update, %s: %q, %v; want %s", f.file, b, err, f.want)
+			}
+		}
+		if r := m.skiff("inspect", "--format", "{{.HostConfig.Memory}} {{.HostConfig.NanoCpus}} {{.HostConfig.PidsLimit}}", "tlim"); norm(r.stdout) != "100663296 1000000000 20" {
+			t.Errorf("inspect after update: %v", r)
+		}
+		if r := m.skiff("update", "tlim"); checkOneLineError(r, 125) != "" {
+			t.Errorf("update without a limit: %v", r)
+		}
+		if r := m.skiff("update", "--memory-swap", "32m", "tlim"); checkOneLineError(r, 125) != "" || !strings.Contains(r.stderr, "--memory-swap") {
+			t.Errorf("update to a swap limit below memory: %v", r)
+		}
 		m.mustSkiff(t, "rm", "-f", "tlim")
 		for _, c := range []string{"memory", "cpu", "pids", "cpuset"} {
 			if _, err := os.Stat(filepath.Join("/sys/fs/cgroup", c, dir, id[1])); err == nil {
 				t.Errorf("the %s cgroup is left after rm -f", c)
 			}
 		}
+
+		// update with a limit of a controller the cgroup lacks: made, the processes moved in
+		m.skiff("rm", "-f", "tlimadd")
+		m.mustSkiff(t, "run", "-d", "--name", "tlimadd", "--memory", "64m", "bbtest", "sleep", "60")
+		m.mustSkiff(t, "update", "--pids-limit", "5", "tlimadd")
+		if r := m.skiff("exec", "tlimadd", "sh", "-c", "for i in 1 2 3 4 5 6; do sleep 3 & done; wait"); !strings.Contains(r.stderr, "fork") {
+			t.Errorf("update --pids-limit 5 on a container without a pids cgroup: %v", r)
+		}
+		m.skiff("rm", "-f", "tlimadd")
+
+		// a running container without limits has no cgroup to update
+		m.skiff("rm", "-f", "tnolim")
+		m.mustSkiff(t, "run", "-d", "--name", "tnolim", "bbtest", "sleep", "60")
+		if r := m.skiff("update", "--memory", "64m", "tnolim"); checkOneLineError(r, 125) != "" || !strings.Contains(r.stderr, "without limits") {
+			t.Errorf("update of a container running without limits: %v", r)
+		}
+		m.skiff("rm", "-f", "tnolim")
 
 		// kill -9 of skiff: the next skiff command sweeps the container and its cgroup
 		s := m.start(t, "run", "--rm", "--name", "tlimk", "--memory", "64m", "bbtest", "sleep", "30")

@@ -82,6 +82,7 @@ func main() {
 			containerCommand(),
 			logsCommand(),
 			stopCommand(),
+			updateCommand(),
 			killCommand(),
 			waitCommand(),
 			imagesCommand(),

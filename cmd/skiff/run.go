@@ -8,7 +8,6 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/skiff-project/skiff/pkg/cgroups"
 	"github.com/skiff-project/skiff/pkg/container"
 	"github.com/skiff-project/skiff/pkg/spec"
 )
@@ -19,7 +18,7 @@ func runCommand() *cli.Command {
 		Usage:                  "run a command in a new container",
 		ArgsUsage:              "IMAGE [COMMAND [ARG...]]",
 		UseShortOptionHandling: true,
-		Flags: []cli.Flag{
+		Flags: append([]cli.Flag{
 			&cli.BoolFlag{Name: "rm", Usage: "remove the container when it exits"},
 			&cli.BoolFlag{Name: "detach", Aliases: []string{"d"}, Usage: "run in the background and print the container's ID"},
 			&cli.StringFlag{Name: "log-driver", Value: "k8s-file", Usage: "with -d: where the output goes: k8s-file, json-file or none"},
@@ -55,25 +54,13 @@ func runCommand() *cli.Command {
 			&cli.BoolFlag{Name: "privileged", Usage: "all capabilities, no seccomp, no masked paths"},
 			&cli.StringSliceFlag{Name: "security-opt", Usage: "seccomp=unconfined|PROFILE.json, no-new-privileges"},
 			&cli.StringSliceFlag{Name: "ulimit", Usage: "set a resource limit: NAME=SOFT[:HARD]"},
-			&cli.StringFlag{Name: "memory", Aliases: []string{"m"}, Usage: "memory limit (e.g. 512m, 2g)"},
-			&cli.StringFlag{Name: "memory-swap", Usage: "memory and swap together (-1: no limit on swap)"},
-			&cli.StringFlag{Name: "memory-reservation", Usage: "memory soft limit"},
-			&cli.BoolFlag{Name: "oom-kill-disable", Usage: "the kernel does not kill the container's processes when memory runs out"},
-			&cli.StringFlag{Name: "cpus", Usage: "number of CPUs (e.g. 0.5)"},
-			&cli.StringFlag{Name: "cpu-shares", Aliases: []string{"c"}, Usage: "CPU weight against other containers (default 1024)"},
-			&cli.StringFlag{Name: "cpu-period", Usage: "CFS period in microseconds"},
-			&cli.StringFlag{Name: "cpu-quota", Usage: "CFS quota in microseconds per period"},
-			&cli.StringFlag{Name: "cpuset-cpus", Usage: "CPUs the container may use (e.g. 0-2,4)"},
-			&cli.StringFlag{Name: "cpuset-mems", Usage: "memory nodes the container may use"},
-			&cli.StringFlag{Name: "pids-limit", Usage: "most processes at once (-1: no limit)"},
-			&cli.StringFlag{Name: "blkio-weight", Usage: "block I/O weight, 10 to 1000"},
 			&cli.BoolFlag{Name: "init", Usage: "accepted for compatibility: skiff-init is always PID 1", Hidden: true},
 			&cli.StringFlag{Name: "pull", Value: "missing", Usage: "pull the image: missing, always or never"},
 			&cli.BoolFlag{Name: "tls-verify", Value: true, Usage: "for a pull: require HTTPS and verify certificates"},
 			&cli.StringFlag{Name: "creds", Usage: "for a pull: USER[:PASSWORD]"},
 			&cli.StringFlag{Name: "authfile", Usage: "for a pull: auth file"},
 			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "no pull progress"},
-		},
+		}, limitFlags()...),
 		Action: func(c *cli.Context) error {
 			if c.NArg() < 1 {
 				return &usageError{"skiff run needs an image: skiff run [OPTIONS] IMAGE [COMMAND [ARG...]]"}
@@ -150,15 +137,9 @@ func runCommand() *cli.Command {
 			default:
 				return &usageError{fmt.Sprintf("invalid --pull %q: use missing, always or never", c.String("pull"))}
 			}
-			limits, err := cgroups.Parse(cgroups.Flags{Memory: c.String("memory"), MemorySwap: c.String("memory-swap"),
-				MemoryReservation: c.String("memory-reservation"), OOMKillDisable: c.Bool("oom-kill-disable"),
-				CPUs: c.String("cpus"), CPUShares: c.String("cpu-shares"), CPUPeriod: c.String("cpu-period"), CPUQuota: c.String("cpu-quota"),
-				CpusetCpus: c.String("cpuset-cpus"), CpusetMems: c.String("cpuset-mems"), PidsLimit: c.String("pids-limit"),
-				BlkioWeight: c.String("blkio-weight")})
-			if err != nil {
-				return &usageError{err.Error()}
+			if o.Limits, err = parseLimits(c); err != nil {
+				return err
 			}
-			o.Limits = limits
 			o.Compile = compileSeccomp
 			return exitWith(container.Run(paths, o))
 		},

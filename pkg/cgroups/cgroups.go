@@ -143,6 +143,46 @@ func (p Place) Create(id string, pid int, l Limits) (*Cgroup, error) {
 	return &Cgroup{Paths: paths}, nil
 }
 
+// Update writes new limits l into a running container's cgroup (id, under p): a controller
+// the cgroup lacks is made and every process of the container moved into it first.
+func (c *Cgroup) Update(p Place, id string, l Limits) error {
+	var pids []int
+	for _, ctl := range l.Controllers() {
+		if _, ok := c.Paths[ctl]; ok {
+			continue
+		}
+		if pids == nil {
+			for _, path := range c.Paths {
+				if pids, _ = ocg.GetPids(path); len(pids) > 0 {
+					break
+				}
+			}
+			if len(pids) == 0 {
+				return errors.New("the container has no process left to limit")
+			}
+		}
+		dir := filepath.Join(p.Mounts[ctl], p.Dir, id)
+		m, err := fs.NewManager(&ocg.Cgroup{Resources: &ocg.Resources{}}, map[string]string{ctl: dir})
+		if err != nil {
+			return err
+		}
+		for _, pid := range pids {
+			if err := m.Apply(pid); err != nil {
+				return fmt.Errorf("move the container into its %s cgroup: %w", ctl, err)
+			}
+		}
+		c.Paths[ctl] = dir
+	}
+	m, err := fs.NewManager(&ocg.Cgroup{Resources: l.Resources(), Rootless: p.Rootless}, c.Paths)
+	if err != nil {
+		return err
+	}
+	if err := m.Set(l.Resources()); err != nil {
+		return fmt.Errorf("set the container's limits: %w", err)
+	}
+	return nil
+}
+
 // Join moves pid into the cgroup (exec's process into its container's).
 func (c *Cgroup) Join(pid int) error {
 	for _, p := range c.Paths {

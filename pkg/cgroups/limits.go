@@ -74,19 +74,8 @@ func Parse(f Flags) (Limits, error) {
 	} else if l.MemorySwap, err = size("--memory-swap", f.MemorySwap); err != nil {
 		return l, err
 	}
-	if l.MemorySwap > 0 {
-		if l.Memory == 0 {
-			return l, fmt.Errorf("--memory-swap needs --memory: it is the limit of memory and swap together")
-		}
-		if l.MemorySwap < l.Memory {
-			return l, fmt.Errorf("invalid --memory-swap %q: it is memory and swap together, so at least --memory (%s), or -1 for no limit", f.MemorySwap, f.Memory)
-		}
-	}
 	if l.MemoryReservation, err = size("--memory-reservation", f.MemoryReservation); err != nil {
 		return l, err
-	}
-	if l.Memory != 0 && l.MemoryReservation > l.Memory {
-		return l, fmt.Errorf("invalid --memory-reservation %q: it must not exceed --memory", f.MemoryReservation)
 	}
 	l.OOMKillDisable = f.OOMKillDisable
 	if f.CPUs != "" {
@@ -120,9 +109,6 @@ func Parse(f Flags) (Limits, error) {
 		return l, err
 	}
 	l.CPUQuota = int64(q)
-	if l.NanoCPUs != 0 && (l.CPUQuota != 0 || l.CPUPeriod != 0) {
-		return l, fmt.Errorf("--cpus and --cpu-period/--cpu-quota set the same limit: use one or the other")
-	}
 	for _, c := range []struct{ flag, v string }{{"--cpuset-cpus", f.CpusetCpus}, {"--cpuset-mems", f.CpusetMems}} {
 		if c.v != "" && !validList(c.v) {
 			return l, fmt.Errorf("invalid %s %q: use a list such as 0-2,4", c.flag, c.v)
@@ -141,7 +127,64 @@ func Parse(f Flags) (Limits, error) {
 		return l, err
 	}
 	l.BlkioWeight = uint16(w)
-	return l, nil
+	return l, l.check()
+}
+
+// check is what the limits must say together.
+func (l Limits) check() error {
+	if l.MemorySwap > 0 {
+		if l.Memory == 0 {
+			return fmt.Errorf("--memory-swap needs --memory: it is the limit of memory and swap together")
+		}
+		if l.MemorySwap < l.Memory {
+			return fmt.Errorf("invalid --memory-swap %s: it is memory and swap together, so at least --memory (%s), or -1 for no limit", units.BytesSize(float64(l.MemorySwap)), units.BytesSize(float64(l.Memory)))
+		}
+	}
+	if l.Memory != 0 && l.MemoryReservation > l.Memory {
+		return fmt.Errorf("invalid --memory-reservation %s: it must not exceed --memory (%s)", units.BytesSize(float64(l.MemoryReservation)), units.BytesSize(float64(l.Memory)))
+	}
+	if l.NanoCPUs != 0 && (l.CPUQuota != 0 || l.CPUPeriod != 0) {
+		return fmt.Errorf("--cpus and --cpu-period/--cpu-quota set the same limit: use one or the other")
+	}
+	return nil
+}
+
+// Update is l with the limits n sets replacing theirs (skiff update): --cpus replaces a
+// period and quota, and they replace --cpus.
+func (l Limits) Update(n Limits) (Limits, error) {
+	set := func(dst *int64, v int64) {
+		if v != 0 {
+			*dst = v
+		}
+	}
+	set(&l.Memory, n.Memory)
+	set(&l.MemorySwap, n.MemorySwap)
+	set(&l.MemoryReservation, n.MemoryReservation)
+	set(&l.PidsLimit, n.PidsLimit)
+	l.OOMKillDisable = l.OOMKillDisable || n.OOMKillDisable
+	if n.NanoCPUs != 0 {
+		l.NanoCPUs, l.CPUPeriod, l.CPUQuota = n.NanoCPUs, 0, 0
+	}
+	if n.CPUPeriod != 0 || n.CPUQuota != 0 {
+		l.NanoCPUs = 0
+		if n.CPUPeriod != 0 {
+			l.CPUPeriod = n.CPUPeriod
+		}
+		set(&l.CPUQuota, n.CPUQuota)
+	}
+	if n.CPUShares != 0 {
+		l.CPUShares = n.CPUShares
+	}
+	if n.CpusetCpus != "" {
+		l.CpusetCpus = n.CpusetCpus
+	}
+	if n.CpusetMems != "" {
+		l.CpusetMems = n.CpusetMems
+	}
+	if n.BlkioWeight != 0 {
+		l.BlkioWeight = n.BlkioWeight
+	}
+	return l, l.check()
 }
 
 // validList checks a cpuset list: numbers and ranges separated by commas.

@@ -77,3 +77,43 @@ func (r *Records) sweepCgroups() {
 		return err == nil
 	})
 }
+
+// Update gives a container the limits n sets (the others stay): in its record, so that a later
+// start has them, and in its cgroup while it runs. A container started without limits has no
+// cgroup to change: it gets the new limits when it starts again.
+func (r *Records) Update(ref string, n cgroups.Limits) (Info, error) {
+	in, err := r.Lookup(ref)
+	if err != nil {
+		return in, err
+	}
+	dir := r.Path(in.ID)
+	m, err := readMeta(dir)
+	if err != nil {
+		return in, err
+	}
+	if m.Run == nil {
+		return in, fmt.Errorf("container %s was not made by skiff run: it has no limits to update", ref)
+	}
+	l, err := m.Run.Limits.Update(n)
+	if err != nil {
+		return in, err
+	}
+	if in.Running {
+		cg := readCgroup(dir)
+		if cg == nil {
+			return in, fmt.Errorf("container %s runs without limits (it has no cgroup of its own): stop it, update it, and start it again", ref)
+		}
+		place, err := locateCgroups(l)
+		if err != nil {
+			return in, err
+		}
+		if err := cg.Update(*place, in.ID, l); err != nil {
+			return in, err
+		}
+		if err := replaceJSON(dir, cgroupFile, cg); err != nil {
+			return in, err
+		}
+	}
+	m.Run.Limits = l
+	return in, writeMeta(dir, m)
+}
