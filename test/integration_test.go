@@ -785,8 +785,20 @@ func TestKill9DuringRunRm(t *testing.T) {
 		t.Skip("needs root to read the whole store")
 	}
 	forModes(t, rangeModes, func(t *testing.T, m *mode) {
+		// counted when settled: a run --rm leaves its few directories to the next command's
+		// sweep (see container.Discard), which ps does
+		settled := func() int {
+			m.mustSkiff(t, "ps", "-a")
+			return countEntries(m.storeDir())
+		}
 		m.mustSkiff(t, "run", "--rm", "bbtest", "true")
-		before := countEntries(m.storeDir())
+		before := settled()
+		var beforeNames []string
+		if ents, err := os.ReadDir(filepath.Join(m.storeDir(), "skiff-containers")); err == nil {
+			for _, e := range ents {
+				beforeNames = append(beforeNames, e.Name())
+			}
+		}
 		for _, delay := range []time.Duration{0, time.Millisecond, 3 * time.Millisecond, 6 * time.Millisecond, 10 * time.Millisecond, 20 * time.Millisecond, 50 * time.Millisecond} {
 			s := m.start(t, "run", "--rm", "--name", "rmkilled", "bbtest", "sleep", "1002")
 			time.Sleep(delay)
@@ -802,8 +814,13 @@ func TestKill9DuringRunRm(t *testing.T) {
 			}
 		}
 		// the next commands finished every removal, half-made directories included
-		if after := countEntries(m.storeDir()); after != before {
-			t.Errorf("the store went from %d to %d entries after killed runs", before, after)
+		if after := settled(); after != before {
+			ents, _ := os.ReadDir(filepath.Join(m.storeDir(), "skiff-containers"))
+			var names []string
+			for _, e := range ents {
+				names = append(names, e.Name())
+			}
+			t.Errorf("the store went from %d to %d entries after killed runs; containers: %v; before: %v", before, after, names, beforeNames)
 		}
 	})
 }
