@@ -172,8 +172,29 @@ func TestLimits(t *testing.T) {
 			t.Errorf("the cgroup of a container whose skiff was killed was not swept")
 		}
 
+		// --cgroups disabled takes no limits; --cgroup-parent puts the cgroup elsewhere
+		if r := m.skiff("run", "--rm", "--cgroups", "disabled", "--memory", "64m", "bbtest", "true"); checkOneLineError(r, 125) != "" || !strings.Contains(r.stderr, "--cgroups disabled") {
+			t.Errorf("--cgroups disabled with --memory: %v", r)
+		}
+		if r := m.skiff("run", "--rm", "--cgroups", "disabled", "bbtest", "echo", "ok"); norm(r.stdout) != "ok" {
+			t.Errorf("--cgroups disabled: %v", r)
+		}
+		parent := dir + "/tparent"
+		if r := m.skiff("run", "--rm", "--cgroup-parent", parent, "--pids-limit", "30", "bbtest", "sh", "-c", "cat /proc/1/cgroup >/dev/null; echo ok"); norm(r.stdout) != "ok" {
+			t.Errorf("--cgroup-parent %s: %v", parent, r)
+		}
+		if _, err := os.Stat("/sys/fs/cgroup/pids" + parent); err != nil {
+			t.Errorf("--cgroup-parent %s was not used: %v", parent, err)
+		}
+		os.Remove("/sys/fs/cgroup/pids" + parent)
+		if !m.root {
+			if r := m.skiff("run", "--rm", "--cgroup-parent", "/elsewhere", "--pids-limit", "30", "bbtest", "true"); checkOneLineError(r, 125) != "" || !strings.Contains(r.stderr, "delegated subtree") {
+				t.Errorf("rootless --cgroup-parent outside the delegated subtree: %v", r)
+			}
+		}
+
 		// bad values: one line, 125
-		for _, args := range [][]string{{"--memory", "lots"}, {"--memory", "1m"}, {"--cpus", "0"}, {"--pids-limit", "0"}, {"--cpuset-cpus", "x"}} {
+		for _, args := range [][]string{{"--memory", "lots"}, {"--memory", "1m"}, {"--cpus", "0"}, {"--pids-limit", "0"}, {"--cpuset-cpus", "x"}, {"--cgroups", "sometimes"}} {
 			if r := m.skiff(append(append([]string{"run", "--rm"}, args...), "bbtest", "true")...); checkOneLineError(r, 125) != "" {
 				t.Errorf("run %s: %v", strings.Join(args, " "), r)
 			}

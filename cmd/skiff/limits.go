@@ -24,6 +24,14 @@ func limitFlags() []cli.Flag {
 	}
 }
 
+// cgroupFlags are run's flags for where the container's cgroup goes.
+func cgroupFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.StringFlag{Name: "cgroups", Value: "enabled", Usage: "enabled (a cgroup of its own when it has limits) or disabled"},
+		&cli.StringFlag{Name: "cgroup-parent", Usage: "the cgroup under which the container's goes (default /skiff, rootless /skiff/USER)"},
+	}
+}
+
 // parseLimits reads limitFlags; a bad value is a usage error.
 func parseLimits(c *cli.Context) (cgroups.Limits, error) {
 	l, err := cgroups.Parse(cgroups.Flags{Memory: c.String("memory"), MemorySwap: c.String("memory-swap"),

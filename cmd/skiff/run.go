@@ -60,7 +60,7 @@ func runCommand() *cli.Command {
 			&cli.StringFlag{Name: "creds", Usage: "for a pull: USER[:PASSWORD]"},
 			&cli.StringFlag{Name: "authfile", Usage: "for a pull: auth file"},
 			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "no pull progress"},
-		}, limitFlags()...),
+		}, append(limitFlags(), cgroupFlags()...)...),
 		Action: func(c *cli.Context) error {
 			if c.NArg() < 1 {
 				return &usageError{"skiff run needs an image: skiff run [OPTIONS] IMAGE [COMMAND [ARG...]]"}
@@ -140,6 +140,7 @@ func runCommand() *cli.Command {
 			if o.Limits, err = parseLimits(c); err != nil {
 				return err
 			}
+			o.Cgroups, o.CgroupParent = c.String("cgroups"), c.String("cgroup-parent")
 			o.Compile = compileSeccomp
 			return exitWith(container.Run(paths, o))
 		},

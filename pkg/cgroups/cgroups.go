@@ -28,7 +28,8 @@ const Parent = "skiff"
 type Place struct {
 	Mounts   map[string]string // controller -> mount point (comounted ones share one)
 	Unified  bool              // cgroup v2 only: no v1 controllers
-	Dir      string            // "/skiff" or "/skiff/USER", inside each hierarchy
+	Dir      string            // "/skiff" or "/skiff/USER" (or --cgroup-parent), inside each hierarchy
+	Base     string            // "/skiff", or the user's delegated "/skiff/USER"
 	Rootless bool
 	User     string
 }
@@ -49,6 +50,7 @@ func Locate(rootless bool, user string) (Place, error) {
 	if rootless {
 		p.Dir += "/" + user
 	}
+	p.Base = p.Dir
 	return p, nil
 }
 
@@ -85,6 +87,20 @@ func parseMounts(r io.Reader) (Place, error) {
 	return p, sc.Err()
 }
 
+// SetParent puts the containers' cgroups under parent (--cgroup-parent, a path inside each
+// hierarchy) instead of /skiff; rootless, it must lie within the user's delegated /skiff/USER.
+func (p *Place) SetParent(parent string) error {
+	if parent == "" {
+		return nil
+	}
+	clean := filepath.Clean("/" + parent)
+	if p.Rootless && clean != p.Base && !strings.HasPrefix(clean, p.Base+"/") {
+		return fmt.Errorf("invalid --cgroup-parent %q: without root it must lie within your delegated subtree %s", parent, p.Base)
+	}
+	p.Dir = clean
+	return nil
+}
+
 // Check says whether the limits can be applied here, before anything starts: each controller
 // they need is mounted and, rootless, delegated to the user.
 func (p Place) Check(l Limits) error {
@@ -102,7 +118,7 @@ func (p Place) Check(l Limits) error {
 		if !p.Rootless {
 			continue
 		}
-		dir := filepath.Join(mnt, p.Dir)
+		dir := filepath.Join(mnt, p.Base) // the delegated subtree: --cgroup-parent's dirs are made in it
 		if unix.Access(dir, unix.W_OK|unix.X_OK) != nil {
 			return fmt.Errorf("the %s cgroup controller is not delegated to %s (%s is missing or not theirs): run `sudo skiff system cgroups delegate %s` once, or run without %s limits", c, p.User, dir, p.User, c)
 		}

@@ -84,11 +84,58 @@ func TestParseMounts(t *testing.T) {
 	if err := v2.Check(Limits{Memory: 64 << 20}); err == nil || !strings.Contains(err.Error(), "cgroup v2") {
 		t.Errorf("Check on v2: %v", err)
 	}
-	p.Rootless, p.User, p.Dir = true, "nobodyhere", "/skiff/nobodyhere"
+	p.Rootless, p.User, p.Dir, p.Base = true, "nobodyhere", "/skiff/nobodyhere", "/skiff/nobodyhere"
 	if err := p.Check(Limits{Memory: 64 << 20}); err == nil || !strings.Contains(err.Error(), "skiff system cgroups delegate nobodyhere") {
 		t.Errorf("Check without delegation: %v", err)
 	}
 	if err := p.Check(Limits{PidsLimit: 5}); err == nil || !strings.Contains(err.Error(), "pids cgroup controller is not mounted") {
 		t.Errorf("Check of a missing controller: %v", err)
+	}
+}
+
+func TestCheckModeAndParent(t *testing.T) {
+	for _, c := range []struct {
+		mode string
+		l    Limits
+		err  string
+	}{
+		{"", Limits{Memory: 64 << 20}, ""},
+		{"enabled", Limits{}, ""},
+		{"disabled", Limits{}, ""},
+		{"disabled", Limits{PidsLimit: 5}, "pids limits cannot be applied"},
+		{"split", Limits{}, "not supported yet"},
+		{"sometimes", Limits{}, "invalid --cgroups"},
+	} {
+		err := CheckMode(c.mode, c.l)
+		if (c.err == "") != (err == nil) || err != nil && !strings.Contains(err.Error(), c.err) {
+			t.Errorf("CheckMode(%q, %+v) = %v, want %q", c.mode, c.l, err, c.err)
+		}
+	}
+	for _, c := range []struct {
+		rootless     bool
+		parent, want string
+		err          string
+	}{
+		{false, "", "/skiff", ""},
+		{false, "machine.slice/x", "/machine.slice/x", ""},
+		{true, "/skiff/u/web", "/skiff/u/web", ""},
+		{true, "/skiff/u", "/skiff/u", ""},
+		{true, "/skiff/u2", "", "within your delegated subtree"},
+		{true, "/skiff/u/../../etc", "", "within your delegated subtree"},
+	} {
+		p := Place{Rootless: c.rootless, Dir: "/skiff", Base: "/skiff"}
+		if c.rootless {
+			p.Dir, p.Base = "/skiff/u", "/skiff/u"
+		}
+		err := p.SetParent(c.parent)
+		if c.err != "" {
+			if err == nil || !strings.Contains(err.Error(), c.err) {
+				t.Errorf("SetParent(%q) = %v, want %q", c.parent, err, c.err)
+			}
+			continue
+		}
+		if err != nil || p.Dir != c.want {
+			t.Errorf("SetParent(%q): %q, %v; want %q", c.parent, p.Dir, err, c.want)
+		}
 	}
 }

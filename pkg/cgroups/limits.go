@@ -37,6 +37,23 @@ type Limits struct {
 // Any says whether any limit is set: only then does a container get a cgroup of its own.
 func (l Limits) Any() bool { return l != Limits{} }
 
+// CheckMode checks --cgroups against the limits: enabled (the default: a cgroup of its own
+// when it has limits) or disabled (none, so no limits either).
+func CheckMode(mode string, l Limits) error {
+	switch mode {
+	case "", "enabled":
+		return nil
+	case "disabled":
+		if l.Any() {
+			return fmt.Errorf("--cgroups disabled gives the container no cgroup, so its %s limits cannot be applied: drop one or the other", l.Controllers()[0])
+		}
+		return nil
+	case "split":
+		return fmt.Errorf("--cgroups split is not supported yet: use enabled or disabled")
+	}
+	return fmt.Errorf("invalid --cgroups %q: use enabled or disabled", mode)
+}
+
 // Flags are the limits' flag values as the command line gave them ("" when not given).
 type Flags struct {
 	Memory, MemorySwap, MemoryReservation string

@@ -21,7 +21,7 @@ const cgroupsUsed = "cgroups-used"
 
 // locateCgroups finds where this caller's containers get their cgroups and checks that the
 // limits can be applied there.
-func locateCgroups(l cgroups.Limits) (*cgroups.Place, error) {
+func locateCgroups(l cgroups.Limits, parent string) (*cgroups.Place, error) {
 	st := userns.Current()
 	name := ""
 	if st.Rootless {
@@ -33,6 +33,9 @@ func locateCgroups(l cgroups.Limits) (*cgroups.Place, error) {
 	}
 	p, err := cgroups.Locate(st.Rootless, name)
 	if err != nil {
+		return nil, err
+	}
+	if err := p.SetParent(parent); err != nil {
 		return nil, err
 	}
 	if err := p.Check(l); err != nil {
@@ -103,7 +106,7 @@ func (r *Records) Update(ref string, n cgroups.Limits) (Info, error) {
 		if cg == nil {
 			return in, fmt.Errorf("container %s runs without limits (it has no cgroup of its own): stop it, update it, and start it again", ref)
 		}
-		place, err := locateCgroups(l)
+		place, err := locateCgroups(l, m.Run.CgroupParent)
 		if err != nil {
 			return in, err
 		}

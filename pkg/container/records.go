@@ -97,7 +97,9 @@ type RunConfig struct {
 	LogOpts  []string     `json:"logOpts,omitempty"`
 	Net      NetOptions   `json:"net,omitempty"`
 	// Limits are the resource flags; the cgroup made for them is in cgroup.json.
-	Limits cgroups.Limits `json:"limits,omitempty"`
+	Limits       cgroups.Limits `json:"limits,omitempty"`
+	Cgroups      string         `json:"cgroups,omitempty"`
+	CgroupParent string         `json:"cgroupParent,omitempty"`
 }
 
 // writeMeta replaces a container's config.json.

@@ -71,6 +71,9 @@ type RunOptions struct {
 	// Limits are the resource limits (--memory, --cpus, --pids-limit, ...): with any, the
 	// container gets a cgroup of its own.
 	Limits cgroups.Limits
+	// Cgroups is --cgroups: enabled (the default) or disabled; CgroupParent --cgroup-parent,
+	// where the cgroup goes instead of /skiff (/skiff/USER rootless).
+	Cgroups, CgroupParent string
 	// Restart is --restart: no, always, unless-stopped or on-failure[:N] (detached only).
 	Restart string
 	// LogOpts are --log-opt KEY=VALUE: max-size (k8s-file, json-file).
@@ -186,8 +189,11 @@ func run(paths config.Paths, o RunOptions, existing *Info) (int, error) {
 	}
 	defer net.close()
 	var place *cgroups.Place // where the container's cgroup goes, when it has limits
+	if err := cgroups.CheckMode(o.Cgroups, o.Limits); err != nil {
+		return 125, err
+	}
 	if o.Limits.Any() {
-		if place, err = locateCgroups(o.Limits); err != nil {
+		if place, err = locateCgroups(o.Limits, o.CgroupParent); err != nil {
 			return 125, err
 		}
 	}
@@ -454,7 +460,7 @@ func create(recs *Records, paths config.Paths, o *RunOptions) (*Handle, *catalog
 		meta.StopSignal = img.Config.Config.StopSignal
 		meta.Labels = MergeLabels(img.Config.Config.Labels, o.Labels)
 		meta.Volumes, meta.AnonVolumes = o.volumes, o.anonVolumes
-		meta.Run = &RunConfig{Spec: o.Spec, Links: o.Links, AddHosts: o.AddHosts, Restart: o.Restart, LogOpts: o.LogOpts, Net: o.Net, Limits: o.Limits}
+		meta.Run = &RunConfig{Spec: o.Spec, Links: o.Links, AddHosts: o.AddHosts, Restart: o.Restart, LogOpts: o.LogOpts, Net: o.Net, Limits: o.Limits, Cgroups: o.Cgroups, CgroupParent: o.CgroupParent}
 		if o.Spec.Entrypoint != nil {
 			meta.Command = nil
 			if *o.Spec.Entrypoint != "" {
@@ -548,7 +554,7 @@ func Start(paths config.Paths, ref string, o StartOptions) (int, error) {
 	}
 	ro := RunOptions{Image: in.Meta.Image, Remove: in.Meta.AutoRemove, Spec: in.Meta.Run.Spec, Links: in.Meta.Run.Links,
 		Restart: in.Meta.Run.Restart, LogOpts: in.Meta.Run.LogOpts,
-		AddHosts: in.Meta.Run.AddHosts, Net: in.Meta.Run.Net, Limits: in.Meta.Run.Limits, Detach: !o.Attach, LogDriver: in.Meta.LogDriver, Stdout: o.Stdout, Stderr: o.Stderr,
+		AddHosts: in.Meta.Run.AddHosts, Net: in.Meta.Run.Net, Limits: in.Meta.Run.Limits, Cgroups: in.Meta.Run.Cgroups, CgroupParent: in.Meta.Run.CgroupParent, Detach: !o.Attach, LogDriver: in.Meta.LogDriver, Stdout: o.Stdout, Stderr: o.Stderr,
 		Trace: o.Trace, Compile: o.Compile}
 	ro.Spec.Name = in.Meta.Name
 	ro.Spec.Interactive = o.Interactive && o.Attach
