@@ -19,19 +19,25 @@ const cgroupFile = "cgroup.json"
 // the sweep look for cgroups that killed skiff processes left.
 const cgroupsUsed = "cgroups-used"
 
-// locateCgroups finds where this caller's containers get their cgroups and checks that the
-// limits can be applied there.
-func locateCgroups(l cgroups.Limits, parent string) (*cgroups.Place, error) {
+// cgroupPlace is where this caller's containers get their cgroups: root's /skiff or the user's
+// delegated /skiff/USER.
+func cgroupPlace() (cgroups.Place, error) {
 	st := userns.Current()
 	name := ""
 	if st.Rootless {
 		u, err := user.LookupId(strconv.Itoa(st.UID))
 		if err != nil {
-			return nil, fmt.Errorf("resource limits: who is user %d? %w", st.UID, err)
+			return cgroups.Place{}, fmt.Errorf("resource limits: who is user %d? %w", st.UID, err)
 		}
 		name = u.Username
 	}
-	p, err := cgroups.Locate(st.Rootless, name)
+	return cgroups.Locate(st.Rootless, name)
+}
+
+// locateCgroups finds where this caller's containers get their cgroups (under parent, when
+// set) and checks that the limits can be applied there.
+func locateCgroups(l cgroups.Limits, parent string) (*cgroups.Place, error) {
+	p, err := cgroupPlace()
 	if err != nil {
 		return nil, err
 	}
@@ -62,16 +68,7 @@ func (r *Records) sweepCgroups() {
 	if _, err := os.Stat(filepath.Join(r.Dir, cgroupsUsed)); err != nil {
 		return
 	}
-	st := userns.Current()
-	name := ""
-	if st.Rootless {
-		u, err := user.LookupId(strconv.Itoa(st.UID))
-		if err != nil {
-			return
-		}
-		name = u.Username
-	}
-	p, err := cgroups.Locate(st.Rootless, name)
+	p, err := cgroupPlace()
 	if err != nil {
 		return
 	}
