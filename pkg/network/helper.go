@@ -2,7 +2,6 @@ package network
 
 import (
 	"bufio"
-	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -88,7 +87,7 @@ func hostRoute(table io.Reader, addrs func(string) ([]net.Addr, error)) (Route, 
 // Helper is a started passt: Sock is the container's end of its socket, for skiff-init.
 type Helper struct {
 	Sock *os.File
-	done chan error // the launcher's end: nil when passt runs, or why it failed
+	proc *helperProc // the launcher: passt, or skiff-netwait until the first frame
 }
 
 // Start launches the helper for a container whose eth0 is set up as r, publishing ports. It
@@ -110,19 +109,6 @@ func Start(waiter string, r Route, ports []Port) (*Helper, error) {
 	defer theirs.Close()
 	// the frames the container sends while passt starts wait here
 	_ = unix.SetsockoptInt(fds[0], unix.SOL_SOCKET, unix.SO_SNDBUF, 4<<20)
-	errR, errW, err := os.Pipe()
-	if err != nil {
-		ours.Close()
-		return nil, err
-	}
-	defer errW.Close()
-	null, err := os.Open(os.DevNull)
-	if err != nil {
-		ours.Close()
-		errR.Close()
-		return nil, err
-	}
-	defer null.Close()
 	args := []string{"passt", "-q", "-e", "-4", "--fd", "3",
 		"-a", r.Addr.Addr().String(), "-n", strconv.Itoa(r.Addr.Bits()), "-g", r.Gateway.String(),
 		"--dns-forward", DNSForward, "--no-dhcp"}
@@ -134,50 +120,26 @@ func Start(waiter string, r Route, ports []Port) (*Helper, error) {
 	if len(ports) == 0 {
 		prog, args = waiter, append([]string{"skiff-netwait", path}, args[1:]...)
 	}
-	// a session of its own: a terminal's ^C is for the container, not for its helper. passt
-	// forks into the background once it runs: the launcher's exit says it is ready.
-	proc, err := os.StartProcess(prog, args, &os.ProcAttr{Files: []*os.File{null, null, errW, theirs},
-		Sys: &syscall.SysProcAttr{Setsid: true}})
+	// passt forks into the background once it runs: the launcher's exit says it is ready
+	p, err := startHelper(prog, args, []*os.File{theirs})
 	if err != nil {
 		ours.Close()
-		errR.Close()
-		return nil, fmt.Errorf("start the network helper %s: %w", prog, err)
+		return nil, fmt.Errorf("the network helper: %w", err)
 	}
-	h := &Helper{Sock: ours, done: make(chan error, 1)}
-	go func() {
-		st, err := proc.Wait()
-		// what passt said is in the pipe by now; its background half may keep the pipe open
-		var out bytes.Buffer
-		_ = errR.SetReadDeadline(time.Now().Add(20 * time.Millisecond))
-		_, _ = io.Copy(&out, errR)
-		errR.Close()
-		if err == nil && !st.Success() {
-			err = fmt.Errorf("the network helper (passt) failed: %s", helperMessage(out.String(), st.String()))
-		}
-		h.done <- err
-	}()
-	return h, nil
-}
-
-// helperMessage keeps passt's own lines, without its complaints about a missing syslog.
-func helperMessage(out, status string) string {
-	var keep []string
-	for _, l := range strings.Split(out, "\n") {
-		if l = strings.TrimSpace(l); l != "" && !strings.HasPrefix(l, "Failed to send") {
-			keep = append(keep, l)
-		}
-	}
-	if len(keep) == 0 {
-		return status
-	}
-	return strings.Join(keep, "; ")
+	return &Helper{Sock: ours, proc: p}, nil
 }
 
 // Ready waits until passt runs (it has bound the published ports) or failed.
 func (h *Helper) Ready() error {
-	err := <-h.done
-	h.done <- err
-	return err
+	<-h.proc.exited
+	if st := h.proc.state; st == nil || !st.Success() {
+		status := "it could not be waited for"
+		if st != nil {
+			status = st.String()
+		}
+		return fmt.Errorf("the network helper (passt) failed: %s", h.proc.message(status))
+	}
+	return nil
 }
 
 // Close lets go of the container's end (skiff-init has its own copy by then): without
@@ -185,5 +147,64 @@ func (h *Helper) Ready() error {
 func (h *Helper) Close() {
 	if h != nil && h.Sock != nil {
 		h.Sock.Close()
+		h.proc.close()
 	}
 }
+
+// helperProc is a started helper (passt, slirp4netns, skiff-rootlessport): its stderr is an
+// unlinked file (a pipe would break it once skiff is gone), which message reads when it failed.
+type helperProc struct {
+	log    *os.File
+	exited chan struct{}    // closed when the process has exited
+	state  *os.ProcessState // then: how
+}
+
+// startHelper starts a helper in a session of its own (a terminal's ^C is for the container,
+// not for its helper) with extra descriptors from 3 on.
+func startHelper(path string, args []string, extra []*os.File) (*helperProc, error) {
+	null, err := os.Open(os.DevNull)
+	if err != nil {
+		return nil, err
+	}
+	defer null.Close()
+	log, err := os.CreateTemp("", "skiff-helper-*.log")
+	if err != nil {
+		return nil, err
+	}
+	os.Remove(log.Name())
+	files := append([]*os.File{null, null, log}, extra...)
+	proc, err := os.StartProcess(path, args, &os.ProcAttr{Files: files, Sys: &syscall.SysProcAttr{Setsid: true}})
+	if err != nil {
+		log.Close()
+		return nil, fmt.Errorf("start %s: %w", path, err)
+	}
+	h := &helperProc{log: log, exited: make(chan struct{})}
+	go func() {
+		h.state, _ = proc.Wait()
+		close(h.exited)
+	}()
+	return h, nil
+}
+
+// message is what a failed helper said (its lines, without complaints about a missing
+// syslog), or otherwise when it said nothing.
+func (h *helperProc) message(otherwise string) string {
+	select { // it is on its way out: let it finish its message
+	case <-h.exited:
+	case <-time.After(2 * time.Second):
+	}
+	b := make([]byte, 4096)
+	n, _ := h.log.ReadAt(b, 0)
+	var keep []string
+	for _, l := range strings.Split(string(b[:n]), "\n") {
+		if l = strings.TrimSpace(l); l != "" && !strings.HasPrefix(l, "Failed to send") {
+			keep = append(keep, l)
+		}
+	}
+	if len(keep) == 0 {
+		return otherwise
+	}
+	return strings.Join(keep, "; ")
+}
+
+func (h *helperProc) close() { h.log.Close() }

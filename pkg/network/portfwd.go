@@ -76,7 +76,7 @@ func startPortForwarder(self, runDir string, exit, netns *os.File, childIP strin
 			return nil
 		}
 		if s == "" {
-			s = "the port forwarder failed: " + h.message()
+			s = "the port forwarder failed: " + h.message("it exited without a message")
 		}
 		return errors.New(s)
 	case <-time.After(30 * time.Second):

@@ -12,7 +12,6 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 )
 
@@ -167,7 +166,7 @@ func (s *SlirpHelper) Start(netns *os.File, runDir, self string, ports []Port) e
 	select {
 	case b := <-got:
 		if len(b) == 0 {
-			return fmt.Errorf("slirp4netns failed: %s", h.message())
+			return fmt.Errorf("slirp4netns failed: %s", h.message("it exited without a message"))
 		}
 	case <-time.After(30 * time.Second):
 		return errors.New("slirp4netns did not configure the container's network in 30 s")
@@ -223,59 +222,3 @@ func addHostFwd(api string, p Port) error {
 	}
 	return nil
 }
-
-// helperProc is a started helper: its stderr is an unlinked file (a pipe would break it once
-// skiff is gone), which message reads when it failed.
-type helperProc struct {
-	log    *os.File
-	exited chan struct{}
-}
-
-// startHelper starts a helper in a session of its own (a terminal's ^C is for the container)
-// with extra descriptors from 3 on.
-func startHelper(path string, args []string, extra []*os.File) (*helperProc, error) {
-	null, err := os.Open(os.DevNull)
-	if err != nil {
-		return nil, err
-	}
-	defer null.Close()
-	log, err := os.CreateTemp("", "skiff-helper-*.log")
-	if err != nil {
-		return nil, err
-	}
-	os.Remove(log.Name())
-	files := append([]*os.File{null, null, log}, extra...)
-	proc, err := os.StartProcess(path, args, &os.ProcAttr{Files: files, Sys: &syscall.SysProcAttr{Setsid: true}})
-	if err != nil {
-		log.Close()
-		return nil, fmt.Errorf("start %s: %w", args[0], err)
-	}
-	h := &helperProc{log: log, exited: make(chan struct{})}
-	go func() {
-		_, _ = proc.Wait()
-		close(h.exited)
-	}()
-	return h, nil
-}
-
-// message is what a failed helper said.
-func (h *helperProc) message() string {
-	select { // it is on its way out: let it finish its message
-	case <-h.exited:
-	case <-time.After(2 * time.Second):
-	}
-	b := make([]byte, 4096)
-	n, _ := h.log.ReadAt(b, 0)
-	var keep []string
-	for _, l := range strings.Split(string(b[:n]), "\n") {
-		if l = strings.TrimSpace(l); l != "" {
-			keep = append(keep, l)
-		}
-	}
-	if len(keep) == 0 {
-		return "it exited without a message"
-	}
-	return strings.Join(keep, "; ")
-}
-
-func (h *helperProc) close() { h.log.Close() }
