@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 
@@ -232,16 +233,23 @@ func (c *Cgroup) OOMKilled() bool {
 	return err == nil && n > 0
 }
 
-// Sweep removes the cgroups under the place whose container is gone (exists says which are
-// not), as a killed skiff leaves them: a cgroup with a process in it is never removed.
-func (p Place) Sweep(exists func(id string) bool) {
-	seen := map[string]bool{}
-	for _, mnt := range p.Mounts {
-		dir := filepath.Join(mnt, p.Dir)
-		if seen[dir] {
-			continue
+// Parents are the directories the cgroup's directories are in, one per hierarchy.
+func (c *Cgroup) Parents() []string {
+	var out []string
+	for _, p := range c.Paths {
+		if d := filepath.Dir(p); !slices.Contains(out, d) {
+			out = append(out, d)
 		}
-		seen[dir] = true
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Sweep removes the containers' cgroups in the directories dirs whose container is gone
+// (exists says which are not), as a killed skiff leaves them: a cgroup with a process in it
+// is never removed.
+func Sweep(dirs []string, exists func(id string) bool) {
+	for _, dir := range dirs {
 		ents, err := os.ReadDir(dir)
 		if err != nil {
 			continue

@@ -1,6 +1,8 @@
 package cgroups
 
 import (
+	"os"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -136,6 +138,34 @@ func TestCheckModeAndParent(t *testing.T) {
 		}
 		if err != nil || p.Dir != c.want {
 			t.Errorf("SetParent(%q): %q, %v; want %q", c.parent, p.Dir, err, c.want)
+		}
+	}
+}
+
+func TestParentsAndSweep(t *testing.T) {
+	root := t.TempDir()
+	a, b := filepath.Join(root, "memory", "skiff"), filepath.Join(root, "pids", "skiff")
+	gone, live := strings.Repeat("a", 64), strings.Repeat("b", 64)
+	for _, d := range []string{a, b} {
+		for _, id := range []string{gone, live, "notacontainer"} {
+			if err := os.MkdirAll(filepath.Join(d, id), 0o755); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	c := &Cgroup{Paths: map[string]string{"pids": filepath.Join(b, live), "memory": filepath.Join(a, live)}}
+	if got := c.Parents(); !reflect.DeepEqual(got, []string{a, b}) {
+		t.Errorf("Parents = %v, want %v", got, []string{a, b})
+	}
+	Sweep(c.Parents(), func(id string) bool { return id == live })
+	for _, d := range []string{a, b} {
+		if _, err := os.Stat(filepath.Join(d, gone)); err == nil {
+			t.Errorf("the cgroup of a container that is gone is left in %s", d)
+		}
+		for _, id := range []string{live, "notacontainer"} {
+			if _, err := os.Stat(filepath.Join(d, id)); err != nil {
+				t.Errorf("%s in %s was swept: %v", id, d, err)
+			}
 		}
 	}
 }

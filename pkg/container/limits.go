@@ -6,7 +6,9 @@ import (
 	"os"
 	"os/user"
 	"path/filepath"
+	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/skiff-project/skiff/pkg/cgroups"
 	"github.com/skiff-project/skiff/pkg/userns"
@@ -15,29 +17,24 @@ import (
 // cgroupFile, in a container's directory, names its cgroup (when it has limits).
 const cgroupFile = "cgroup.json"
 
-// cgroupsUsed, in the containers' directory, says some container got a cgroup: only then does
-// the sweep look for cgroups that killed skiff processes left.
+// cgroupsUsed, in the containers' directory, lists the directories the containers' cgroups
+// have been made in (one per line): the sweep looks there for cgroups killed skiff processes
+// left, and only when some container ever had a cgroup.
 const cgroupsUsed = "cgroups-used"
 
-// cgroupPlace is where this caller's containers get their cgroups: root's /skiff or the user's
-// delegated /skiff/USER.
-func cgroupPlace() (cgroups.Place, error) {
+// locateCgroups finds where this caller's containers get their cgroups (root's /skiff, the
+// user's delegated /skiff/USER, or parent when set) and checks that the limits can be applied.
+func locateCgroups(l cgroups.Limits, parent string) (*cgroups.Place, error) {
 	st := userns.Current()
 	name := ""
 	if st.Rootless {
 		u, err := user.LookupId(strconv.Itoa(st.UID))
 		if err != nil {
-			return cgroups.Place{}, fmt.Errorf("resource limits: who is user %d? %w", st.UID, err)
+			return nil, fmt.Errorf("resource limits: who is user %d? %w", st.UID, err)
 		}
 		name = u.Username
 	}
-	return cgroups.Locate(st.Rootless, name)
-}
-
-// locateCgroups finds where this caller's containers get their cgroups (under parent, when
-// set) and checks that the limits can be applied there.
-func locateCgroups(l cgroups.Limits, parent string) (*cgroups.Place, error) {
-	p, err := cgroupPlace()
+	p, err := cgroups.Locate(st.Rootless, name)
 	if err != nil {
 		return nil, err
 	}
@@ -48,6 +45,34 @@ func locateCgroups(l cgroups.Limits, parent string) (*cgroups.Place, error) {
 		return nil, err
 	}
 	return &p, nil
+}
+
+// cgroupParents are the directories cgroupsUsed lists.
+func (r *Records) cgroupParents() []string {
+	b, err := os.ReadFile(filepath.Join(r.Dir, cgroupsUsed))
+	if err != nil {
+		return nil
+	}
+	return strings.Fields(string(b))
+}
+
+// noteCgroup adds the directories of a new container's cgroup to cgroupsUsed.
+func (r *Records) noteCgroup(cg *cgroups.Cgroup) error {
+	dirs := r.cgroupParents()
+	n := len(dirs)
+	for _, d := range cg.Parents() {
+		if !slices.Contains(dirs, d) {
+			dirs = append(dirs, d)
+		}
+	}
+	if len(dirs) == n {
+		return nil
+	}
+	tmp := filepath.Join(r.Dir, "."+cgroupsUsed+".tmp")
+	if err := os.WriteFile(tmp, []byte(strings.Join(dirs, "\n")+"\n"), 0o600); err != nil {
+		return err
+	}
+	return os.Rename(tmp, filepath.Join(r.Dir, cgroupsUsed))
 }
 
 // readCgroup returns the cgroup a container's directory names, or nil.
@@ -65,17 +90,12 @@ func readCgroup(dir string) *cgroups.Cgroup {
 
 // sweepCgroups removes the cgroups of containers that are gone (a killed skiff's).
 func (r *Records) sweepCgroups() {
-	if _, err := os.Stat(filepath.Join(r.Dir, cgroupsUsed)); err != nil {
-		return
+	if dirs := r.cgroupParents(); len(dirs) > 0 {
+		cgroups.Sweep(dirs, func(id string) bool {
+			_, err := os.Stat(r.Path(id))
+			return err == nil
+		})
 	}
-	p, err := cgroupPlace()
-	if err != nil {
-		return
-	}
-	p.Sweep(func(id string) bool {
-		_, err := os.Stat(r.Path(id))
-		return err == nil
-	})
 }
 
 // Update gives a container the limits n sets (the others stay): in its record, so that a later

@@ -362,8 +362,8 @@ func run(paths config.Paths, o RunOptions, existing *Info) (int, error) {
 		if err := replaceJSON(h.Dir, cgroupFile, cg); err != nil {
 			return 125, err
 		}
-		if _, err := os.Stat(filepath.Join(recs.Dir, cgroupsUsed)); err != nil {
-			_ = os.WriteFile(filepath.Join(recs.Dir, cgroupsUsed), nil, 0o600)
+		if err := recs.noteCgroup(cg); err != nil {
+			return 125, err
 		}
 	}
 	initFiles := net.files // the descriptors skiff-init takes after the keeper's
