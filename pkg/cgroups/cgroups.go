@@ -190,11 +190,12 @@ func (c *Cgroup) Update(p Place, id string, l Limits) error {
 		}
 		c.Paths[ctl] = dir
 	}
-	m, err := fs.NewManager(&ocg.Cgroup{Resources: l.Resources(), Rootless: p.Rootless}, c.Paths)
+	r := l.Resources()
+	m, err := fs.NewManager(&ocg.Cgroup{Resources: r, Rootless: p.Rootless}, c.Paths)
 	if err != nil {
 		return err
 	}
-	if err := m.Set(l.Resources()); err != nil {
+	if err := m.Set(r); err != nil {
 		return fmt.Errorf("set the container's limits: %w", err)
 	}
 	return nil

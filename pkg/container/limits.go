@@ -133,6 +133,9 @@ func (r *Records) Update(ref string, n cgroups.Limits) (Info, error) {
 		if err := replaceJSON(dir, cgroupFile, cg); err != nil {
 			return in, err
 		}
+		if err := r.noteCgroup(cg); err != nil { // a controller it lacked has a directory now
+			return in, err
+		}
 	}
 	m.Run.Limits = l
 	return in, writeMeta(dir, m)
