@@ -74,8 +74,9 @@ func TestLimits(t *testing.T) {
 		}
 
 		// the limits in the container's cgroup files; exec joins the cgroup
+		dev, devNum := blockDevice(t)
 		m.mustSkiff(t, "run", "-d", "--name", "tlim", "--memory", "64m", "--memory-reservation", "32m", "--cpus", "0.5", "--cpu-shares", "512",
-			"--cpuset-cpus", "0", "--pids-limit", "50", "bbtest", "sleep", "60")
+			"--cpuset-cpus", "0", "--pids-limit", "50", "--device-write-bps", dev+":1mb", "--device-read-iops", dev+":100", "bbtest", "sleep", "60")
 		pid := strings.TrimSpace(m.skiff("inspect", "--format", "{{.State.Pid}}", "tlim").stdout)
 		cg, _ := os.ReadFile("/proc/" + pid + "/cgroup")
 		id := regexp.MustCompile(`memory:` + regexp.QuoteMeta(dir) + `/([0-9a-f]{64})`).FindStringSubmatch(string(cg))
@@ -90,6 +91,8 @@ func TestLimits(t *testing.T) {
 			{"cpu", "cpu.shares", "512"},
 			{"cpuset", "cpuset.cpus", "0"},
 			{"pids", "pids.max", "50"},
+			{"blkio", "blkio.throttle.write_bps_device", devNum + " 1048576"},
+			{"blkio", "blkio.throttle.read_iops_device", devNum + " 100"},
 		} {
 			b, err := os.ReadFile(filepath.Join("/sys/fs/cgroup", f.ctl, dir, id[1], f.file))
 			if strings.TrimSpace(string(b)) != f.want {
@@ -99,13 +102,14 @@ func TestLimits(t *testing.T) {
 		if r := m.skiff("exec", "tlim", "cat", "/proc/self/cgroup"); !strings.Contains(r.stdout, "pids:/\n") {
 			t.Errorf("exec's process should be in the container's cgroup (the root of its namespace): %v", r)
 		}
-		if r := m.skiff("inspect", "--format", "{{.HostConfig.NanoCpus}} {{.HostConfig.PidsLimit}} {{.HostConfig.CpusetCpus}}", "tlim"); norm(r.stdout) != "500000000 50 0" {
+		if r := m.skiff("inspect", "--format", "{{.HostConfig.NanoCpus}} {{.HostConfig.PidsLimit}} {{.HostConfig.CpusetCpus}} {{range .HostConfig.BlkioDeviceWriteBps}}{{.Path}}:{{.Rate}}{{end}}", "tlim"); norm(r.stdout) != "500000000 50 0 "+dev+":1048576" {
 			t.Errorf("inspect's HostConfig limits: %v", r)
 		}
 		// update: live, and in the record
-		m.mustSkiff(t, "update", "--memory", "96m", "--pids-limit", "20", "--cpus", "1", "tlim")
+		m.mustSkiff(t, "update", "--memory", "96m", "--pids-limit", "20", "--cpus", "1", "--device-write-bps", dev+":2mb", "tlim")
 		for _, f := range []struct{ ctl, file, want string }{
 			{"memory", "memory.limit_in_bytes", "100663296"},
+			{"blkio", "blkio.throttle.write_bps_device", devNum + " 2097152"},
 			{"cpu", "cpu.cfs_quota_us", "100000"},
 			{"pids", "pids.max", "20"},
 		} {
@@ -124,7 +128,7 @@ func TestLimits(t *testing.T) {
 			t.Errorf("update to a swap limit below memory: %v", r)
 		}
 		m.mustSkiff(t, "rm", "-f", "tlim")
-		for _, c := range []string{"memory", "cpu", "pids", "cpuset"} {
+		for _, c := range []string{"memory", "cpu", "pids", "cpuset", "blkio"} {
 			if _, err := os.Stat(filepath.Join("/sys/fs/cgroup", c, dir, id[1])); err == nil {
 				t.Errorf("the %s cgroup is left after rm -f", c)
 			}
@@ -194,10 +198,25 @@ func TestLimits(t *testing.T) {
 		}
 
 		// bad values: one line, 125
-		for _, args := range [][]string{{"--memory", "lots"}, {"--memory", "1m"}, {"--cpus", "0"}, {"--pids-limit", "0"}, {"--cpuset-cpus", "x"}, {"--cgroups", "sometimes"}} {
+		for _, args := range [][]string{{"--memory", "lots"}, {"--memory", "1m"}, {"--cpus", "0"}, {"--pids-limit", "0"}, {"--cpuset-cpus", "x"}, {"--cgroups", "sometimes"},
+			{"--device-write-bps", "/dev/null:1mb"}, {"--device-read-bps", dev}, {"--device-read-iops", dev + ":lots"}} {
 			if r := m.skiff(append(append([]string{"run", "--rm"}, args...), "bbtest", "true")...); checkOneLineError(r, 125) != "" {
 				t.Errorf("run %s: %v", strings.Join(args, " "), r)
 			}
 		}
 	})
+}
+
+// blockDevice is a block device of this host for the throttle flags: its path and its
+// MAJOR:MINOR.
+func blockDevice(t *testing.T) (string, string) {
+	ents, _ := os.ReadDir("/sys/block")
+	for _, e := range ents {
+		b, err := os.ReadFile(filepath.Join("/sys/block", e.Name(), "dev"))
+		if _, serr := os.Stat("/dev/" + e.Name()); err == nil && serr == nil {
+			return "/dev/" + e.Name(), strings.TrimSpace(string(b))
+		}
+	}
+	t.Fatal("this host has no block device to throttle")
+	return "", ""
 }

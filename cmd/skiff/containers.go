@@ -287,6 +287,9 @@ func containerStatus(in container.Info) string {
 		}
 		return "Up " + units.HumanDuration(time.Since(started))
 	}
+	if in.State.Status == "created" {
+		return "Created"
+	}
 	s := fmt.Sprintf("Exited (%d)", in.State.ExitCode)
 	if !in.State.FinishedAt.IsZero() {
 		s += " " + units.HumanDuration(time.Since(in.State.FinishedAt)) + " ago"

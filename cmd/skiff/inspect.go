@@ -19,6 +19,7 @@ import (
 	units "github.com/docker/go-units"
 	"github.com/urfave/cli/v2"
 
+	"github.com/skiff-project/skiff/pkg/cgroups"
 	"github.com/skiff-project/skiff/pkg/container"
 	"github.com/skiff-project/skiff/pkg/image"
 	"github.com/skiff-project/skiff/pkg/network"
@@ -157,10 +158,24 @@ type containerInspect struct {
 		CpusetMems        string
 		PidsLimit         int64
 		BlkioWeight       uint16
+		// docker's lists: null when empty
+		BlkioDeviceReadBps, BlkioDeviceWriteBps, BlkioDeviceReadIOps, BlkioDeviceWriteIOps []throttleDevice
+		Devices                                                                            []deviceMapping
+		OomScoreAdj                                                                        int
+		CgroupParent                                                                       string
 	}
 	Mounts          []containerMount
 	NetworkSettings containerNetwork
 }
+
+// throttleDevice is docker's HostConfig.BlkioDevice*.
+type throttleDevice struct {
+	Path string
+	Rate uint64
+}
+
+// deviceMapping is docker's HostConfig.Devices.
+type deviceMapping struct{ PathOnHost, PathInContainer, CgroupPermissions string }
 
 // containerNetwork is docker's NetworkSettings, the fields skiff has (from the container's
 // net.json while it runs).
@@ -333,6 +348,23 @@ func inspectContainer(recs *container.Records, in container.Info) containerInspe
 		hc.Memory, hc.MemorySwap, hc.MemoryReservation, hc.OomKillDisable = l.Memory, l.MemorySwap, l.MemoryReservation, l.OOMKillDisable
 		hc.NanoCpus, hc.CpuShares, hc.CpuPeriod, hc.CpuQuota = l.NanoCPUs, l.CPUShares, l.CPUPeriod, l.CPUQuota
 		hc.CpusetCpus, hc.CpusetMems, hc.PidsLimit, hc.BlkioWeight = l.CpusetCpus, l.CpusetMems, l.PidsLimit, l.BlkioWeight
+		for _, t := range []struct {
+			dst *[]throttleDevice
+			src []cgroups.Throttle
+		}{{&hc.BlkioDeviceReadBps, l.ReadBps}, {&hc.BlkioDeviceWriteBps, l.WriteBps}, {&hc.BlkioDeviceReadIOps, l.ReadIOps}, {&hc.BlkioDeviceWriteIOps, l.WriteIOps}} {
+			for _, th := range t.src {
+				*t.dst = append(*t.dst, throttleDevice{th.Path, th.Rate})
+			}
+		}
+		for _, d := range o.Devices {
+			if dm, err := spec.ParseDevice(d); err == nil {
+				hc.Devices = append(hc.Devices, deviceMapping{dm.Host, dm.Container, dm.Permissions})
+			}
+		}
+		if o.OOMScoreAdj != nil {
+			hc.OomScoreAdj = *o.OOMScoreAdj
+		}
+		hc.CgroupParent = r.CgroupParent
 		if policy, retries, err := container.ParseRestart(r.Restart); err == nil {
 			doc.HostConfig.RestartPolicy.Name, doc.HostConfig.RestartPolicy.MaximumRetryCount = policy, retries
 		}

@@ -21,6 +21,10 @@ func limitFlags() []cli.Flag {
 		&cli.StringFlag{Name: "cpuset-mems", Usage: "memory nodes the container may use"},
 		&cli.StringFlag{Name: "pids-limit", Usage: "most processes at once (-1: no limit)"},
 		&cli.StringFlag{Name: "blkio-weight", Usage: "block I/O weight, 10 to 1000"},
+		&cli.StringSliceFlag{Name: "device-read-bps", Usage: "read rate limit of a block device: DEVICE:RATE (e.g. /dev/sda:1mb)"},
+		&cli.StringSliceFlag{Name: "device-write-bps", Usage: "write rate limit of a block device: DEVICE:RATE (e.g. /dev/sda:1mb)"},
+		&cli.StringSliceFlag{Name: "device-read-iops", Usage: "read operations per second of a block device: DEVICE:RATE"},
+		&cli.StringSliceFlag{Name: "device-write-iops", Usage: "write operations per second of a block device: DEVICE:RATE"},
 	}
 }
 
@@ -38,7 +42,8 @@ func parseLimits(c *cli.Context) (cgroups.Limits, error) {
 		MemoryReservation: c.String("memory-reservation"), OOMKillDisable: c.Bool("oom-kill-disable"),
 		CPUs: c.String("cpus"), CPUShares: c.String("cpu-shares"), CPUPeriod: c.String("cpu-period"), CPUQuota: c.String("cpu-quota"),
 		CpusetCpus: c.String("cpuset-cpus"), CpusetMems: c.String("cpuset-mems"), PidsLimit: c.String("pids-limit"),
-		BlkioWeight: c.String("blkio-weight")})
+		BlkioWeight: c.String("blkio-weight"), DeviceReadBps: c.StringSlice("device-read-bps"), DeviceWriteBps: c.StringSlice("device-write-bps"),
+		DeviceReadIOps: c.StringSlice("device-read-iops"), DeviceWriteIOps: c.StringSlice("device-write-iops")})
 	if err != nil {
 		return l, &usageError{err.Error()}
 	}

@@ -66,6 +66,7 @@ func main() {
 		},
 		Commands: []*cli.Command{
 			runCommand(),
+			createCommand(),
 			psCommand(),
 			rmCommand(),
 			execCommand(),

@@ -1777,6 +1777,13 @@ int main(int argc, char **argv)
 			if (setrlimit(res, &rl) < 0)
 				die("set rlimit %d to %llu:%llu: %s (the hard limit cannot be raised above skiff's own)", res,
 				    (unsigned long long)rl.rlim_cur, (unsigned long long)rl.rlim_max, strerror(errno));
+		} else if (!strcmp(op, "oomscoreadj")) {
+			const char *n = word();
+			int fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
+			if (fd < 0 || write(fd, n, strlen(n)) < 0)
+				die("--oom-score-adj %s: %s%s", n, strerror(errno),
+				    errno == EACCES ? " (lowering the score below the caller's needs CAP_SYS_RESOURCE: give a higher value)" : "");
+			close(fd);
 		} else if (!strcmp(op, "cwd")) {
 			cwd = word();
 		} else if (!strcmp(op, "user")) { /* uid gid ngroups groups... */

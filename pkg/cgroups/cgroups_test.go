@@ -1,6 +1,7 @@
 package cgroups
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -45,9 +46,72 @@ func TestParse(t *testing.T) {
 			}
 			continue
 		}
-		if err != nil || got != c.want {
+		if err != nil || !reflect.DeepEqual(got, c.want) {
 			t.Errorf("%s: Parse = %+v, %v; want %+v", c.name, got, err, c.want)
 		}
+	}
+}
+
+// blockDevice is a block device node of this host, with its numbers.
+func blockDevice(t *testing.T) (string, int64, int64) {
+	ents, _ := os.ReadDir("/sys/block")
+	for _, e := range ents {
+		b, err := os.ReadFile(filepath.Join("/sys/block", e.Name(), "dev"))
+		if err != nil {
+			continue
+		}
+		var major, minor int64
+		if _, err := fmt.Sscanf(string(b), "%d:%d", &major, &minor); err == nil {
+			if _, err := os.Stat("/dev/" + e.Name()); err == nil {
+				return "/dev/" + e.Name(), major, minor
+			}
+		}
+	}
+	t.Fatal("this host has no block device to throttle")
+	return "", 0, 0
+}
+
+func TestThrottles(t *testing.T) {
+	dev, major, minor := blockDevice(t)
+	th := func(rate uint64) []Throttle { return []Throttle{{Path: dev, Major: major, Minor: minor, Rate: rate}} }
+	for _, c := range []struct {
+		name string
+		in   Flags
+		want Throttles
+		err  string
+	}{
+		{"write bps", Flags{DeviceWriteBps: []string{dev + ":1mb"}}, Throttles{WriteBps: th(1 << 20)}, ""},
+		{"read bps", Flags{DeviceReadBps: []string{dev + ":512k"}}, Throttles{ReadBps: th(512 << 10)}, ""},
+		{"iops", Flags{DeviceReadIOps: []string{dev + ":100"}, DeviceWriteIOps: []string{dev + ":50"}}, Throttles{ReadIOps: th(100), WriteIOps: th(50)}, ""},
+		{"same device twice: the last wins", Flags{DeviceWriteBps: []string{dev + ":1mb", dev + ":2mb"}}, Throttles{WriteBps: th(2 << 20)}, ""},
+		{"no rate", Flags{DeviceWriteBps: []string{dev}}, Throttles{}, "use DEVICE:RATE"},
+		{"bad rate", Flags{DeviceWriteBps: []string{dev + ":fast"}}, Throttles{}, "bytes per second"},
+		{"bad iops", Flags{DeviceReadIOps: []string{dev + ":1k"}}, Throttles{}, "number of operations"},
+		{"missing device", Flags{DeviceReadBps: []string{"/dev/nonexistent:1mb"}}, Throttles{}, "give a block device"},
+		{"not a block device", Flags{DeviceReadBps: []string{"/dev/null:1mb"}}, Throttles{}, "not a block device"},
+	} {
+		got, err := Parse(c.in)
+		if c.err != "" {
+			if err == nil || !strings.Contains(err.Error(), c.err) {
+				t.Errorf("%s: Parse = %+v, %v; want an error with %q", c.name, got, err, c.err)
+			}
+			continue
+		}
+		if err != nil || !reflect.DeepEqual(got.Throttles, c.want) {
+			t.Errorf("%s: Parse = %+v, %v; want %+v", c.name, got.Throttles, err, c.want)
+		}
+		if !got.Any() || got.Controllers()[0] != "blkio" {
+			t.Errorf("%s: controllers %v", c.name, got.Controllers())
+		}
+	}
+	l := Limits{Throttles: Throttles{WriteBps: th(1 << 20)}}
+	u, err := l.Update(Limits{Throttles: Throttles{WriteBps: th(3 << 20), ReadIOps: th(10)}})
+	if err != nil || !reflect.DeepEqual(u.Throttles, Throttles{WriteBps: th(3 << 20), ReadIOps: th(10)}) {
+		t.Errorf("Update = %+v, %v", u.Throttles, err)
+	}
+	r := u.Resources()
+	if len(r.BlkioThrottleWriteBpsDevice) != 1 || r.BlkioThrottleWriteBpsDevice[0].String() != fmt.Sprintf("%d:%d %d", major, minor, 3<<20) {
+		t.Errorf("Resources: write bps %v", r.BlkioThrottleWriteBpsDevice)
 	}
 }
 

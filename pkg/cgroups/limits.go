@@ -32,10 +32,11 @@ type Limits struct {
 	CpusetMems        string `json:"cpusetMems,omitempty"`
 	PidsLimit         int64  `json:"pidsLimit,omitempty"` // -1: unlimited
 	BlkioWeight       uint16 `json:"blkioWeight,omitempty"`
+	Throttles                // --device-{read,write}-{bps,iops}
 }
 
 // Any says whether any limit is set: only then does a container get a cgroup of its own.
-func (l Limits) Any() bool { return l != Limits{} }
+func (l Limits) Any() bool { return len(l.Controllers()) > 0 }
 
 // CheckMode checks --cgroups against the limits: enabled (the default: a cgroup of its own
 // when it has limits) or disabled (none, so no limits either).
@@ -61,6 +62,8 @@ type Flags struct {
 	CPUs, CPUShares, CPUPeriod, CPUQuota  string
 	CpusetCpus, CpusetMems                string
 	PidsLimit, BlkioWeight                string
+	// DEVICE:RATE each
+	DeviceReadBps, DeviceWriteBps, DeviceReadIOps, DeviceWriteIOps []string
 }
 
 // docker refuses a memory limit under 6 MiB: the command could not even start.
@@ -144,6 +147,9 @@ func Parse(f Flags) (Limits, error) {
 		return l, err
 	}
 	l.BlkioWeight = uint16(w)
+	if l.Throttles, err = parseThrottles(f.DeviceReadBps, f.DeviceWriteBps, f.DeviceReadIOps, f.DeviceWriteIOps); err != nil {
+		return l, err
+	}
 	return l, l.check()
 }
 
@@ -201,6 +207,7 @@ func (l Limits) Update(n Limits) (Limits, error) {
 	if n.BlkioWeight != 0 {
 		l.BlkioWeight = n.BlkioWeight
 	}
+	l.Throttles = l.Throttles.update(n.Throttles)
 	return l, l.check()
 }
 
@@ -232,7 +239,7 @@ func (l Limits) Controllers() []string {
 	if l.PidsLimit != 0 {
 		cs = append(cs, "pids")
 	}
-	if l.BlkioWeight != 0 {
+	if l.BlkioWeight != 0 || l.Throttles.any() {
 		cs = append(cs, "blkio")
 	}
 	return cs
@@ -258,5 +265,6 @@ func (l Limits) Resources() *ocg.Resources {
 		n := l.PidsLimit
 		r.PidsLimit = &n
 	}
+	l.Throttles.resources(r)
 	return r
 }

@@ -61,32 +61,43 @@ type netSetup struct {
 	member *network.Membership // its place there
 }
 
+// checkNet reads the network flags: the mode and the published ports, and whether they go
+// together.
+func checkNet(o *RunOptions) (network.Mode, []network.Port, error) {
+	mode, err := network.ParseMode(o.Spec.Network)
+	if err != nil {
+		return mode, nil, err
+	}
+	var ports []network.Port
+	for _, p := range o.Net.Publish {
+		ps, err := network.ParsePublish(p)
+		if err != nil {
+			return mode, nil, err
+		}
+		ports = append(ports, ps...)
+	}
+	if (len(ports) > 0 || o.Net.PublishAll) && !mode.UsesHelper() {
+		return mode, nil, fmt.Errorf("-p/-P need the container's own network: --network %s has none to publish (use the default, pasta, or slirp4netns)", mode)
+	}
+	if (len(o.Net.DNS) > 0 || len(o.Net.DNSSearch) > 0 || len(o.Net.DNSOptions) > 0) && !mode.OwnNamespace() {
+		return mode, nil, fmt.Errorf("--dns, --dns-search and --dns-option do not go with --network %s: the container uses that network's", mode)
+	}
+	if len(o.Net.Aliases) > 0 && mode.Kind != network.User {
+		return mode, nil, errors.New("--network-alias needs a network made with `skiff network create`")
+	}
+	return mode, ports, nil
+}
+
 // prepareNet checks the network flags before anything starts: the mode, the ports, the helper.
 func prepareNet(recs *Records, paths config.Paths, o *RunOptions) (*netSetup, error) {
-	mode, err := network.ParseMode(o.Spec.Network)
+	mode, ports, err := checkNet(o)
 	if err != nil {
 		return nil, err
 	}
 	if mode, err = mode.Resolve(); err != nil {
 		return nil, err
 	}
-	n := &netSetup{mode: mode}
-	for _, p := range o.Net.Publish {
-		ps, err := network.ParsePublish(p)
-		if err != nil {
-			return nil, err
-		}
-		n.ports = append(n.ports, ps...)
-	}
-	if (len(n.ports) > 0 || o.Net.PublishAll) && !mode.UsesHelper() {
-		return nil, fmt.Errorf("-p/-P need the container's own network: --network %s has none to publish (use the default, pasta, or slirp4netns)", mode)
-	}
-	if (len(o.Net.DNS) > 0 || len(o.Net.DNSSearch) > 0 || len(o.Net.DNSOptions) > 0) && !mode.OwnNamespace() {
-		return nil, fmt.Errorf("--dns, --dns-search and --dns-option do not go with --network %s: the container uses that network's", mode)
-	}
-	if len(o.Net.Aliases) > 0 && mode.Kind != network.User {
-		return nil, errors.New("--network-alias needs a network made with `skiff network create`")
-	}
+	n := &netSetup{mode: mode, ports: ports}
 	switch mode.Kind {
 	case network.Slirp:
 		opts, err := network.ParseSlirpOptions(mode.Options)

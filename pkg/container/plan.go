@@ -34,6 +34,7 @@ import (
 //	rootro
 //	hostname NAME
 //	rlimit   RESOURCE SOFT HARD
+//	oomscoreadj N                          the OOM killer's score adjustment (inherited)
 //	cwd      PATH
 //	user     UID GID N GID...
 //	caps     BOUNDING EFFECTIVE PERMITTED INHERITABLE AMBIENT
@@ -260,6 +261,9 @@ func (p *plan) process(proc *rspec.Process, in planInput) error {
 			return fmt.Errorf("unknown rlimit %s", r.Type)
 		}
 		p.op("rlimit", strconv.Itoa(n), strconv.FormatUint(r.Soft, 10), strconv.FormatUint(r.Hard, 10))
+	}
+	if proc.OOMScoreAdj != nil {
+		p.op("oomscoreadj", strconv.Itoa(*proc.OOMScoreAdj))
 	}
 	p.op("cwd", proc.Cwd)
 	u := proc.User

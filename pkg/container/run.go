@@ -116,53 +116,9 @@ func run(paths config.Paths, o RunOptions, existing *Info) (int, error) {
 	if trace == nil {
 		trace = func(string) {}
 	}
-	if o.Spec.Name != "" {
-		if err := ValidName(o.Spec.Name); err != nil {
-			return 125, err
-		}
-	}
-	policy, retries, err := ParseRestart(o.Restart)
+	policy, retries, logMax, err := o.check(existing == nil)
 	if err != nil {
 		return 125, err
-	}
-	if policy != "no" {
-		switch {
-		case !o.Detach:
-			return 125, errors.New("--restart needs -d: a restart policy is kept by skiff-init, which only a detached container has")
-		case o.Remove:
-			return 125, errors.New("--restart and --rm conflict: a container removed when it stops cannot be restarted")
-		case o.Spec.TTY:
-			return 125, errors.New("--restart with -t is not supported yet")
-		}
-	}
-	logMax, err := parseLogOpts(o.LogOpts)
-	if err != nil {
-		return 125, err
-	}
-	if logMax > 0 && !o.Detach {
-		return 125, errors.New("--log-opt needs -d: only a detached container has a log")
-	}
-	if o.Detach {
-		if o.LogDriver == "" {
-			o.LogDriver = LogDrivers[0]
-		}
-		if o.LogDriver == "journald" {
-			return 125, errors.New("--log-driver journald is not supported: use k8s-file (the default) or json-file, and skiff logs")
-		}
-		if !slices.Contains(LogDrivers, o.LogDriver) {
-			return 125, fmt.Errorf("unsupported --log-driver %q: use %s", o.LogDriver, strings.Join(LogDrivers, ", "))
-		}
-		o.Stdin = nil // a detached container reads nothing
-	}
-	if existing == nil {
-		// -e KEY takes the caller's value now, as docker does at create: start reuses it
-		var env []string
-		for _, kv := range o.Spec.Env {
-			if env, err = spec.AddEnv(env, kv, os.LookupEnv); err != nil {
-				return 125, err
-			}
-		}
-		o.Spec.Env = env
 	}
 	extraHosts, err := hostLines(o.AddHosts)
 	if err != nil {
@@ -189,9 +145,6 @@ func run(paths config.Paths, o RunOptions, existing *Info) (int, error) {
 	}
 	defer net.close()
 	var place *cgroups.Place // where the container's cgroup goes, when it has limits
-	if err := cgroups.CheckMode(o.Cgroups, o.Limits); err != nil {
-		return 125, err
-	}
 	if o.Limits.Any() {
 		if place, err = locateCgroups(o.Limits, o.CgroupParent); err != nil {
 			return 125, err
@@ -415,6 +368,109 @@ func run(paths config.Paths, o RunOptions, existing *Info) (int, error) {
 	init.reap() // the kernel's teardown of the namespaces and mounts skiff-init leaves
 	trace("reaped")
 	return code, nil
+}
+
+// Create makes a container as run would, without starting it (docker create): its record,
+// its file system and its run options, in the state "created"; Start runs it. What run would
+// refuse is refused here, before anything is made.
+func Create(paths config.Paths, o RunOptions) (string, error) {
+	o.Detach = true // start runs it in the background unless -a asks otherwise
+	if _, _, _, err := o.check(true); err != nil {
+		return "", err
+	}
+	if _, _, err := checkNet(&o); err != nil {
+		return "", err
+	}
+	for _, u := range o.Spec.Ulimits {
+		if _, err := spec.ParseUlimit(u); err != nil {
+			return "", err
+		}
+	}
+	if o.Limits.Any() {
+		if _, err := locateCgroups(o.Limits, o.CgroupParent); err != nil {
+			return "", err
+		}
+	}
+	if err := o.resolveVolumes(paths); err != nil {
+		return "", err
+	}
+	recs := OpenRecords(paths.GraphRoot)
+	h, cat, img, layers, err := create(recs, paths, &o)
+	if err != nil {
+		return "", err
+	}
+	// the spec is made again at each start; made once now, a bad option fails the create
+	files := spec.Files(rootFiles(filepath.Join(h.Dir, "rootfs")))
+	if h.Meta.Rootfs == RootfsOverlay {
+		files = layeredFiles(cat.LayerDirs(layers))
+	}
+	so := o.Spec
+	so.HostEnv, so.DeferDefaultSeccomp = os.LookupEnv, true
+	if _, err := spec.Build(img.Config.Config, so, h.ID, files); err != nil {
+		_ = h.Remove()
+		return "", err
+	}
+	if err := h.WriteState(State{Status: "created"}); err != nil {
+		_ = h.Remove()
+		return "", err
+	}
+	h.Release()
+	return h.ID, nil
+}
+
+// check validates the options before anything is made, and resolves -e KEY (a new
+// container's) from the caller's environment, as docker does at create.
+func (o *RunOptions) check(fresh bool) (policy string, retries int, logMax int64, err error) {
+	if o.Spec.Name != "" {
+		if err := ValidName(o.Spec.Name); err != nil {
+			return "", 0, 0, err
+		}
+	}
+	if policy, retries, err = ParseRestart(o.Restart); err != nil {
+		return "", 0, 0, err
+	}
+	if policy != "no" {
+		switch {
+		case !o.Detach:
+			return "", 0, 0, errors.New("--restart needs -d: a restart policy is kept by skiff-init, which only a detached container has")
+		case o.Remove:
+			return "", 0, 0, errors.New("--restart and --rm conflict: a container removed when it stops cannot be restarted")
+		case o.Spec.TTY:
+			return "", 0, 0, errors.New("--restart with -t is not supported yet")
+		}
+	}
+	if logMax, err = parseLogOpts(o.LogOpts); err != nil {
+		return "", 0, 0, err
+	}
+	if logMax > 0 && !o.Detach {
+		return "", 0, 0, errors.New("--log-opt needs -d: only a detached container has a log")
+	}
+	if o.Detach {
+		if o.LogDriver == "" {
+			o.LogDriver = LogDrivers[0]
+		}
+		if o.LogDriver == "journald" {
+			return "", 0, 0, errors.New("--log-driver journald is not supported: use k8s-file (the default) or json-file, and skiff logs")
+		}
+		if !slices.Contains(LogDrivers, o.LogDriver) {
+			return "", 0, 0, fmt.Errorf("unsupported --log-driver %q: use %s", o.LogDriver, strings.Join(LogDrivers, ", "))
+		}
+		o.Stdin = nil // a detached container reads nothing
+	}
+	if err := cgroups.CheckMode(o.Cgroups, o.Limits); err != nil {
+		return "", 0, 0, err
+	}
+	if fresh {
+		// -e KEY takes the caller's value now, as docker does at create: start reuses it
+		var env []string
+		for _, kv := range o.Spec.Env {
+			if env, err = spec.AddEnv(env, kv, os.LookupEnv); err != nil {
+				return "", 0, 0, err
+			}
+		}
+		o.Spec.Env = env
+	}
+	return policy, retries, logMax, nil
 }
 
 // create finds the image (pulling it once when allowed) and makes the container's record.

@@ -44,6 +44,9 @@ type Options struct {
 	CapDrop     []string
 	SecurityOpt []string
 	Ulimits     []string // name=soft[:hard]
+	Devices     []string // --device HOST[:CTR][:PERMISSIONS]
+	// OOMScoreAdj is --oom-score-adj (nil: the caller's).
+	OOMScoreAdj *int `json:",omitempty"`
 	// HostEnv looks up the caller's environment for -e KEY (os.LookupEnv in the CLI).
 	HostEnv func(string) (string, bool) `json:"-"`
 	// HostHostname is the host's name, used with --network host.
@@ -251,6 +254,13 @@ func Build(img image.ImageConfig, o Options, id string, files Files) (*rspec.Spe
 		s.Linux.ReadonlyPaths = slices.Clone(ReadonlyPaths)
 	}
 
+	if o.OOMScoreAdj != nil {
+		if n := *o.OOMScoreAdj; n < -1000 || n > 1000 {
+			return nil, errorf("invalid --oom-score-adj %d: use a number from -1000 to 1000", n)
+		}
+		s.Process.OOMScoreAdj = o.OOMScoreAdj
+	}
+
 	// rlimits
 	for _, ul := range o.Ulimits {
 		r, err := ParseUlimit(ul)
@@ -275,6 +285,9 @@ func Build(img image.ImageConfig, o Options, id string, files Files) (*rspec.Spe
 			return nil, err
 		}
 		s.Mounts = append(s.Mounts, m)
+	}
+	if err := devices(s, o.Devices); err != nil {
+		return nil, err
 	}
 	seen := map[string]bool{}
 	for _, m := range s.Mounts[NumDefaultMounts:] {
