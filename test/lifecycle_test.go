@@ -712,16 +712,22 @@ func TestPause(t *testing.T) {
 		if r := m.skiff("unpause", name); checkOneLineError(r) != "" {
 			t.Errorf("unpause of a running container: %v", r)
 		}
+		freezer := "/sys/fs/cgroup/freezer/skiff/" + id
 		if !m.root {
-			// the v1 freezer is root's: a clear error, and the container runs on
+			if os.Getuid() != 0 {
+				t.Skip("delegating the freezer needs root")
+			}
+			// without the freezer delegated: a clear error, and the container runs on
+			undelegate(t, m)
 			r := m.skiff("pause", name)
-			if checkOneLineError(r) != "" || !strings.Contains(r.stderr, "root") {
-				t.Errorf("rootless pause on a cgroup v1 host: want a one-line error about root: %v", r)
+			if checkOneLineError(r, 125) != "" || !strings.Contains(r.stderr, "skiff system cgroups delegate "+m.user) {
+				t.Errorf("rootless pause without delegation: want a one-line error naming the fix: %v", r)
 			}
 			if r := m.skiff("ps", "--filter", "name="+name, "--format", "{{.State}}"); norm(r.stdout) != "running" {
 				t.Errorf("after a refused pause: %v", r)
 			}
-			return
+			delegate(t, m)
+			freezer = "/sys/fs/cgroup/freezer/skiff/" + m.user + "/" + id
 		}
 		count := func() string { b, _ := os.ReadFile(filepath.Join(host, "n")); return strings.TrimSpace(string(b)) }
 		if !waitFor(5*time.Second, func() bool { return count() != "" }) {
@@ -745,12 +751,15 @@ func TestPause(t *testing.T) {
 		if r := m.skiff("pause", name); checkOneLineError(r) != "" {
 			t.Errorf("pause of a paused container: %v", r)
 		}
+		if b, err := os.ReadFile(freezer + "/freezer.state"); strings.TrimSpace(string(b)) != "FROZEN" {
+			t.Errorf("the container's freezer cgroup %s: %q, %v", freezer, b, err)
+		}
 		m.mustSkiff(t, "unpause", name)
 		if !waitFor(5*time.Second, func() bool { return count() != before }) {
 			t.Errorf("the unpaused container does not count again")
 		}
-		if _, err := os.Stat("/sys/fs/cgroup/freezer/skiff/" + id); !os.IsNotExist(err) {
-			t.Errorf("unpause left the freezer cgroup of %s: %v", id[:12], err)
+		if b, err := os.ReadFile(freezer + "/freezer.state"); strings.TrimSpace(string(b)) != "THAWED" {
+			t.Errorf("the container's freezer cgroup after unpause: %q, %v", b, err)
 		}
 		// stop and rm -f of a paused container take effect at once
 		m.mustSkiff(t, "pause", name)
@@ -766,8 +775,32 @@ func TestPause(t *testing.T) {
 		if r := m.skiff("rm", "-f", name); r.code != 0 {
 			t.Errorf("rm -f of a paused container: %v", r)
 		}
-		if _, err := os.Stat("/sys/fs/cgroup/freezer/skiff/" + id); !os.IsNotExist(err) {
+		if _, err := os.Stat(freezer); !os.IsNotExist(err) {
 			t.Errorf("rm -f left the freezer cgroup of %s: %v", id[:12], err)
+		}
+		// a container with limits is paused in its own cgroup
+		m.skiff("rm", "-f", name+"-lim")
+		lid := runDetached(t, m, "--name", name+"-lim", "--pids-limit", "20", "bbtest", "sleep", "60")
+		m.mustSkiff(t, "pause", name+"-lim")
+		if r := m.skiff("exec", name+"-lim", "true"); !strings.Contains(r.stderr, "paused") {
+			t.Errorf("exec into a paused container with limits: %v", r)
+		}
+		m.mustSkiff(t, "unpause", name+"-lim")
+		if r := m.skiff("exec", name+"-lim", "cat", "/proc/self/cgroup"); !strings.Contains(r.stdout, "pids:/\n") {
+			t.Errorf("exec after unpause of a container with limits: %v", r)
+		}
+		m.mustSkiff(t, "pause", name+"-lim")
+		pid := strings.TrimSpace(m.skiff("inspect", "--format", "{{.State.Pid}}", lid).stdout)
+		lfreezer := strings.Replace(freezer, id, lid, 1)
+		if n, _ := strconv.Atoi(pid); n > 0 {
+			syscall.Kill(n, syscall.SIGKILL)
+		}
+		// a SIGKILL from elsewhere waits while it is frozen: rm -f thaws it, and removes it all
+		if r := m.skiff("rm", "-f", lid); r.code != 0 {
+			t.Errorf("rm -f of a paused container with limits: %v", r)
+		}
+		if _, err := os.Stat(lfreezer); !os.IsNotExist(err) {
+			t.Errorf("rm -f left the freezer cgroup %s: %v", lfreezer, err)
 		}
 	})
 }

@@ -22,12 +22,7 @@ func TestLimits(t *testing.T) {
 			dir += "/" + m.user
 			// without delegation: one line naming the controller and the fix; runs without
 			// limits go on working
-			for _, c := range []string{"memory", "pids", "cpu", "cpuacct", "cpuset", "blkio", "freezer"} {
-				os.Remove(filepath.Join("/sys/fs/cgroup", c, dir)) // fails while a container's cgroup is in it
-			}
-			if _, err := os.Stat("/sys/fs/cgroup/memory" + dir); err == nil {
-				t.Fatalf("could not take the delegation of %s back for the test", m.user)
-			}
+			undelegate(t, m)
 			r := m.skiff("run", "--rm", "--memory", "32m", "bbtest", "true")
 			if checkOneLineError(r, 125) != "" || !strings.Contains(r.stderr, "memory") || !strings.Contains(r.stderr, "skiff system cgroups delegate "+m.user) {
 				t.Errorf("--memory without delegation: %v", r)
@@ -38,10 +33,7 @@ func TestLimits(t *testing.T) {
 			if r := m.skiff("system", "cgroups", "delegate", m.user); checkOneLineError(r, 125) != "" || !strings.Contains(r.stderr, "as root") {
 				t.Errorf("delegate by the user themself: %v", r)
 			}
-			r = execArgv([]string{skiffBin, "system", "cgroups", "delegate", m.user}, opts{})
-			if r.code != 0 || !strings.Contains(r.stdout, "/sys/fs/cgroup/memory"+dir) {
-				t.Fatalf("skiff system cgroups delegate %s: %v", m.user, r)
-			}
+			delegate(t, m)
 		}
 
 		// memory: over the limit the kernel kills (137, OOMKilled); under it the run succeeds
@@ -207,16 +199,38 @@ func TestLimits(t *testing.T) {
 	})
 }
 
-// blockDevice is a block device of this host for the throttle flags: its path and its
-// MAJOR:MINOR.
+// blockDevice is a block device of this host for the throttle flags (one with a medium: the
+// kernel refuses a throttle on an unbound loop device): its path and its MAJOR:MINOR.
 func blockDevice(t *testing.T) (string, string) {
 	ents, _ := os.ReadDir("/sys/block")
 	for _, e := range ents {
 		b, err := os.ReadFile(filepath.Join("/sys/block", e.Name(), "dev"))
-		if _, serr := os.Stat("/dev/" + e.Name()); err == nil && serr == nil {
+		size, _ := os.ReadFile(filepath.Join("/sys/block", e.Name(), "size"))
+		if _, serr := os.Stat("/dev/" + e.Name()); err == nil && serr == nil && strings.TrimSpace(string(size)) != "0" {
 			return "/dev/" + e.Name(), strings.TrimSpace(string(b))
 		}
 	}
 	t.Fatal("this host has no block device to throttle")
 	return "", ""
+}
+
+// undelegate takes the test user's delegated cgroup subtrees back (as root).
+func undelegate(t *testing.T, m *mode) {
+	dir := "/skiff/" + m.user
+	for _, c := range []string{"memory", "pids", "cpu", "cpuacct", "cpuset", "blkio", "freezer"} {
+		os.Remove(filepath.Join("/sys/fs/cgroup", c, dir)) // fails while a container's cgroup is in it
+	}
+	for _, c := range []string{"memory", "freezer"} {
+		if _, err := os.Stat(filepath.Join("/sys/fs/cgroup", c, dir)); err == nil {
+			t.Fatalf("could not take the %s delegation of %s back for the test", c, m.user)
+		}
+	}
+}
+
+// delegate hands the test user their cgroup subtrees, as an administrator does once.
+func delegate(t *testing.T, m *mode) {
+	r := execArgv([]string{skiffBin, "system", "cgroups", "delegate", m.user}, opts{})
+	if r.code != 0 || !strings.Contains(r.stdout, "/sys/fs/cgroup/memory/skiff/"+m.user) {
+		t.Fatalf("skiff system cgroups delegate %s: %v", m.user, r)
+	}
 }

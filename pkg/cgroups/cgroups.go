@@ -10,6 +10,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"time"
 
 	ocg "github.com/opencontainers/cgroups"
 	"github.com/opencontainers/cgroups/fs"
@@ -218,7 +219,12 @@ func (c *Cgroup) Remove() error {
 	}
 	var first error
 	for _, p := range c.Paths {
-		if err := unix.Rmdir(p); err != nil && err != unix.ENOENT && first == nil {
+		err := unix.Rmdir(p)
+		// the last processes of a container just killed may take a moment to leave
+		for end := time.Now().Add(2 * time.Second); err == unix.EBUSY && time.Now().Before(end); err = unix.Rmdir(p) {
+			time.Sleep(5 * time.Millisecond)
+		}
+		if err != nil && err != unix.ENOENT && first == nil {
 			first = fmt.Errorf("remove the cgroup %s: %w", p, err)
 		}
 	}

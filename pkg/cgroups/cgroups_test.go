@@ -57,7 +57,8 @@ func blockDevice(t *testing.T) (string, int64, int64) {
 	ents, _ := os.ReadDir("/sys/block")
 	for _, e := range ents {
 		b, err := os.ReadFile(filepath.Join("/sys/block", e.Name(), "dev"))
-		if err != nil {
+		size, _ := os.ReadFile(filepath.Join("/sys/block", e.Name(), "size"))
+		if err != nil || strings.TrimSpace(string(size)) == "0" {
 			continue
 		}
 		var major, minor int64

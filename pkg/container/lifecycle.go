@@ -13,7 +13,6 @@ import (
 	"time"
 	"unsafe"
 
-	"github.com/skiff-project/skiff/pkg/userns"
 	"golang.org/x/sys/unix"
 )
 
@@ -49,7 +48,7 @@ func signalKeeper(pid int, sig syscall.Signal) error {
 	if err := syscall.Kill(pid, sig); err != nil {
 		return err
 	}
-	if sig != 0 && !userns.Current().Rootless {
+	if sig != 0 {
 		thawKeeper(pid) // a paused container gets the signal now, as docker's stop and kill do
 	}
 	return nil
@@ -75,9 +74,7 @@ func stopKeeper(pid int, sig syscall.Signal) error {
 	if e != 0 {
 		return e
 	}
-	if !userns.Current().Rootless {
-		thawKeeper(pid)
-	}
+	thawKeeper(pid)
 	return nil
 }
 

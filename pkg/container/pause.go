@@ -8,36 +8,44 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"time"
 
-	"github.com/skiff-project/skiff/pkg/userns"
+	ocg "github.com/opencontainers/cgroups"
+	"github.com/opencontainers/cgroups/fs"
+
+	"github.com/skiff-project/skiff/pkg/cgroups"
 )
 
-// pause and unpause freeze a container's processes with the cgroup v1 freezer: skiff gives a
-// container a cgroup of its own only then, freezer/skiff/<id>, moving every process of the
-// container's pid namespace into it. The freezer is root's on a v1 host (it cannot be
-// delegated to a user); elsewhere pause says why it cannot work.
+// pause and unpause freeze a container's processes with the cgroup v1 freezer of the
+// container's own cgroup: its directory is freezer/skiff/ID as root and, rootless,
+// freezer/skiff/USER/ID in the subtree `skiff system cgroups delegate` hands over (or under
+// the container's --cgroup-parent). A container run without limits has no cgroup: pause
+// makes its freezer cgroup then and records it with the container's cgroup (cgroup.json), so
+// rm and the sweep remove it. Every process of the container's pid namespace moves into it.
 
-// freezerRoot is where the v1 freezer hierarchy is mounted.
-var freezerRoot = "/sys/fs/cgroup/freezer"
-
-func freezerDir(id string) string { return filepath.Join(freezerRoot, "skiff", id) }
-
-// freezerUsable says why pause cannot work here, or nil.
-func freezerUsable() error {
-	if _, err := os.Stat(filepath.Join(freezerRoot, "cgroup.procs")); err != nil {
-		return errors.New("this host has no cgroup v1 freezer, and skiff does not make cgroup v2 containers yet: stop the container instead (skiff stop)")
+// freezerPath is the freezer directory a container's cgroup record names, or "".
+func freezerPath(dir string) string {
+	if cg := readCgroup(dir); cg != nil {
+		return cg.Paths["freezer"]
 	}
-	if userns.Current().Rootless {
-		return errors.New("the cgroup v1 freezer is root's: a rootless container cannot be paused on this host (stop it instead, or run it as root)")
-	}
-	return nil
+	return ""
 }
 
-// paused reports whether container id is frozen.
-func paused(id string) bool {
-	b, err := os.ReadFile(filepath.Join(freezerDir(id), "freezer.state"))
+// frozen says whether the freezer cgroup at path is frozen (or freezing).
+func frozen(path string) bool {
+	if path == "" {
+		return false
+	}
+	b, err := os.ReadFile(filepath.Join(path, "freezer.state"))
 	return err == nil && !bytes.HasPrefix(b, []byte("THAWED"))
+}
+
+// freeze sets the freezer cgroup at path to state (the library waits until the kernel is done).
+func freeze(path string, state ocg.FreezerState) error {
+	m, err := fs.NewManager(&ocg.Cgroup{Resources: &ocg.Resources{}}, map[string]string{"freezer": path})
+	if err != nil {
+		return err
+	}
+	return m.Freeze(state)
 }
 
 // Pause freezes every process of the running container ref.
@@ -52,11 +60,34 @@ func (r *Records) Pause(ref string) (Info, error) {
 	if in.State.Status == "paused" {
 		return in, fmt.Errorf("container %s is already paused", ref)
 	}
-	if err := freezerUsable(); err != nil {
-		return in, err
+	dir := r.Path(in.ID)
+	cg := readCgroup(dir)
+	if cg == nil {
+		cg = &cgroups.Cgroup{Paths: map[string]string{}}
 	}
-	dir := freezerDir(in.ID)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	path := cg.Paths["freezer"]
+	if path == "" {
+		parent := ""
+		if in.Meta.Run != nil {
+			parent = in.Meta.Run.CgroupParent
+		}
+		place, err := locateCgroups(cgroups.Limits{}, parent)
+		if err != nil {
+			return in, fmt.Errorf("pause container %s: %w", ref, err)
+		}
+		if path, err = place.Freezer(in.ID); err != nil {
+			return in, fmt.Errorf("pause container %s: %w", ref, err)
+		}
+		// recorded before it is made: a kill -9 from here on leaves nothing rm misses
+		cg.Paths["freezer"] = path
+		if err := replaceJSON(dir, cgroupFile, cg); err != nil {
+			return in, err
+		}
+		if err := r.noteCgroup(cg); err != nil {
+			return in, err
+		}
+	}
+	if err := os.Mkdir(path, 0o755); err != nil && !errors.Is(err, os.ErrExist) {
 		return in, fmt.Errorf("pause container %s: make its freezer cgroup: %w", ref, err)
 	}
 	// every process of the container's pid namespace, again until none is left out (one may
@@ -68,26 +99,23 @@ func (r *Records) Pause(ref string) (Info, error) {
 		}
 		moved = 0
 		for _, p := range pids {
-			if inFreezer(p, in.ID) {
+			if inCgroup(p, "freezer", path) {
 				continue
 			}
-			if err := os.WriteFile(filepath.Join(dir, "cgroup.procs"), []byte(strconv.Itoa(p)), 0); err == nil {
+			if err := ocg.WriteCgroupProc(path, p); err == nil {
 				moved++
 			}
 		}
 	}
-	if err := os.WriteFile(filepath.Join(dir, "freezer.state"), []byte("FROZEN"), 0); err != nil {
+	if err := freeze(path, ocg.Frozen); err != nil {
+		_ = freeze(path, ocg.Thawed)
 		return in, fmt.Errorf("pause container %s: %w", ref, err)
 	}
-	for end := time.Now().Add(5 * time.Second); time.Now().Before(end); time.Sleep(5 * time.Millisecond) {
-		if b, _ := os.ReadFile(filepath.Join(dir, "freezer.state")); bytes.HasPrefix(b, []byte("FROZEN")) {
-			return in, nil
-		}
-	}
-	return in, fmt.Errorf("pause container %s: its processes did not freeze within 5 s", ref)
+	return in, nil
 }
 
-// Unpause thaws a paused container and gives its processes back to the freezer's root.
+// Unpause thaws a paused container (its processes stay in its freezer cgroup, which goes with
+// the container).
 func (r *Records) Unpause(ref string) (Info, error) {
 	in, err := r.Lookup(ref)
 	if err != nil {
@@ -96,54 +124,38 @@ func (r *Records) Unpause(ref string) (Info, error) {
 	if in.State.Status != "paused" {
 		return in, fmt.Errorf("container %s is not paused", ref)
 	}
-	if err := thaw(in.ID); err != nil {
+	if err := freeze(freezerPath(r.Path(in.ID)), ocg.Thawed); err != nil {
 		return in, fmt.Errorf("unpause container %s: %w", ref, err)
 	}
 	return in, nil
 }
 
-// thaw thaws container id's freezer cgroup and removes it.
-func thaw(id string) error {
-	dir := freezerDir(id)
-	if err := os.WriteFile(filepath.Join(dir, "freezer.state"), []byte("THAWED"), 0); err != nil {
-		return err
-	}
-	// a process may fork while the others move: again until the cgroup is empty
-	for i := 0; i < 100; i++ {
-		b, _ := os.ReadFile(filepath.Join(dir, "cgroup.procs"))
-		if len(bytes.TrimSpace(b)) == 0 {
-			break
-		}
-		for _, p := range strings.Fields(string(b)) {
-			_ = os.WriteFile(filepath.Join(freezerRoot, "cgroup.procs"), []byte(p), 0)
-		}
-	}
-	if err := os.Remove(dir); err != nil && !errors.Is(err, os.ErrNotExist) {
-		return fmt.Errorf("remove the freezer cgroup: %w", err)
-	}
-	return nil
-}
-
 // thawKeeper thaws the container whose skiff-init is pid when it is paused, so that a signal
 // sent to it (stop, kill, rm -f) takes effect.
 func thawKeeper(pid int) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/cgroup", pid))
-	if err != nil {
-		return
-	}
-	for _, l := range strings.Split(string(b), "\n") {
-		parts := strings.SplitN(l, ":", 3)
-		if len(parts) == 3 && parts[1] == "freezer" && strings.HasPrefix(parts[2], "/skiff/") {
-			_ = thaw(strings.TrimPrefix(parts[2], "/skiff/"))
-		}
+	if path := cgroupOf(pid, "freezer"); path != "" && frozen(path) {
+		_ = freeze(path, ocg.Thawed)
 	}
 }
 
-// inFreezer reports whether process pid is in container id's freezer cgroup.
-func inFreezer(pid int, id string) bool {
+// cgroupOf is the directory of process pid's cgroup of a v1 controller ("" when it is in the
+// hierarchy's root or there is none).
+func cgroupOf(pid int, controller string) string {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/cgroup", pid))
-	return err == nil && bytes.Contains(b, []byte(":freezer:/skiff/"+id+"\n"))
+	if err != nil {
+		return ""
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		parts := strings.SplitN(l, ":", 3)
+		if len(parts) == 3 && parts[1] == controller && parts[2] != "/" {
+			return cgroups.Path(controller, parts[2])
+		}
+	}
+	return ""
 }
+
+// inCgroup reports whether process pid is in the controller's cgroup at path.
+func inCgroup(pid int, controller, path string) bool { return cgroupOf(pid, controller) == path }
 
 // namespacePids lists the processes in the pid namespace of process pid (a container's
 // skiff-init, the namespace's first process), pid first.

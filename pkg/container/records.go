@@ -18,7 +18,6 @@ import (
 	"github.com/skiff-project/skiff/pkg/catalog"
 	"github.com/skiff-project/skiff/pkg/cgroups"
 	"github.com/skiff-project/skiff/pkg/spec"
-	"github.com/skiff-project/skiff/pkg/userns"
 )
 
 // Records are skiff's own container records: containers/storage keeps the images and layers,
@@ -441,9 +440,6 @@ func (r *Records) remove(id, name string, leaveSmall bool) error {
 	}
 	r.releaseName(name, id)
 	_ = readCgroup(gone).Remove() // its processes are gone: a foreground --rm's skiff-init may not be yet (run removes it then)
-	if !userns.Current().Rootless {
-		_ = os.Remove(freezerDir(id)) // a paused container's cgroup, when its keeper died frozen
-	}
 	if leaveSmall && smallTree(gone, 32, 256<<10) {
 		return nil
 	}
@@ -623,7 +619,7 @@ func (r *Records) info(id string) (Info, error) {
 		in.Running = true
 		in.State.Status = "running"
 		in.State.Pid = pid
-		if !userns.Current().Rootless && paused(id) {
+		if frozen(freezerPath(dir)) {
 			in.State.Status = "paused"
 		}
 	} else if in.State.Status == "running" || in.State.Status == "" {

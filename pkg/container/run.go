@@ -300,6 +300,9 @@ func run(paths config.Paths, o RunOptions, existing *Info) (int, error) {
 	}
 	// the cgroup, before the plan: the command starts inside it
 	var cg *cgroups.Cgroup
+	if place == nil && existing != nil {
+		_ = os.Remove(filepath.Join(h.Dir, cgroupFile)) // a freezer cgroup a pause made when it ran before
+	}
 	if place != nil {
 		if cg, err = place.Create(h.ID, int(init.pid), o.Limits); err != nil {
 			return 125, err
