@@ -529,6 +529,10 @@ func TestAttach(t *testing.T) {
 		script := `trap "echo got-term; exit 3" TERM; echo before; while [ ! -e /go ]; do sleep 0.05; done; echo after; echo to-stderr >&2; sleep 30 & wait; exit 4`
 		id := runDetached(t, m, "--name", name, "bbtest", "sh", "-c", script)
 		defer m.skiff("rm", "-f", id)
+		// "before" is in the log before attach starts (the command may start slowly)
+		if !waitFor(10*time.Second, func() bool { return strings.Contains(m.skiff("logs", name).stdout, "before") }) {
+			t.Fatal("the container never wrote its first line")
+		}
 		// attach shows what comes after it attached, on the stream it was written to
 		s := m.start(t, "attach", name)
 		time.Sleep(300 * time.Millisecond)
