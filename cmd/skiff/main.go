@@ -75,6 +75,7 @@ func main() {
 			startCommand(),
 			restartCommand(),
 			topCommand(),
+			statsCommand(),
 			attachCommand(),
 			portCommand(),
 			pauseCommand("pause"),
