@@ -315,7 +315,7 @@ func containerCommand() *cli.Command {
 		Name:  "container",
 		Usage: "manage containers",
 		Subcommands: []*cli.Command{ls, prune, rmCommand(), logsCommand(), stopCommand(), killCommand(), waitCommand(),
-			execCommand(), renameCommand(), topCommand(), portCommand(), startCommand(), restartCommand()},
+			execCommand(), renameCommand(), topCommand(), statsCommand(), portCommand(), startCommand(), restartCommand()},
 	}
 }
 

@@ -76,6 +76,7 @@ func main() {
 			startCommand(),
 			restartCommand(),
 			topCommand(),
+			statsCommand(),
 			attachCommand(),
 			portCommand(),
 			pauseCommand("pause"),
