@@ -68,7 +68,7 @@ func TestLimits(t *testing.T) {
 		// the limits in the container's cgroup files; exec joins the cgroup
 		dev, devNum := blockDevice(t)
 		m.mustSkiff(t, "run", "-d", "--name", "tlim", "--memory", "64m", "--memory-reservation", "32m", "--cpus", "0.5", "--cpu-shares", "512",
-			"--cpuset-cpus", "0", "--pids-limit", "50", "--device-write-bps", dev+":1mb", "--device-read-iops", dev+":100", "bbtest", "sleep", "60")
+			"--cpuset-cpus", "0", "--pids-limit", "50", "--device-write-bps", dev+":1mb", "--device-read-iops", dev+":100", "--blkio-weight", "300", "bbtest", "sleep", "60")
 		pid := strings.TrimSpace(m.skiff("inspect", "--format", "{{.State.Pid}}", "tlim").stdout)
 		cg, _ := os.ReadFile("/proc/" + pid + "/cgroup")
 		id := regexp.MustCompile(`memory:` + regexp.QuoteMeta(dir) + `/([0-9a-f]{64})`).FindStringSubmatch(string(cg))
@@ -85,6 +85,7 @@ func TestLimits(t *testing.T) {
 			{"pids", "pids.max", "50"},
 			{"blkio", "blkio.throttle.write_bps_device", devNum + " 1048576"},
 			{"blkio", "blkio.throttle.read_iops_device", devNum + " 100"},
+			{"blkio", "blkio.bfq.weight", "300"},
 		} {
 			b, err := os.ReadFile(filepath.Join("/sys/fs/cgroup", f.ctl, dir, id[1], f.file))
 			if strings.TrimSpace(string(b)) != f.want {

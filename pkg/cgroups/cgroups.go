@@ -114,8 +114,10 @@ func (p Place) Check(l Limits) error {
 		if !ok {
 			return fmt.Errorf("the %s cgroup controller is not mounted on this host: run without the limits that need it", c)
 		}
-		if c == "blkio" && l.BlkioWeight != 0 && !exists(mnt, "blkio.weight") && !exists(mnt, "blkio.bfq.weight") {
-			return fmt.Errorf("--blkio-weight needs a block I/O scheduler with weights (bfq), which no disk here uses: run without --blkio-weight, or switch a disk to bfq")
+		// bfq's weight files are in non-root cgroups only (the kernel's CFTYPE_NOT_ON_ROOT): its
+		// other files at the top say it is there
+		if c == "blkio" && l.BlkioWeight != 0 && !exists(mnt, "blkio.weight") && !exists(mnt, "blkio.bfq.io_service_bytes") {
+			return fmt.Errorf("--blkio-weight needs the bfq I/O scheduler's weights, which this kernel has not loaded: run `sudo modprobe bfq` (and switch the disk to bfq), or run without --blkio-weight")
 		}
 		if !p.Rootless {
 			continue
