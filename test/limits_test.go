@@ -190,6 +190,63 @@ func TestLimits(t *testing.T) {
 			}
 		}
 
+		// --cgroups split: the container's cgroup below skiff's own, as under a systemd unit with
+		// Delegate=yes (made here by hand: a cgroup of the user's, skiff started in it)
+		unit := "/tsplit-" + m.name
+		for _, c := range []string{"pids", "memory"} {
+			d := filepath.Join("/sys/fs/cgroup", c, unit)
+			if err := os.Mkdir(d, 0o755); err != nil && !os.IsExist(err) {
+				t.Fatal(err)
+			}
+			defer os.Remove(d)
+			if !m.root {
+				for _, f := range []string{"", "cgroup.procs", "tasks"} {
+					os.Chown(filepath.Join(d, f), m.uid, m.gid)
+				}
+			}
+		}
+		inUnit := func(args ...string) result {
+			enter := `for c in pids memory; do echo $$ > /sys/fs/cgroup/$c` + unit + `/cgroup.procs || exit 99; done; exec "$@"`
+			return execArgv(append([]string{"sh", "-c", enter, "sh"}, m.argv(append([]string{skiffBin}, args...)...)...), opts{})
+		}
+		if r := inUnit("run", "--rm", "--cgroups", "split", "--memory", "64m", "bbtest", "sh", "-c", "cat /sys/fs/cgroup/memory/memory.limit_in_bytes 2>/dev/null; grep -c -E ':(memory|pids):/$' /proc/self/cgroup"); norm(r.stdout) != "2" {
+			t.Errorf("--cgroups split --memory 64m in a unit's cgroup: %v", r)
+		}
+		r := inUnit("run", "-d", "--name", "tsplit", "--cgroups", "split", "--memory", "64m", "bbtest", "sleep", "60")
+		if r.code != 0 {
+			t.Fatalf("run -d --cgroups split: %v", r)
+		}
+		sid := strings.TrimSpace(r.stdout)
+		for _, f := range []struct{ ctl, file, want string }{
+			{"memory", "memory.limit_in_bytes", "67108864"},
+			{"pids", "pids.current", ""}, // split without a pids limit: no pids cgroup
+		} {
+			b, err := os.ReadFile(filepath.Join("/sys/fs/cgroup", f.ctl, unit, sid, f.file))
+			if strings.TrimSpace(string(b)) != f.want {
+				t.Errorf("--cgroups split: %s/%s: %q, %v; want %q", f.ctl, f.file, b, err, f.want)
+			}
+		}
+		m.mustSkiff(t, "rm", "-f", "tsplit")
+		if _, err := os.Stat(filepath.Join("/sys/fs/cgroup/memory", unit, sid)); err == nil {
+			t.Errorf("rm -f left the split cgroup")
+		}
+		// without limits, split gives the container a pids cgroup of its own below skiff's
+		r = inUnit("run", "-d", "--name", "tsplit", "--cgroups", "split", "bbtest", "sleep", "60")
+		sid = strings.TrimSpace(r.stdout)
+		if b, err := os.ReadFile(filepath.Join("/sys/fs/cgroup/pids", unit, sid, "pids.current")); err != nil || strings.TrimSpace(string(b)) != "2" {
+			t.Errorf("--cgroups split without limits: pids.current %q, %v (%v)", b, err, r)
+		}
+		m.skiff("rm", "-f", "tsplit")
+		if !m.root {
+			// outside a cgroup of the user's: one line naming the fix
+			if r := m.skiff("run", "--rm", "--cgroups", "split", "bbtest", "true"); checkOneLineError(r, 125) != "" || !strings.Contains(r.stderr, "Delegate=yes") {
+				t.Errorf("--cgroups split outside a delegated cgroup: %v", r)
+			}
+		}
+		if r := m.skiff("run", "--rm", "--cgroups", "split", "--cgroup-parent", dir+"/x", "bbtest", "true"); checkOneLineError(r, 125) != "" {
+			t.Errorf("--cgroups split with --cgroup-parent: %v", r)
+		}
+
 		// bad values: one line, 125
 		for _, args := range [][]string{{"--memory", "lots"}, {"--memory", "1m"}, {"--cpus", "0"}, {"--pids-limit", "0"}, {"--cpuset-cpus", "x"}, {"--cgroups", "sometimes"},
 			{"--device-write-bps", "/dev/null:1mb"}, {"--device-read-bps", dev}, {"--device-read-iops", dev + ":lots"}} {

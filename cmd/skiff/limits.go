@@ -31,7 +31,7 @@ func limitFlags() []cli.Flag {
 // cgroupFlags are run's flags for where the container's cgroup goes.
 func cgroupFlags() []cli.Flag {
 	return []cli.Flag{
-		&cli.StringFlag{Name: "cgroups", Value: "enabled", Usage: "enabled (a cgroup of its own when it has limits) or disabled"},
+		&cli.StringFlag{Name: "cgroups", Value: "enabled", Usage: "enabled (a cgroup of its own when it has limits), disabled, or split (a cgroup of its own below skiff's)"},
 		&cli.StringFlag{Name: "cgroup-parent", Usage: "the cgroup under which the container's goes (default /skiff, rootless /skiff/USER)"},
 	}
 }

@@ -34,6 +34,60 @@ type Place struct {
 	Base     string            // "/skiff", or the user's delegated "/skiff/USER"
 	Rootless bool
 	User     string
+	// Own, with --cgroups split, is the caller's own cgroup in each hierarchy (controller ->
+	// path, from /proc/self/cgroup): the container's goes below it instead of below Dir.
+	Own map[string]string
+}
+
+// dir is the directory inside controller c's hierarchy the container's cgroup goes in.
+func (p Place) dir(c string) string {
+	if p.Own != nil {
+		return p.Own[c]
+	}
+	return p.Dir
+}
+
+// Split puts the containers' cgroups below the caller's own (--cgroups split: under a systemd
+// unit with Delegate=yes, its limits then cover the container and it sees all its processes).
+func (p *Place) Split() error {
+	b, err := os.ReadFile("/proc/self/cgroup")
+	if err != nil {
+		return err
+	}
+	p.Own = parseOwn(string(b))
+	return nil
+}
+
+// parseOwn reads /proc/PID/cgroup: controller -> the process's cgroup path in that hierarchy.
+func parseOwn(s string) map[string]string {
+	own := map[string]string{}
+	for _, l := range strings.Split(s, "\n") {
+		parts := strings.SplitN(l, ":", 3)
+		if len(parts) != 3 {
+			continue
+		}
+		for _, c := range strings.Split(parts[1], ",") {
+			own[c] = parts[2] // "": the unified (v2) hierarchy
+		}
+	}
+	return own
+}
+
+// SplitControllers are the controllers a container gets a cgroup of with --cgroups split and
+// no limit flags: its own pids cgroup below the caller's.
+var SplitControllers = []string{"pids"}
+
+// controllers are the controllers the container's cgroup is made in for limits l.
+func (p Place) controllers(l Limits) []string {
+	cs := l.Controllers()
+	if len(cs) == 0 && p.Own != nil {
+		for _, c := range SplitControllers {
+			if _, ok := p.Mounts[c]; ok {
+				cs = append(cs, c)
+			}
+		}
+	}
+	return cs
 }
 
 // Locate finds the cgroup v1 hierarchies in mountinfo and the place of this caller: root's
@@ -109,10 +163,16 @@ func (p Place) Check(l Limits) error {
 	if p.Unified {
 		return errors.New("resource limits on cgroup v2 are not supported by this skiff yet: run without limit flags, or on a cgroup v1 host")
 	}
-	for _, c := range l.Controllers() {
+	for _, c := range p.controllers(l) {
 		mnt, ok := p.Mounts[c]
 		if !ok {
 			return fmt.Errorf("the %s cgroup controller is not mounted on this host: run without the limits that need it", c)
+		}
+		if p.Own != nil {
+			if own := filepath.Join(mnt, p.Own[c]); unix.Access(own, unix.W_OK|unix.X_OK) != nil {
+				return fmt.Errorf("--cgroups split puts the container's cgroup below skiff's own, and %s (the %s controller's) is not writable here: run skiff in a cgroup delegated to you (a systemd unit with Delegate=yes), or use --cgroups enabled", own, c)
+			}
+			continue
 		}
 		// bfq's weight files are in non-root cgroups only (the kernel's CFTYPE_NOT_ON_ROOT): its
 		// other files at the top say it is there
@@ -144,8 +204,8 @@ type Cgroup struct {
 // need, moves pid into it and writes the limits. Nothing is left when it fails.
 func (p Place) Create(id string, pid int, l Limits) (*Cgroup, error) {
 	paths := map[string]string{}
-	for _, c := range l.Controllers() {
-		paths[c] = filepath.Join(p.Mounts[c], p.Dir, id)
+	for _, c := range p.controllers(l) {
+		paths[c] = filepath.Join(p.Mounts[c], p.dir(c), id)
 	}
 	cg := &ocg.Cgroup{Resources: l.Resources(), Rootless: p.Rootless}
 	m, err := fs.NewManager(cg, paths)
@@ -181,7 +241,7 @@ func (c *Cgroup) Update(p Place, id string, l Limits) error {
 				return errors.New("the container has no process left to limit")
 			}
 		}
-		dir := filepath.Join(p.Mounts[ctl], p.Dir, id)
+		dir := filepath.Join(p.Mounts[ctl], p.dir(ctl), id)
 		m, err := fs.NewManager(&ocg.Cgroup{Resources: &ocg.Resources{}}, map[string]string{ctl: dir})
 		if err != nil {
 			return err

@@ -160,6 +160,26 @@ func TestParseMounts(t *testing.T) {
 	}
 }
 
+func TestSplit(t *testing.T) {
+	own := parseOwn("12:pids:/system.slice/web.service\n4:cpu,cpuacct:/system.slice/web.service\n1:name=systemd:/system.slice/web.service\n0::/system.slice/web.service\n")
+	want := map[string]string{"pids": "/system.slice/web.service", "cpu": "/system.slice/web.service", "cpuacct": "/system.slice/web.service",
+		"name=systemd": "/system.slice/web.service", "": "/system.slice/web.service"}
+	if !reflect.DeepEqual(own, want) {
+		t.Errorf("parseOwn = %v, want %v", own, want)
+	}
+	p := Place{Mounts: map[string]string{"pids": "/sys/fs/cgroup/pids", "memory": "/sys/fs/cgroup/memory"}, Dir: "/skiff"}
+	if cs := p.controllers(Limits{}); len(cs) != 0 || p.dir("pids") != "/skiff" {
+		t.Errorf("enabled, no limits: controllers %v, dir %s", cs, p.dir("pids"))
+	}
+	p.Own = map[string]string{"pids": "/a.service", "memory": "/b.service"}
+	if cs := p.controllers(Limits{}); !reflect.DeepEqual(cs, []string{"pids"}) || p.dir("memory") != "/b.service" {
+		t.Errorf("split, no limits: controllers %v, dir %s", cs, p.dir("memory"))
+	}
+	if cs := p.controllers(Limits{Memory: 64 << 20}); !reflect.DeepEqual(cs, []string{"memory"}) {
+		t.Errorf("split with --memory: controllers %v", cs)
+	}
+}
+
 func TestCheckModeAndParent(t *testing.T) {
 	for _, c := range []struct {
 		mode string
@@ -170,7 +190,7 @@ func TestCheckModeAndParent(t *testing.T) {
 		{"enabled", Limits{}, ""},
 		{"disabled", Limits{}, ""},
 		{"disabled", Limits{PidsLimit: 5}, "pids limits cannot be applied"},
-		{"split", Limits{}, "not supported yet"},
+		{"split", Limits{}, ""},
 		{"sometimes", Limits{}, "invalid --cgroups"},
 	} {
 		err := CheckMode(c.mode, c.l)

@@ -39,7 +39,8 @@ type Limits struct {
 func (l Limits) Any() bool { return len(l.Controllers()) > 0 }
 
 // CheckMode checks --cgroups against the limits: enabled (the default: a cgroup of its own
-// when it has limits) or disabled (none, so no limits either).
+// when it has limits), disabled (none, so no limits either) or split (a cgroup of its own
+// below the caller's, limits or not).
 func CheckMode(mode string, l Limits) error {
 	switch mode {
 	case "", "enabled":
@@ -50,9 +51,9 @@ func CheckMode(mode string, l Limits) error {
 		}
 		return nil
 	case "split":
-		return fmt.Errorf("--cgroups split is not supported yet: use enabled or disabled")
+		return nil
 	}
-	return fmt.Errorf("invalid --cgroups %q: use enabled or disabled", mode)
+	return fmt.Errorf("invalid --cgroups %q: use enabled, disabled or split", mode)
 }
 
 // Flags are the limits' flag values as the command line gave them ("" when not given).

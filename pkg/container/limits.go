@@ -23,8 +23,9 @@ const cgroupFile = "cgroup.json"
 const cgroupsUsed = "cgroups-used"
 
 // locateCgroups finds where this caller's containers get their cgroups (root's /skiff, the
-// user's delegated /skiff/USER, or parent when set) and checks that the limits can be applied.
-func locateCgroups(l cgroups.Limits, parent string) (*cgroups.Place, error) {
+// user's delegated /skiff/USER, parent when set, or below the caller's own with --cgroups
+// split) and checks that the limits can be applied.
+func locateCgroups(l cgroups.Limits, mode, parent string) (*cgroups.Place, error) {
 	st := userns.Current()
 	name := ""
 	if st.Rootless {
@@ -40,6 +41,14 @@ func locateCgroups(l cgroups.Limits, parent string) (*cgroups.Place, error) {
 	}
 	if err := p.SetParent(parent); err != nil {
 		return nil, err
+	}
+	if mode == "split" {
+		if parent != "" {
+			return nil, fmt.Errorf("--cgroup-parent and --cgroups split both say where the container's cgroup goes: give one")
+		}
+		if err := p.Split(); err != nil {
+			return nil, err
+		}
 	}
 	if err := p.Check(l); err != nil {
 		return nil, err
@@ -123,7 +132,7 @@ func (r *Records) Update(ref string, n cgroups.Limits) (Info, error) {
 		if cg == nil {
 			return in, fmt.Errorf("container %s runs without limits (it has no cgroup of its own): stop it, update it, and start it again", ref)
 		}
-		place, err := locateCgroups(l, m.Run.CgroupParent)
+		place, err := locateCgroups(l, m.Run.Cgroups, m.Run.CgroupParent)
 		if err != nil {
 			return in, err
 		}

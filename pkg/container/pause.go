@@ -67,11 +67,11 @@ func (r *Records) Pause(ref string) (Info, error) {
 	}
 	path := cg.Paths["freezer"]
 	if path == "" {
-		parent := ""
+		mode, parent := "", ""
 		if in.Meta.Run != nil {
-			parent = in.Meta.Run.CgroupParent
+			mode, parent = in.Meta.Run.Cgroups, in.Meta.Run.CgroupParent
 		}
-		place, err := locateCgroups(cgroups.Limits{}, parent)
+		place, err := locateCgroups(cgroups.Limits{}, mode, parent)
 		if err != nil {
 			return in, fmt.Errorf("pause container %s: %w", ref, err)
 		}

@@ -98,6 +98,9 @@ type RunOptions struct {
 	copyUp      map[string]bool // volume directories that get the image's files first
 }
 
+// ownCgroup says whether the container gets a cgroup of its own: with limits, or split.
+func (o *RunOptions) ownCgroup() bool { return o.Limits.Any() || o.Cgroups == "split" }
+
 // LogDrivers are the log drivers of detached containers.
 var LogDrivers = []string{"k8s-file", "json-file", "none"}
 
@@ -145,8 +148,8 @@ func run(paths config.Paths, o RunOptions, existing *Info) (int, error) {
 	}
 	defer net.close()
 	var place *cgroups.Place // where the container's cgroup goes, when it has limits
-	if o.Limits.Any() {
-		if place, err = locateCgroups(o.Limits, o.CgroupParent); err != nil {
+	if o.ownCgroup() {
+		if place, err = locateCgroups(o.Limits, o.Cgroups, o.CgroupParent); err != nil {
 			return 125, err
 		}
 	}
@@ -389,8 +392,8 @@ func Create(paths config.Paths, o RunOptions) (string, error) {
 			return "", err
 		}
 	}
-	if o.Limits.Any() {
-		if _, err := locateCgroups(o.Limits, o.CgroupParent); err != nil {
+	if o.ownCgroup() {
+		if _, err := locateCgroups(o.Limits, o.Cgroups, o.CgroupParent); err != nil {
 			return "", err
 		}
 	}
@@ -740,8 +743,8 @@ func forkInit(o RunOptions, join bool) (*initProc, error) {
 		files[0] = o.Stdin.Fd()
 	}
 	flags := uintptr(unix.CLONE_NEWNS | unix.CLONE_NEWPID | unix.CLONE_NEWUTS | unix.CLONE_NEWIPC)
-	if !o.Limits.Any() {
-		flags |= unix.CLONE_NEWCGROUP // with limits skiff-init makes it once in the container's cgroup
+	if !o.ownCgroup() {
+		flags |= unix.CLONE_NEWCGROUP // with a cgroup skiff-init makes it once in the container's cgroup
 	}
 	if m, err := network.ParseMode(o.Spec.Network); err != nil || m.OwnNamespace() {
 		flags |= unix.CLONE_NEWNET // a bad mode is reported by prepareNet
