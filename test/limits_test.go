@@ -23,6 +23,13 @@ func TestLimits(t *testing.T) {
 			// without delegation: one line naming the controller and the fix; runs without
 			// limits go on working
 			undelegate(t, m)
+			infoFormat := "{{range .Host.CgroupControllers}}{{.Controller}}={{.Usable}} {{end}}"
+			if r := m.skiff("info", "--format", infoFormat); !strings.Contains(r.stdout, "memory=false") {
+				t.Errorf("info without delegation: %v", r)
+			}
+			if r := m.skiff("info"); !strings.Contains(r.stdout, "memory: no limits") || !strings.Contains(r.stdout, "skiff system cgroups delegate "+m.user) {
+				t.Errorf("info's cgroup report without delegation: %v", r)
+			}
 			r := m.skiff("run", "--rm", "--memory", "32m", "bbtest", "true")
 			if checkOneLineError(r, 125) != "" || !strings.Contains(r.stderr, "memory") || !strings.Contains(r.stderr, "skiff system cgroups delegate "+m.user) {
 				t.Errorf("--memory without delegation: %v", r)
@@ -34,6 +41,9 @@ func TestLimits(t *testing.T) {
 				t.Errorf("delegate by the user themself: %v", r)
 			}
 			delegate(t, m)
+			if r := m.skiff("info", "--format", infoFormat); norm(r.stdout) != "memory=true cpu=true cpuset=true pids=true blkio=true freezer=true" {
+				t.Errorf("info after delegation: %v", r)
+			}
 		}
 
 		// memory: over the limit the kernel kills (137, OOMKilled); under it the run succeeds

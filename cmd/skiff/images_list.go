@@ -143,10 +143,7 @@ func formatRows[T any](w io.Writer, rows []T, format string, heading bool, def s
 	if fields, ok := plainFields(format); ok {
 		return printFields(w, rows, fields, table, heading && format == strings.TrimPrefix(def, "table "), header)
 	}
-	tmpl, err := template.New("format").Funcs(template.FuncMap{
-		"json": func(v any) string { b, _ := json.Marshal(v); return string(b) },
-		"join": strings.Join, "upper": strings.ToUpper, "lower": strings.ToLower,
-	}).Parse(format + "\n")
+	tmpl, err := template.New("format").Funcs(formatFuncs).Parse(format + "\n")
 	if err != nil {
 		return fmt.Errorf("invalid --format: %w", err)
 	}
@@ -226,4 +223,10 @@ func printFields[T any](w io.Writer, rows []T, fields []string, table, heading b
 		return tw.Flush()
 	}
 	return nil
+}
+
+// formatFuncs are docker's --format template functions.
+var formatFuncs = template.FuncMap{
+	"json": func(v any) string { b, _ := json.Marshal(v); return string(b) },
+	"join": strings.Join, "upper": strings.ToUpper, "lower": strings.ToLower,
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/urfave/cli/v2"
 	"golang.org/x/sys/unix"
 
+	"github.com/skiff-project/skiff/pkg/cgroups"
 	"github.com/skiff-project/skiff/pkg/container"
 	"github.com/skiff-project/skiff/pkg/seccomp/bpf"
 	"github.com/skiff-project/skiff/pkg/store"
@@ -34,9 +35,11 @@ type info struct {
 		UIDMap        []idMapInfo `json:"uidmap"`
 		GIDMap        []idMapInfo `json:"gidmap"`
 		CgroupVersion string      `json:"cgroupVersion"`
-		RunDir        string      `json:"runDir"`
-		Init          string      `json:"init"`
-		Seccomp       string      `json:"seccomp"`
+		// per controller: whether limits (and pause) work for this caller, and why not
+		CgroupControllers []cgroups.Status `json:"cgroupControllers"`
+		RunDir            string           `json:"runDir"`
+		Init              string           `json:"init"`
+		Seccomp           string           `json:"seccomp"`
 	} `json:"host"`
 	Store struct {
 		GraphRoot   string `json:"graphRoot"`
@@ -89,6 +92,9 @@ func infoCommand() *cli.Command {
 				}
 			}
 			in.Host.CgroupVersion = cgroupVersion()
+			if p, err := container.CgroupPlace(); err == nil {
+				in.Host.CgroupControllers = p.Report()
+			}
 			in.Host.RunDir = st.Paths.RunDir
 			in.Host.Init, _ = container.InitPath()
 			in.Host.Seccomp = "libseccomp " + bpf.Version()
@@ -112,7 +118,7 @@ func infoCommand() *cli.Command {
 			case "":
 				printInfo(in)
 			default:
-				t, err := template.New("f").Parse(f + "\n")
+				t, err := template.New("f").Funcs(formatFuncs).Parse(f + "\n")
 				if err != nil {
 					return fmt.Errorf("invalid --format: %w", err)
 				}
@@ -134,6 +140,21 @@ func printInfo(in info) {
 	fmt.Printf("host:\n  arch: %s\n  kernel: %s\n  rootless: %v\n  singleIdMap: %v\n  uidmap: %s\n  gidmap: %s\n  cgroupVersion: %s\n  runDir: %s\n  init: %s\n  seccomp: %s\n",
 		in.Host.Arch, in.Host.Kernel, in.Host.Rootless, in.Host.SingleIDMap, maps(in.Host.UIDMap), maps(in.Host.GIDMap),
 		in.Host.CgroupVersion, in.Host.RunDir, in.Host.Init, in.Host.Seccomp)
+	fmt.Printf("  cgroupControllers:\n")
+	for _, c := range in.Host.CgroupControllers {
+		state := "limits work"
+		if !c.Usable {
+			state = "no limits"
+		}
+		fmt.Printf("    %s: %s", c.Controller, state)
+		if c.Where != "" {
+			fmt.Printf(" (%s)", c.Where)
+		}
+		if c.Why != "" {
+			fmt.Printf(": %s", c.Why)
+		}
+		fmt.Println()
+	}
 	fmt.Printf("store:\n  graphRoot: %s\n  graphRootFsType: %s\n  runRoot: %s\n  graphDriverName: %s\n  imageCount: %d\n  containerCount: %d\n",
 		in.Store.GraphRoot, in.Store.GraphFS, in.Store.RunRoot, in.Store.GraphDriver, in.Store.Images, in.Store.Containers)
 	fmt.Printf("version:\n  Version: %s\n  GoVersion: %s\n  OsArch: %s\n", in.Version.Version, in.Version.GoVersion, in.Version.OsArch)

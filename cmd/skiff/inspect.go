@@ -408,10 +408,7 @@ func printDocs(docs []any, format string) error {
 		fmt.Println(string(b))
 		return nil
 	}
-	tmpl, err := template.New("format").Funcs(template.FuncMap{
-		"json": func(v any) string { b, _ := json.Marshal(v); return string(b) },
-		"join": strings.Join, "upper": strings.ToUpper, "lower": strings.ToLower,
-	}).Parse(strings.ReplaceAll(format, `\t`, "\t") + "\n")
+	tmpl, err := template.New("format").Funcs(formatFuncs).Parse(strings.ReplaceAll(format, `\t`, "\t") + "\n")
 	if err != nil {
 		return fmt.Errorf("invalid --format: %w", err)
 	}

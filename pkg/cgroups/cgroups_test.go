@@ -254,3 +254,32 @@ func TestParentsAndSweep(t *testing.T) {
 		}
 	}
 }
+
+func TestReport(t *testing.T) {
+	dir := t.TempDir()
+	mem := filepath.Join(dir, "memory")
+	if err := os.MkdirAll(filepath.Join(mem, "skiff", "u"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	p := Place{Mounts: map[string]string{"memory": mem}, Base: "/skiff/u", Rootless: true, User: "u"}
+	got := map[string]Status{}
+	for _, s := range p.Report() {
+		got[s.Controller] = s
+	}
+	if s := got["memory"]; !s.Usable || s.Where != filepath.Join(mem, "skiff/u") {
+		t.Errorf("a delegated controller: %+v", s)
+	}
+	if s := got["pids"]; s.Usable || !strings.Contains(s.Why, "not mounted") {
+		t.Errorf("a controller that is not mounted: %+v", s)
+	}
+	p.Base = "/skiff/other"
+	for _, s := range p.Report() {
+		if s.Controller == "memory" && (s.Usable || !strings.Contains(s.Why, "skiff system cgroups delegate u")) {
+			t.Errorf("a controller not delegated: %+v", s)
+		}
+	}
+	p.Unified = true
+	if s := p.Report()[0]; s.Usable || !strings.Contains(s.Why, "v2") {
+		t.Errorf("cgroup v2: %+v", s)
+	}
+}

@@ -56,6 +56,9 @@ func locateCgroups(l cgroups.Limits, mode, parent string) (*cgroups.Place, error
 	return &p, nil
 }
 
+// CgroupPlace is where this caller's containers get their cgroups (for skiff info's report).
+func CgroupPlace() (*cgroups.Place, error) { return locateCgroups(cgroups.Limits{}, "", "") }
+
 // cgroupParents are the directories cgroupsUsed lists.
 func (r *Records) cgroupParents() []string {
 	b, err := os.ReadFile(filepath.Join(r.Dir, cgroupsUsed))
