@@ -54,12 +54,13 @@ func (p *Place) Split() error {
 	if err != nil {
 		return err
 	}
-	p.Own = parseOwn(string(b))
+	p.Own = ParseProcCgroup(string(b))
 	return nil
 }
 
-// parseOwn reads /proc/PID/cgroup: controller -> the process's cgroup path in that hierarchy.
-func parseOwn(s string) map[string]string {
+// ParseProcCgroup reads /proc/PID/cgroup: controller -> the process's cgroup path in that
+// hierarchy ("" for the unified one).
+func ParseProcCgroup(s string) map[string]string {
 	own := map[string]string{}
 	for _, l := range strings.Split(s, "\n") {
 		parts := strings.SplitN(l, ":", 3)

@@ -161,11 +161,11 @@ func TestParseMounts(t *testing.T) {
 }
 
 func TestSplit(t *testing.T) {
-	own := parseOwn("12:pids:/system.slice/web.service\n4:cpu,cpuacct:/system.slice/web.service\n1:name=systemd:/system.slice/web.service\n0::/system.slice/web.service\n")
+	own := ParseProcCgroup("12:pids:/system.slice/web.service\n4:cpu,cpuacct:/system.slice/web.service\n1:name=systemd:/system.slice/web.service\n0::/system.slice/web.service\n")
 	want := map[string]string{"pids": "/system.slice/web.service", "cpu": "/system.slice/web.service", "cpuacct": "/system.slice/web.service",
 		"name=systemd": "/system.slice/web.service", "": "/system.slice/web.service"}
 	if !reflect.DeepEqual(own, want) {
-		t.Errorf("parseOwn = %v, want %v", own, want)
+		t.Errorf("ParseProcCgroup = %v, want %v", own, want)
 	}
 	p := Place{Mounts: map[string]string{"pids": "/sys/fs/cgroup/pids", "memory": "/sys/fs/cgroup/memory"}, Dir: "/skiff"}
 	if cs := p.controllers(Limits{}); len(cs) != 0 || p.dir("pids") != "/skiff" {

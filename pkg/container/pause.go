@@ -7,7 +7,6 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
-	"strings"
 
 	ocg "github.com/opencontainers/cgroups"
 	"github.com/opencontainers/cgroups/fs"
@@ -145,11 +144,8 @@ func cgroupOf(pid int, controller string) string {
 	if err != nil {
 		return ""
 	}
-	for _, l := range strings.Split(string(b), "\n") {
-		parts := strings.SplitN(l, ":", 3)
-		if len(parts) == 3 && parts[1] == controller && parts[2] != "/" {
-			return cgroups.Path(controller, parts[2])
-		}
+	if rel := cgroups.ParseProcCgroup(string(b))[controller]; rel != "" && rel != "/" {
+		return cgroups.Path(controller, rel)
 	}
 	return ""
 }

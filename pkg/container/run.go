@@ -387,11 +387,6 @@ func Create(paths config.Paths, o RunOptions) (string, error) {
 	if _, _, err := checkNet(&o); err != nil {
 		return "", err
 	}
-	for _, u := range o.Spec.Ulimits {
-		if _, err := spec.ParseUlimit(u); err != nil {
-			return "", err
-		}
-	}
 	if o.ownCgroup() {
 		if _, err := locateCgroups(o.Limits, o.Cgroups, o.CgroupParent); err != nil {
 			return "", err

@@ -1,7 +1,6 @@
 package container
 
 import (
-	"bufio"
 	"errors"
 	"fmt"
 	"os"
@@ -303,18 +302,11 @@ func netBytes(pid int) (rx, tx uint64) {
 
 // hostMemory is the host's memory in bytes (MemTotal).
 func hostMemory() uint64 {
-	f, err := os.Open("/proc/meminfo")
+	b, err := os.ReadFile("/proc/meminfo")
 	if err != nil {
 		return 0
 	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if strings.HasPrefix(sc.Text(), "MemTotal:") {
-			return parseKB(sc.Text(), "MemTotal")
-		}
-	}
-	return 0
+	return parseKB(string(b), "MemTotal")
 }
 
 // MemLimit is the memory limit stats shows: the cgroup's, or the host's memory when that is

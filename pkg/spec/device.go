@@ -71,12 +71,12 @@ func devices(s *rspec.Spec, list []string) error {
 		if err != nil {
 			return err
 		}
-		st, err := os.Stat(d.Host)
-		if err != nil {
-			return errorf("--device %s: %v (give a device node of this host)", v, unwrapPath(err))
+		var st unix.Stat_t
+		if err := unix.Stat(d.Host, &st); err != nil {
+			return errorf("--device %s: %v (give a device node of this host)", v, err)
 		}
 		nodes := [][2]string{{d.Host, d.Container}}
-		if st.IsDir() {
+		if st.Mode&unix.S_IFMT == unix.S_IFDIR {
 			nodes = nil
 			err := filepath.WalkDir(d.Host, func(p string, e os.DirEntry, err error) error {
 				if err == nil && e.Type()&(os.ModeDevice|os.ModeCharDevice) != 0 {
@@ -115,12 +115,4 @@ func devices(s *rspec.Spec, list []string) error {
 		}
 	}
 	return nil
-}
-
-// unwrapPath drops the path from a *PathError: the message names it already.
-func unwrapPath(err error) error {
-	if pe, ok := err.(*os.PathError); ok {
-		return pe.Err
-	}
-	return err
 }
