@@ -275,16 +275,17 @@ func (c *Cgroup) Join(pid int) error {
 	return nil
 }
 
-// Remove deletes the cgroup's directories (once its processes are gone).
-func (c *Cgroup) Remove() error {
+// Remove deletes the cgroup's directories (once its processes are gone), waiting up to wait
+// for the last ones to leave; what stays busy is left to Sweep.
+func (c *Cgroup) Remove(wait time.Duration) error {
 	if c == nil {
 		return nil
 	}
 	var first error
 	for _, p := range c.Paths {
 		err := unix.Rmdir(p)
-		// the last processes of a container just killed may take a moment to leave
-		for end := time.Now().Add(2 * time.Second); err == unix.EBUSY && time.Now().Before(end); err = unix.Rmdir(p) {
+		// the last processes of a container just killed may take a moment to leave: up to wait
+		for end := time.Now().Add(wait); err == unix.EBUSY && time.Now().Before(end); err = unix.Rmdir(p) {
 			time.Sleep(5 * time.Millisecond)
 		}
 		if err != nil && err != unix.ENOENT && first == nil {

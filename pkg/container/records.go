@@ -439,7 +439,7 @@ func (r *Records) remove(id, name string, leaveSmall bool) error {
 		return fmt.Errorf("remove container %.12s: %w", id, err)
 	}
 	r.releaseName(name, id)
-	_ = readCgroup(gone).Remove() // its processes are gone: a foreground --rm's skiff-init may not be yet (run removes it then)
+	_ = readCgroup(gone).Remove(0) // its processes are gone: a foreground --rm's skiff-init may not be yet (run removes it then)
 	if leaveSmall && smallTree(gone, 32, 256<<10) {
 		return nil
 	}
@@ -580,7 +580,7 @@ func (r *Records) Sweep() []string {
 				_ = writeState(dir, s)
 			}
 			os.Remove(filepath.Join(dir, "running"))
-			_ = readCgroup(dir).Remove() // its processes died with its keeper
+			_ = readCgroup(dir).Remove(0) // its processes died with its keeper
 		}
 		f.Close()
 		cleaned = append(cleaned, name)
@@ -742,6 +742,8 @@ func (r *Records) Remove(ref string, force bool) (Info, error) {
 			}
 			time.Sleep(5 * time.Millisecond)
 		}
+		// its other processes may take a moment longer to leave its cgroup
+		_ = readCgroup(r.Path(in.ID)).Remove(2 * time.Second)
 	}
 	return in, r.remove(in.ID, in.Meta.Name, true)
 }

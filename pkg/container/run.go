@@ -314,9 +314,9 @@ func run(paths config.Paths, o RunOptions, existing *Info) (int, error) {
 			if o.Detach && removed {
 				return // skiff-init keeps the container; rm or the sweep removes the cgroup
 			}
-			init.abort() // when the plan never went
-			init.reap()  // its processes are gone, and the cgroup can go
-			_ = cg.Remove()
+			init.abort()     // when the plan never went
+			init.reap()      // its processes are gone, and the cgroup can go
+			_ = cg.Remove(0) // busy a moment longer: the next command's sweep
 		}()
 		if err := replaceJSON(h.Dir, cgroupFile, cg); err != nil {
 			return 125, err
