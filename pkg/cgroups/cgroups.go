@@ -14,6 +14,7 @@ import (
 
 	ocg "github.com/opencontainers/cgroups"
 	"github.com/opencontainers/cgroups/fs"
+	"github.com/opencontainers/cgroups/fs2"
 	"golang.org/x/sys/unix"
 )
 
@@ -26,22 +27,24 @@ var Delegated = []string{"memory", "pids", "cpu", "cpuacct", "cpuset", "blkio", 
 const Parent = "skiff"
 
 // Place is where this caller's containers get their cgroups: Dir under each v1 controller's
-// mount point.
+// mount point or, on a cgroup v2 host, under the unified hierarchy's (see v2.go).
 type Place struct {
 	Mounts   map[string]string // controller -> mount point (comounted ones share one)
 	Unified  bool              // cgroup v2 only: no v1 controllers
+	Root     string            // the cgroup v2 file system's mount point ("" when none is mounted)
 	Dir      string            // "/skiff" or "/skiff/USER" (or --cgroup-parent), inside each hierarchy
-	Base     string            // "/skiff", or the user's delegated "/skiff/USER"
+	Base     string            // "/skiff", or the user's delegated "/skiff/USER"; v2: the caller's cgroup
 	Rootless bool
 	User     string
 	// Own, with --cgroups split, is the caller's own cgroup in each hierarchy (controller ->
 	// path, from /proc/self/cgroup): the container's goes below it instead of below Dir.
 	Own map[string]string
+	fs  tree // the cgroup v2 files: the kernel's, or a test's model (nil: the kernel's)
 }
 
 // dir is the directory inside controller c's hierarchy the container's cgroup goes in.
 func (p Place) dir(c string) string {
-	if p.Own != nil {
+	if p.Own != nil && !p.Unified {
 		return p.Own[c]
 	}
 	return p.Dir
@@ -103,7 +106,16 @@ func Locate(rootless bool, user string) (Place, error) {
 	if err != nil {
 		return Place{}, err
 	}
-	p.Rootless, p.User, p.Dir = rootless, user, "/"+Parent
+	p.Rootless, p.User = rootless, user
+	if p.Unified {
+		b, err := os.ReadFile("/proc/self/cgroup")
+		if err != nil {
+			return Place{}, err
+		}
+		p.locateV2(ParseProcCgroup(string(b))[""])
+		return p, nil
+	}
+	p.Dir = "/" + Parent
 	if rootless {
 		p.Dir += "/" + user
 	}
@@ -127,6 +139,9 @@ func parseMounts(r io.Reader) (Place, error) {
 		}
 		switch b[0] {
 		case "cgroup2":
+			if p.Root == "" {
+				p.Root = a[4]
+			}
 			if a[4] == "/sys/fs/cgroup" {
 				v2 = true
 			}
@@ -151,7 +166,7 @@ func (p *Place) SetParent(parent string) error {
 		return nil
 	}
 	clean := filepath.Clean("/" + parent)
-	if p.Rootless && clean != p.Base && !strings.HasPrefix(clean, p.Base+"/") {
+	if p.Rootless && clean != p.Base && !strings.HasPrefix(clean, strings.TrimSuffix(p.Base, "/")+"/") {
 		return fmt.Errorf("invalid --cgroup-parent %q: without root it must lie within your delegated subtree %s", parent, p.Base)
 	}
 	p.Dir = clean
@@ -162,7 +177,7 @@ func (p *Place) SetParent(parent string) error {
 // they need is mounted and, rootless, delegated to the user.
 func (p Place) Check(l Limits) error {
 	if p.Unified {
-		return errors.New("resource limits on cgroup v2 are not supported by this skiff yet: run without limit flags, or on a cgroup v1 host")
+		return p.checkV2(l)
 	}
 	for _, c := range p.controllers(l) {
 		mnt, ok := p.Mounts[c]
@@ -204,6 +219,9 @@ type Cgroup struct {
 // Create makes the container's cgroup (id, under the place) for the controllers the limits
 // need, moves pid into it and writes the limits. Nothing is left when it fails.
 func (p Place) Create(id string, pid int, l Limits) (*Cgroup, error) {
+	if p.Unified {
+		return p.createV2(id, pid, l)
+	}
 	paths := map[string]string{}
 	for _, c := range p.controllers(l) {
 		paths[c] = filepath.Join(p.Mounts[c], p.dir(c), id)
@@ -227,6 +245,9 @@ func (p Place) Create(id string, pid int, l Limits) (*Cgroup, error) {
 // Update writes new limits l into a running container's cgroup (id, under p): a controller
 // the cgroup lacks is made and every process of the container moved into it first.
 func (c *Cgroup) Update(p Place, id string, l Limits) error {
+	if path := c.Paths[""]; path != "" {
+		return p.updateV2(path, l)
+	}
 	var pids []int
 	for _, ctl := range l.Controllers() {
 		if _, ok := c.Paths[ctl]; ok {
@@ -297,11 +318,27 @@ func (c *Cgroup) Remove(wait time.Duration) error {
 
 // OOMKilled says whether the kernel killed a process of the cgroup for want of memory.
 func (c *Cgroup) OOMKilled() bool {
-	if c == nil || c.Paths["memory"] == "" {
+	if c == nil {
+		return false
+	}
+	if p := c.Paths[""]; p != "" {
+		n, err := fs2.OOMKillCount(p)
+		return err == nil && n > 0
+	}
+	if c.Paths["memory"] == "" {
 		return false
 	}
 	n, err := fs.OOMKillCount(c.Paths["memory"])
 	return err == nil && n > 0
+}
+
+// OOMFile is the file whose "oom_kill N" line counts the cgroup's OOM kills (skiff-init reads
+// it for a detached container's state): memory.oom_control (v1) or memory.events (v2).
+func (c *Cgroup) OOMFile() string {
+	if p := c.Paths[""]; p != "" {
+		return filepath.Join(p, "memory.events")
+	}
+	return filepath.Join(c.Paths["memory"], "memory.oom_control")
 }
 
 // Parents are the directories the cgroup's directories are in, one per hierarchy.

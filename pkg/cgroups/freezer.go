@@ -1,12 +1,16 @@
 package cgroups
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"sync"
 
+	ocg "github.com/opencontainers/cgroups"
+	"github.com/opencontainers/cgroups/fs"
+	"github.com/opencontainers/cgroups/fs2"
 	"golang.org/x/sys/unix"
 )
 
@@ -14,7 +18,7 @@ import (
 // made: root's /skiff, or the user's delegated /skiff/USER.
 func (p Place) Freezer(id string) (string, error) {
 	if p.Unified {
-		return "", errors.New("pause on a cgroup v2 host is not supported by this skiff yet: stop the container instead")
+		return p.freezerV2(id)
 	}
 	mnt, ok := p.Mounts["freezer"]
 	if !ok {
@@ -32,23 +36,73 @@ func (p Place) Freezer(id string) (string, error) {
 	return filepath.Join(parent, id), nil
 }
 
-// mounts are this host's cgroup v1 hierarchies, read once.
-var mounts = sync.OnceValue(func() map[string]string {
+// hierarchies are this host's cgroup file systems, read once.
+var hierarchies = sync.OnceValue(func() Place {
 	f, err := os.Open("/proc/self/mountinfo")
 	if err != nil {
-		return nil
+		return Place{}
 	}
 	defer f.Close()
 	p, _ := parseMounts(f)
-	return p.Mounts
+	return p
 })
 
-// Path is the directory of a v1 controller's cgroup rel (as /proc/PID/cgroup names it), or ""
-// when the controller is not mounted.
+// Path is the directory of cgroup rel (as /proc/PID/cgroup names it) of a v1 controller, or of
+// the v2 hierarchy for controller "", or "" when that is not mounted.
 func Path(controller, rel string) string {
-	mnt, ok := mounts()[controller]
+	h := hierarchies()
+	mnt, ok := h.Mounts[controller]
+	if controller == "" {
+		mnt, ok = h.Root, h.Root != ""
+	}
 	if !ok {
 		return ""
 	}
 	return filepath.Join(mnt, rel)
+}
+
+// FreezerController is the /proc/PID/cgroup key of the hierarchy pause freezes in: the v1
+// freezer's, or the v2 hierarchy's ("") on a cgroup v2 host.
+func FreezerController() string {
+	if hierarchies().Unified {
+		return ""
+	}
+	return "freezer"
+}
+
+// Freeze sets the freezer of the cgroup at path to state: a v1 freezer cgroup's freezer.state,
+// or a v2 cgroup's cgroup.freeze (the library waits until the kernel is done).
+func Freeze(path string, state ocg.FreezerState) error {
+	r := &ocg.Cgroup{Resources: &ocg.Resources{}}
+	if v1Freezer(path) {
+		m, err := fs.NewManager(r, map[string]string{"freezer": path})
+		if err != nil {
+			return err
+		}
+		return m.Freeze(state)
+	}
+	m, err := fs2.NewManager(r, path)
+	if err != nil {
+		return err
+	}
+	return m.Freeze(state)
+}
+
+// Frozen says whether the freezer of the cgroup at path is frozen (or freezing).
+func Frozen(path string) bool {
+	if path == "" {
+		return false
+	}
+	if v1Freezer(path) {
+		b, err := os.ReadFile(filepath.Join(path, "freezer.state"))
+		return err == nil && !bytes.HasPrefix(b, []byte("THAWED"))
+	}
+	b, err := os.ReadFile(filepath.Join(path, "cgroup.freeze"))
+	return err == nil && bytes.HasPrefix(b, []byte("1"))
+}
+
+// v1Freezer says whether path is a cgroup v1 freezer cgroup (else a v2 cgroup).
+func v1Freezer(path string) bool {
+	_, err := os.Stat(filepath.Join(path, "freezer.state"))
+	return err == nil
 }

@@ -21,13 +21,14 @@ var Reported = []string{"memory", "cpu", "cpuset", "pids", "blkio", "freezer"}
 // Report says, controller by controller, whether this caller's containers can have limits
 // there (and pause, for freezer) and what is missing where they cannot.
 func (p Place) Report() []Status {
+	if p.Unified {
+		return p.reportV2()
+	}
 	var out []Status
 	for _, c := range Reported {
 		s := Status{Controller: c}
 		mnt, ok := p.Mounts[c]
 		switch {
-		case p.Unified:
-			s.Why = "cgroup v2: not supported by this skiff yet"
 		case !ok:
 			s.Why = "not mounted on this host"
 		default:

@@ -7,6 +7,7 @@ import (
 
 	ocg "github.com/opencontainers/cgroups"
 	"github.com/opencontainers/cgroups/fs"
+	"github.com/opencontainers/cgroups/fs2"
 )
 
 // Usage is what a container's cgroup counts, read with the cgroups library (runc's). Only the
@@ -25,6 +26,9 @@ type Usage struct {
 // and cpuacct are mounted together, the cpu directory has cpuacct's files too.
 func (c *Cgroup) Usage() (Usage, error) {
 	var u Usage
+	if p := c.Paths[""]; p != "" {
+		return usageV2(p)
+	}
 	paths := map[string]string{}
 	for _, ctl := range []string{"memory", "cpuacct", "blkio", "pids"} {
 		if p := c.Paths[ctl]; p != "" {
@@ -52,11 +56,38 @@ func (c *Cgroup) Usage() (Usage, error) {
 			u.Has = append(u.Has, ctl)
 		}
 	}
+	u.fill(s)
+	return u, nil
+}
+
+// fill takes the numbers of the library's stats.
+func (u *Usage) fill(s *ocg.Stats) {
 	u.Memory = MemoryUsage(s.MemoryStats.Usage.Usage, s.MemoryStats.Stats)
 	u.MemoryLimit = s.MemoryStats.Usage.Limit
 	u.CPUNano = s.CpuStats.CpuUsage.TotalUsage
 	u.BlockRead, u.BlockWrite = BlockBytes(s.BlkioStats.IoServiceBytesRecursive)
 	u.PIDs = s.PidsStats.Current
+}
+
+// usageV2 reads the counters of the cgroup v2 directory path: those of the controllers its
+// parent passes on to it, and its CPU time (cpu.stat is in every v2 cgroup).
+func usageV2(path string) (Usage, error) {
+	var u Usage
+	m, err := fs2.NewManager(&ocg.Cgroup{Resources: &ocg.Resources{}, Rootless: true}, path)
+	if err != nil {
+		return u, err
+	}
+	s, err := m.Stats(&ocg.StatsOptions{Controllers: ocg.CPU | ocg.Memory | ocg.Pids | ocg.IO})
+	if err != nil {
+		return u, err
+	}
+	enabled, _ := ocg.ReadFile(path, "cgroup.controllers")
+	for _, c := range []struct{ v2, name string }{{"memory", "memory"}, {"", "cpuacct"}, {"io", "blkio"}, {"pids", "pids"}} {
+		if c.v2 == "" || hasWord(enabled, c.v2) {
+			u.Has = append(u.Has, c.name)
+		}
+	}
+	u.fill(s)
 	return u, nil
 }
 

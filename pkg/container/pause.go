@@ -1,15 +1,12 @@
 package container
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strconv"
 
 	ocg "github.com/opencontainers/cgroups"
-	"github.com/opencontainers/cgroups/fs"
 
 	"github.com/skiff-project/skiff/pkg/cgroups"
 )
@@ -17,35 +14,28 @@ import (
 // pause and unpause freeze a container's processes with the cgroup v1 freezer of the
 // container's own cgroup: its directory is freezer/skiff/ID as root and, rootless,
 // freezer/skiff/USER/ID in the subtree `skiff system cgroups delegate` hands over (or under
-// the container's --cgroup-parent). A container run without limits has no cgroup: pause
+// the container's --cgroup-parent). On a cgroup v2 host it is the container's cgroup's
+// cgroup.freeze (OWN/skiff/ID, see pkg/cgroups/v2.go). A container run without limits has no cgroup: pause
 // makes its freezer cgroup then and records it with the container's cgroup (cgroup.json), so
 // rm and the sweep remove it. Every process of the container's pid namespace moves into it.
 
-// freezerPath is the freezer directory a container's cgroup record names, or "".
+// freezerPath is the freezer directory a container's cgroup record names, or "": its v1
+// freezer cgroup, or its v2 cgroup.
 func freezerPath(dir string) string {
 	if cg := readCgroup(dir); cg != nil {
-		return cg.Paths["freezer"]
+		if p := cg.Paths["freezer"]; p != "" {
+			return p
+		}
+		return cg.Paths[""]
 	}
 	return ""
 }
 
 // frozen says whether the freezer cgroup at path is frozen (or freezing).
-func frozen(path string) bool {
-	if path == "" {
-		return false
-	}
-	b, err := os.ReadFile(filepath.Join(path, "freezer.state"))
-	return err == nil && !bytes.HasPrefix(b, []byte("THAWED"))
-}
+func frozen(path string) bool { return cgroups.Frozen(path) }
 
 // freeze sets the freezer cgroup at path to state (the library waits until the kernel is done).
-func freeze(path string, state ocg.FreezerState) error {
-	m, err := fs.NewManager(&ocg.Cgroup{Resources: &ocg.Resources{}}, map[string]string{"freezer": path})
-	if err != nil {
-		return err
-	}
-	return m.Freeze(state)
-}
+func freeze(path string, state ocg.FreezerState) error { return cgroups.Freeze(path, state) }
 
 // Pause freezes every process of the running container ref.
 func (r *Records) Pause(ref string) (Info, error) {
@@ -64,7 +54,8 @@ func (r *Records) Pause(ref string) (Info, error) {
 	if cg == nil {
 		cg = &cgroups.Cgroup{Paths: map[string]string{}}
 	}
-	path := cg.Paths["freezer"]
+	key := cgroups.FreezerController() // the v1 freezer's, or "": the v2 cgroup's
+	path := cg.Paths[key]
 	if path == "" {
 		mode, parent := "", ""
 		if in.Meta.Run != nil {
@@ -78,7 +69,7 @@ func (r *Records) Pause(ref string) (Info, error) {
 			return in, fmt.Errorf("pause container %s: %w", ref, err)
 		}
 		// recorded before it is made: a kill -9 from here on leaves nothing rm misses
-		cg.Paths["freezer"] = path
+		cg.Paths[key] = path
 		if err := replaceJSON(dir, cgroupFile, cg); err != nil {
 			return in, err
 		}
@@ -98,7 +89,7 @@ func (r *Records) Pause(ref string) (Info, error) {
 		}
 		moved = 0
 		for _, p := range pids {
-			if inCgroup(p, "freezer", path) {
+			if inCgroup(p, key, path) {
 				continue
 			}
 			if err := ocg.WriteCgroupProc(path, p); err == nil {
@@ -132,13 +123,13 @@ func (r *Records) Unpause(ref string) (Info, error) {
 // thawKeeper thaws the container whose skiff-init is pid when it is paused, so that a signal
 // sent to it (stop, kill, rm -f) takes effect.
 func thawKeeper(pid int) {
-	if path := cgroupOf(pid, "freezer"); path != "" && frozen(path) {
+	if path := cgroupOf(pid, cgroups.FreezerController()); path != "" && frozen(path) {
 		_ = freeze(path, ocg.Thawed)
 	}
 }
 
-// cgroupOf is the directory of process pid's cgroup of a v1 controller ("" when it is in the
-// hierarchy's root or there is none).
+// cgroupOf is the directory of process pid's cgroup of a v1 controller, or of the v2
+// hierarchy for controller "" ("" when it is in the hierarchy's root or there is none).
 func cgroupOf(pid int, controller string) string {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/cgroup", pid))
 	if err != nil {

@@ -327,7 +327,7 @@ func run(paths config.Paths, o RunOptions, existing *Info) (int, error) {
 	}
 	initFiles := net.files // the descriptors skiff-init takes after the keeper's
 	if in.OOMFile {
-		f, err := os.Open(filepath.Join(cg.Paths["memory"], "memory.oom_control"))
+		f, err := os.Open(cg.OOMFile())
 		if err != nil {
 			return 125, fmt.Errorf("the container's memory cgroup: %w", err)
 		}
