@@ -346,7 +346,12 @@ func (s *syncBuffer) String() string {
 // start starts skiff with args as the mode's user in the background.
 func (m *mode) start(t testing.TB, args ...string) *started {
 	t.Helper()
-	argv := m.argv(append([]string{skiffBin}, args...)...)
+	return startArgv(t, m.argv(append([]string{skiffBin}, args...)...))
+}
+
+// startArgv starts argv (a mode's argv) in the background.
+func startArgv(t testing.TB, argv []string) *started {
+	t.Helper()
 	c := newCmd(argv, opts{})
 	s := &started{cmd: c, lines: make(chan string, 100), stderr: &syncBuffer{}, stdout: &syncBuffer{}, done: make(chan struct{})}
 	pr, pw := io.Pipe()

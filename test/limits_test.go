@@ -247,6 +247,21 @@ func TestLimits(t *testing.T) {
 			t.Errorf("--cgroups split without limits: pids.current %q, %v (%v)", b, err, r)
 		}
 		m.skiff("rm", "-f", "tsplit")
+		// under a systemd unit (INVOCATION_ID) in a cgroup of the user's, split is the default
+		enter := `for c in pids memory; do echo $$ > /sys/fs/cgroup/$c` + unit + `/cgroup.procs || exit 99; done; exec "$@"`
+		r = execArgv(append([]string{"sh", "-c", enter, "sh"}, m.argv("env", "INVOCATION_ID=0123", skiffBin, "run", "-d", "--name", "tsplit", "bbtest", "sleep", "60")...), opts{})
+		sid = strings.TrimSpace(r.stdout)
+		if b, err := os.ReadFile(filepath.Join("/sys/fs/cgroup/pids", unit, sid, "pids.current")); err != nil || strings.TrimSpace(string(b)) != "2" {
+			t.Errorf("under a unit, --cgroups split by default: pids.current %q, %v (%v)", b, err, r)
+		}
+		m.skiff("rm", "-f", "tsplit")
+		if !m.root {
+			// a unit whose cgroup is not the user's: enabled, as without a unit
+			r = execArgv(m.argv("env", "INVOCATION_ID=0123", skiffBin, "run", "--rm", "bbtest", "echo", "ok"), opts{})
+			if norm(r.stdout) != "ok" {
+				t.Errorf("under a unit without delegation: %v", r)
+			}
+		}
 		if !m.root {
 			// outside a cgroup of the user's: one line naming the fix
 			if r := m.skiff("run", "--rm", "--cgroups", "split", "bbtest", "true"); checkOneLineError(r, 125) != "" || !strings.Contains(r.stderr, "Delegate=yes") {

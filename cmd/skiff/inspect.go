@@ -125,15 +125,16 @@ type containerInspect struct {
 		FinishedAt time.Time
 	}
 	Config struct {
-		Hostname   string
-		User       string
-		Env        []string
-		Cmd        []string
-		Image      string
-		WorkingDir string
-		Entrypoint []string
-		Labels     map[string]string
-		StopSignal string `json:",omitempty"`
+		Hostname    string
+		User        string
+		Env         []string
+		Cmd         []string
+		Image       string
+		WorkingDir  string
+		Entrypoint  []string
+		Labels      map[string]string
+		StopSignal  string `json:",omitempty"`
+		StopTimeout *int   `json:",omitempty"`
 	}
 	HostConfig struct {
 		AutoRemove     bool
@@ -308,6 +309,7 @@ func inspectContainer(recs *container.Records, in container.Info) containerInspe
 	doc.State.ExitCode, doc.State.StartedAt, doc.State.FinishedAt = in.State.ExitCode, in.State.StartedAt, in.State.FinishedAt
 	doc.State.OOMKilled = in.State.OOMKilled
 	doc.Config.Image, doc.Config.Cmd, doc.Config.StopSignal = in.Meta.Image, in.Meta.Command, in.Meta.StopSignal
+	doc.Config.StopTimeout = in.Meta.StopTimeout
 	doc.Config.Hostname, doc.Config.Labels = in.ID[:12], in.Meta.Labels
 	doc.HostConfig.AutoRemove = in.Meta.AutoRemove
 	doc.HostConfig.LogConfig.Type = in.Meta.LogDriver

@@ -75,11 +75,15 @@ func stopCommand() *cli.Command {
 		Usage:     "stop running containers: their stop signal, then SIGKILL after a grace time",
 		ArgsUsage: "CONTAINER...",
 		Flags: []cli.Flag{
-			&cli.IntFlag{Name: "time", Aliases: []string{"t"}, Value: 10, Usage: "seconds to wait before SIGKILL"},
+			&cli.IntFlag{Name: "time", Aliases: []string{"t"}, Value: 10, Usage: "seconds to wait before SIGKILL (default: the container's --stop-timeout, 10)"},
 		},
 		Action: func(c *cli.Context) error {
 			if c.NArg() == 0 {
 				return &usageError{"skiff stop needs at least one container"}
+			}
+			timeout := time.Duration(c.Int("time")) * time.Second
+			if !c.IsSet("time") {
+				timeout = container.UseStopTimeout
 			}
 			if c.Int("time") < 0 {
 				return &usageError{"invalid --time: give 0 or more seconds"}
@@ -89,7 +93,7 @@ func stopCommand() *cli.Command {
 				return err
 			}
 			return removeEach(c.Args().Slice(), false, func(ref string) ([]string, error) {
-				_, err := recs.Stop(ref, time.Duration(c.Int("time"))*time.Second)
+				_, err := recs.Stop(ref, timeout)
 				return []string{ref}, err
 			})
 		},

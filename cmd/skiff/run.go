@@ -116,7 +116,7 @@ func runFlags() []cli.Flag {
 		&cli.StringFlag{Name: "creds", Usage: "for a pull: USER[:PASSWORD]"},
 		&cli.StringFlag{Name: "authfile", Usage: "for a pull: auth file"},
 		&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "no pull progress"},
-	}, append(limitFlags(), cgroupFlags()...)...)
+	}, append(append(limitFlags(), cgroupFlags()...), serviceFlags()...)...)
 }
 
 // runOptions reads run's and create's flags.
@@ -201,6 +201,9 @@ func runOptions(c *cli.Context) (container.RunOptions, error) {
 		return o, err
 	}
 	o.Cgroups, o.CgroupParent = c.String("cgroups"), c.String("cgroup-parent")
+	if err := serviceOptions(c, &o); err != nil {
+		return o, err
+	}
 	o.Compile = compileSeccomp
 	return o, nil
 }

@@ -80,11 +80,17 @@ func stopKeeper(pid int, sig syscall.Signal) error {
 
 // Stop asks a running container to end with its stop signal (docker's stop: SIGTERM unless
 // the image says otherwise), waits up to timeout, then kills it. A container that does not run
-// is left as it is, as docker does.
+// is left as it is, as docker does. A timeout of UseStopTimeout is the container's own
+// (--stop-timeout, 10 s by default; -1 waits for ever).
 func (r *Records) Stop(ref string, timeout time.Duration) (Info, error) {
 	in, err := r.Lookup(ref)
 	if err != nil || !in.Running {
 		return in, err
+	}
+	if timeout == UseStopTimeout {
+		if timeout = in.StopTimeout(); timeout < 0 {
+			timeout = 1<<63 - 1
+		}
 	}
 	if timeout > 0 {
 		if err := stopKeeper(in.State.Pid, in.StopSignal()); err == nil && r.waitStopped(in.ID, timeout) {
@@ -97,6 +103,9 @@ func (r *Records) Stop(ref string, timeout time.Duration) (Info, error) {
 	}
 	return r.info(in.ID)
 }
+
+// UseStopTimeout asks Stop for the container's own stop timeout.
+const UseStopTimeout = time.Duration(-1)
 
 // waitStopped waits up to timeout for the container's keeper to let go of its lock.
 func (r *Records) waitStopped(id string, timeout time.Duration) bool {

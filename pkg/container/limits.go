@@ -56,6 +56,13 @@ func locateCgroups(l cgroups.Limits, mode, parent string) (*cgroups.Place, error
 	return &p, nil
 }
 
+// DelegatedUnit says whether skiff's own cgroup is the caller's to make the container's cgroup
+// in (--cgroups split works): under a systemd unit with Delegate=yes, where split is the default.
+func DelegatedUnit() bool {
+	_, err := locateCgroups(cgroups.Limits{}, "split", "")
+	return err == nil
+}
+
 // CgroupPlace is where this caller's containers get their cgroups (for skiff info's report).
 func CgroupPlace() (*cgroups.Place, error) { return locateCgroups(cgroups.Limits{}, "", "") }
 

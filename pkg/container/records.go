@@ -85,6 +85,11 @@ type Meta struct {
 	Labels map[string]string `json:"labels,omitempty"`
 	// Run is how it was run, for start.
 	Run *RunConfig `json:"run,omitempty"`
+	// StopTimeout is --stop-timeout in seconds (nil: DefaultStopTimeout).
+	StopTimeout *int `json:"stopTimeout,omitempty"`
+	// CIDFile and PIDFile are run's --cidfile and --pidfile, removed with the container.
+	CIDFile string `json:"cidFile,omitempty"`
+	PIDFile string `json:"pidFile,omitempty"`
 }
 
 // RunConfig is what start needs to run a container again as run made it.
@@ -413,6 +418,7 @@ func (h *Handle) removed(err error) error {
 	}
 	if err == nil {
 		h.r.removeAnonVolumes(h.Meta)
+		removeServiceFiles(h.Meta)
 	}
 	return err
 }
@@ -745,7 +751,11 @@ func (r *Records) Remove(ref string, force bool) (Info, error) {
 		// its other processes may take a moment longer to leave its cgroup
 		_ = readCgroup(r.Path(in.ID)).Remove(2 * time.Second)
 	}
-	return in, r.remove(in.ID, in.Meta.Name, true)
+	if err := r.remove(in.ID, in.Meta.Name, true); err != nil {
+		return in, err
+	}
+	removeServiceFiles(in.Meta)
+	return in, nil
 }
 
 // ValidName checks a container name as docker does: [a-zA-Z0-9][a-zA-Z0-9_.-]*.

@@ -78,6 +78,9 @@ type RunOptions struct {
 	Restart string
 	// LogOpts are --log-opt KEY=VALUE: max-size (k8s-file, json-file).
 	LogOpts []string
+	// Service are the options of units and scripts: --sdnotify, --replace, --cidfile,
+	// --pidfile, --stop-timeout, --stop-signal (service.go).
+	Service Service
 
 	// VolumesFrom are --volumes-from CONTAINER[:ro|rw].
 	VolumesFrom []string
@@ -96,6 +99,7 @@ type RunOptions struct {
 	volumes     []string        // the volumes of Spec.Volumes (see volumes.go)
 	anonVolumes []string        // those made for this container alone
 	copyUp      map[string]bool // volume directories that get the image's files first
+	onStarted   func(pid int)   // called with skiff-init's pid once the command runs
 }
 
 // ownCgroup says whether the container gets a cgroup of its own: with limits, or split.
@@ -174,6 +178,14 @@ func run(paths config.Paths, o RunOptions, existing *Info) (int, error) {
 	if existing != nil {
 		h, cat, img, layers, err = reopen(recs, paths, *existing, o)
 	} else {
+		if o.Service.Replace {
+			if err := recs.replace(o.Spec.Name); err != nil {
+				return 125, err
+			}
+		}
+		if err := o.Service.checkCIDFile(); err != nil {
+			return 125, err
+		}
 		h, cat, img, layers, err = create(recs, paths, &o)
 	}
 	if err != nil {
@@ -211,6 +223,33 @@ func run(paths config.Paths, o RunOptions, existing *Info) (int, error) {
 			return 125, err
 		}
 		o.Spec.Env = append(env, o.Spec.Env...) // -e wins
+	}
+	// the service manager's ID file and readiness socket (not kept in the record: start makes
+	// them again)
+	if o.Service.CIDFile != "" {
+		if err := writeIDFile(o.Service.CIDFile, h.ID, "--cidfile"); err != nil {
+			return 125, err
+		}
+	}
+	notify, mount, env, err := newNotifier(o.Service, paths.RunDir)
+	if err != nil {
+		return 125, err
+	}
+	defer notify.close()
+	if mount != "" {
+		o.Spec.Volumes = append(append([]string{}, o.Spec.Volumes...), mount)
+		o.Spec.Env = append(append([]string{}, o.Spec.Env...), env)
+	}
+	o.onStarted = func(pid int) {
+		if o.Service.PIDFile != "" {
+			_ = os.Remove(o.Service.PIDFile) // the container's last start's
+			_ = writeIDFile(o.Service.PIDFile, strconv.Itoa(pid), "--pidfile")
+		}
+		if o.Detach {
+			notify.started(pid) // skiff-init keeps the container
+		} else {
+			notify.started(os.Getpid())
+		}
 	}
 	o.Spec.HostEnv = os.LookupEnv
 	if o.Spec.Network == "host" {
@@ -348,6 +387,7 @@ func run(paths config.Paths, o RunOptions, existing *Info) (int, error) {
 		if o.Detached != nil {
 			o.Detached(h.ID)
 		}
+		notify.waitReady(int(init.pid))
 		return 0, nil
 	}
 	trace("exited")
@@ -396,9 +436,23 @@ func Create(paths config.Paths, o RunOptions) (string, error) {
 		return "", err
 	}
 	recs := OpenRecords(paths.GraphRoot)
+	if o.Service.Replace {
+		if err := recs.replace(o.Spec.Name); err != nil {
+			return "", err
+		}
+	}
+	if err := o.Service.checkCIDFile(); err != nil {
+		return "", err
+	}
 	h, cat, img, layers, err := create(recs, paths, &o)
 	if err != nil {
 		return "", err
+	}
+	if o.Service.CIDFile != "" {
+		if err := writeIDFile(o.Service.CIDFile, h.ID, "--cidfile"); err != nil {
+			_ = h.Remove()
+			return "", err
+		}
 	}
 	// the spec is made again at each start; made once now, a bad option fails the create
 	files := spec.Files(rootFiles(filepath.Join(h.Dir, "rootfs")))
@@ -461,6 +515,9 @@ func (o *RunOptions) check(fresh bool) (policy string, retries int, logMax int64
 	if err := cgroups.CheckMode(o.Cgroups, o.Limits); err != nil {
 		return "", 0, 0, err
 	}
+	if err := o.Service.check(o.Spec.Name); err != nil {
+		return "", 0, 0, err
+	}
 	if fresh {
 		// -e KEY takes the caller's value now, as docker does at create: start reuses it
 		var env []string
@@ -515,6 +572,10 @@ func create(recs *Records, paths config.Paths, o *RunOptions) (*Handle, *catalog
 			meta.LogDriver = o.LogDriver
 		}
 		meta.StopSignal = img.Config.Config.StopSignal
+		if o.Service.StopSignal != "" {
+			meta.StopSignal = o.Service.StopSignal
+		}
+		meta.StopTimeout, meta.CIDFile, meta.PIDFile = o.Service.StopTimeout, o.Service.CIDFile, o.Service.PIDFile
 		meta.Labels = MergeLabels(img.Config.Config.Labels, o.Labels)
 		meta.Volumes, meta.AnonVolumes = o.volumes, o.anonVolumes
 		meta.Run = &RunConfig{Spec: o.Spec, Links: o.Links, AddHosts: o.AddHosts, Restart: o.Restart, LogOpts: o.LogOpts, Net: o.Net, Limits: o.Limits, Cgroups: o.Cgroups, CgroupParent: o.CgroupParent}
@@ -902,11 +963,20 @@ func (p *initProc) run(h *Handle, planBytes []byte, bpf *os.File, keep *keeperFi
 		}
 	}
 	trace("started")
+	if o.onStarted != nil {
+		o.onStarted(int(cmd))
+	}
 	if o.Detach {
 		p.reaped = true // skiff-init keeps the container; whoever adopts it reaps it
 		return 0, nil
 	}
 	sigs := p.sigs.C
+	// a stop signal passed on (SIGTERM from systemctl stop, ^C) has the stop timeout to work
+	grace := DefaultStopTimeout * time.Second
+	if h != nil {
+		grace = h.Meta.stopTimeout()
+	}
+	var killer *time.Timer
 
 	var copyDone sync.WaitGroup
 	if master != nil {
@@ -922,7 +992,13 @@ func (p *initProc) run(h *Handle, planBytes []byte, bpf *os.File, keep *keeperFi
 					continue
 				}
 				cmd.signal(sig)
+				if (sig == unix.SIGTERM || sig == unix.SIGINT) && killer == nil && grace >= 0 {
+					killer = time.AfterFunc(grace, func() { cmd.signal(syscall.SIGKILL) })
+				}
 			case <-done:
+				if killer != nil {
+					killer.Stop()
+				}
 				return
 			}
 		}
