@@ -266,3 +266,18 @@ func TestServiceFiles(t *testing.T) {
 		}
 	})
 }
+
+// TestVersionFormat: version takes docker's templates ({{.Client.Version}}) and json.
+func TestVersionFormat(t *testing.T) {
+	m := rootlessMode
+	v := norm(m.mustSkiff(t, "version", "--format", "{{.Client.Version}}").stdout)
+	if v == "" || strings.Contains(v, "{") {
+		t.Errorf("version --format {{.Client.Version}}: %q", v)
+	}
+	if r := m.mustSkiff(t, "version", "--format", "json"); !strings.Contains(r.stdout, `"Client":{"Version":"`+v+`"`) {
+		t.Errorf("version --format json: %v", r)
+	}
+	if r := m.skiff("version", "--format", "{{.Client"); checkOneLineError(r, 125) != "" {
+		t.Errorf("version with a bad template: %v", r)
+	}
+}

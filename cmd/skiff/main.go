@@ -10,6 +10,7 @@ import (
 	"os"
 	"runtime"
 	"strings"
+	"text/template"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -176,12 +177,27 @@ func versionCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "version",
 		Usage: "show the version",
-		Flags: []cli.Flag{&cli.StringFlag{Name: "format", Aliases: []string{"f"}, Usage: "json"}},
+		Flags: []cli.Flag{&cli.StringFlag{Name: "format", Aliases: []string{"f"}, Usage: "json, or a Go template such as '{{.Client.Version}}'"}},
 		Action: func(c *cli.Context) error {
-			if c.String("format") == "json" {
-				b, _ := json.Marshal(map[string]string{"Version": version, "GoVersion": runtime.Version(), "OsArch": runtime.GOOS + "/" + runtime.GOARCH})
+			type client struct{ Version, GoVersion, OsArch, Os, Arch string }
+			cl := client{version, runtime.Version(), runtime.GOOS + "/" + runtime.GOARCH, runtime.GOOS, runtime.GOARCH}
+			// docker's and podman's {{.Client.Version}}, and the flat fields of skiff's first --format json
+			doc := struct {
+				Client                     client
+				Version, GoVersion, OsArch string
+			}{cl, cl.Version, cl.GoVersion, cl.OsArch}
+			switch f := c.String("format"); f {
+			case "":
+			case "json":
+				b, _ := json.Marshal(doc)
 				fmt.Println(string(b))
 				return nil
+			default:
+				tmpl, err := template.New("format").Funcs(formatFuncs).Parse(strings.ReplaceAll(f, `\t`, "\t") + "\n")
+				if err != nil {
+					return &usageError{fmt.Sprintf("invalid --format: %v", err)}
+				}
+				return tmpl.Execute(os.Stdout, doc)
 			}
 			fmt.Printf("Version:      %s\nGo Version:   %s\nOS/Arch:      %s/%s\n", version, runtime.Version(), runtime.GOOS, runtime.GOARCH)
 			return nil
