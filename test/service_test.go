@@ -115,6 +115,18 @@ func TestSdNotify(t *testing.T) {
 			}
 		}
 
+		// start -a under a unit: the same readiness
+		cname := "notify-start-" + m.name
+		m.skiff("rm", "-f", cname)
+		m.mustSkiff(t, "create", "--name", cname, "bbtest", "sh", "-c", "echo ready; sleep 1")
+		l0 := listenNotify(t, "notify-start-"+m.name)
+		s0 := startArgv(t, m.argv("env", "NOTIFY_SOCKET="+l0.path, skiffBin, "start", "-a", cname))
+		if msg, seen := l0.ready(20 * time.Second); !strings.Contains(msg, "MAINPID="+strconv.Itoa(s0.cmd.Process.Pid)) {
+			t.Errorf("start -a with NOTIFY_SOCKET: sent %q", seen)
+		}
+		s0.wait(t, 20*time.Second)
+		m.skiff("rm", "-f", cname)
+
 		// ignore: nothing is sent
 		l := listenNotify(t, "notify-ignore-"+m.name)
 		r := execArgv(m.argv("env", "NOTIFY_SOCKET="+l.path, skiffBin, "run", "--rm", "--sdnotify=ignore", "bbtest", "true"), opts{})

@@ -345,6 +345,9 @@ func startCommand() *cli.Command {
 			}
 			o := container.StartOptions{Attach: c.Bool("attach"), Interactive: c.Bool("interactive"),
 				Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, Trace: tracer(), Compile: compileSeccomp}
+			if o.NotifySocket = os.Getenv("NOTIFY_SOCKET"); o.NotifySocket != "" {
+				o.Notify = "ready" // under a Type=notify unit, as run
+			}
 			if o.Attach {
 				return exitWith(container.Start(paths, c.Args().First(), o))
 			}

@@ -654,6 +654,8 @@ type StartOptions struct {
 	Stdin, Stdout, Stderr *os.File
 	Trace                 func(step string)
 	Compile               seccomp.Compiler
+	// Notify and NotifySocket are Service's: readiness for a unit that runs `start -a`.
+	Notify, NotifySocket string
 }
 
 // Start runs a stopped container again, with the options it was run with, on the same file
@@ -675,6 +677,7 @@ func Start(paths config.Paths, ref string, o StartOptions) (int, error) {
 		AddHosts: in.Meta.Run.AddHosts, Net: in.Meta.Run.Net, Limits: in.Meta.Run.Limits, Cgroups: in.Meta.Run.Cgroups, CgroupParent: in.Meta.Run.CgroupParent, Detach: !o.Attach, LogDriver: in.Meta.LogDriver, Stdout: o.Stdout, Stderr: o.Stderr,
 		Trace: o.Trace, Compile: o.Compile}
 	ro.Spec.Name = in.Meta.Name
+	ro.Service = Service{Notify: o.Notify, NotifySocket: o.NotifySocket, PIDFile: in.Meta.PIDFile}
 	ro.Spec.Interactive = o.Interactive && o.Attach
 	if o.Attach && (o.Interactive || ro.Spec.TTY) {
 		ro.Stdin = o.Stdin
