@@ -54,6 +54,7 @@ func imageCommands() []*cli.Command {
 		commitCommand(),
 		diffCommand(),
 		exportCommand(),
+		completionCommand(),
 	}
 	return append(cmds, transferCommands()...)
 }
