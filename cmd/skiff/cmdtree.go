@@ -93,6 +93,9 @@ func flagDocs(flags []cli.Flag) []flagDoc {
 			continue
 		}
 		names := f.Names()
+		if names[0] == "help" || names[0] == "version" {
+			continue // urfave/cli's own, added when it runs: the callers add them in a fixed place
+		}
 		d := flagDoc{long: names[0], names: names}
 		if g, ok := f.(cli.DocGenerationFlag); ok {
 			d.value = g.TakesValue()
@@ -110,7 +113,7 @@ func flagDocs(flags []cli.Flag) []flagDoc {
 		case `""`, "[]", "0", "false":
 			d.def = ""
 		}
-		if !d.value {
+		if !d.value && d.def != "true" {
 			d.def = ""
 		}
 		out = append(out, d)

@@ -480,7 +480,7 @@ function __skiff_arg
 		case 'image inspect'
 			switch $argv[2]
 				case '*'
-					echo container image
+					echo image
 			end
 		case 'image history'
 			switch $argv[2]
@@ -663,9 +663,6 @@ function __skiff_flags
 				'--runroot	storage run-state directory' \
 				'--storage-driver	storage driver: overlay or vfs' \
 				'--log-level	log level of the storage library: debug, info, warn, error' \
-				'--help	show help' \
-				'--version	print the version' \
-				'-v	print the version' \
 				'--help	show help' \
 				'--version	print the version' \
 				'-v	print the version'
@@ -1373,7 +1370,6 @@ function __skiff_flags
 				'--help	show help'
 		case 'completion'
 			printf '%s\n' \
-				'--help	show help' \
 				'--help	show help'
 		case 'pull'
 			printf '%s\n' \
