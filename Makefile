@@ -2,6 +2,7 @@
 #   make demo   install what is missing, build, run a busybox container
 #   make test   install what is missing, build, run unit and integration tests
 #   make bench  skiff vs podman vs bwrap, side by side (hyperfine)
+#   make man    the man pages (bin/man/man1), make completions the scripts in completions/
 
 GO        ?= go
 CC        ?= gcc
@@ -9,17 +10,20 @@ TAGS      := exclude_graphdriver_btrfs exclude_graphdriver_devicemapper containe
 VERSION   := $(shell git describe --tags --always --dirty 2>/dev/null || echo 0.1.0-dev)
 GOFLAGS_B := -mod=vendor -trimpath -tags '$(TAGS)' -ldflags '-s -w -X main.version=$(VERSION)'
 PREFIX    ?= /usr/local
+# The docs build: the whole command tree (skiff_image) and the man page writer (skiff_docs).
+DOCS_TAGS := skiff_image skiff_docs $(TAGS)
 # Debian packages the build, the tests, the demo and the benchmark need.
 BUILD_PKGS := gcc libc6-dev musl-tools libseccomp-dev pkg-config make git
 RUN_PKGS   := uidmap busybox-static util-linux procps passt
-TEST_PKGS  := bsdextrautils iproute2 python3 docker-registry skopeo podman runc apache2-utils curl debootstrap
+TEST_PKGS  := bsdextrautils iproute2 python3 docker-registry skopeo podman runc apache2-utils curl debootstrap \
+              zsh fish man-db groff
 BENCH_PKGS := hyperfine podman runc bubblewrap docker-registry debootstrap buildah
 
 LEAN_CC   := $(shell command -v musl-gcc 2>/dev/null || echo $(CC))
 
 GO_SOURCES := $(shell find cmd pkg -name '*.go' -o -name '*.c' -o -name '*.h') go.mod go.sum
 
-.PHONY: all build deps deps-bench test unit integration lint demo bench install clean vendor
+.PHONY: all build deps deps-bench test unit integration lint demo bench install clean vendor man completions
 
 all: build
 
@@ -50,6 +54,24 @@ bin/skiff-init: libexec/skiff-init/skiff-init.c
 	@mkdir -p bin
 	$(LEAN_CC) -O2 -static -Wall -Wextra -Werror -idirafter /usr/include -idirafter /usr/include/$(shell $(CC) -print-multiarch) -o $@ $<
 
+# The man page writer: skiff-image's command tree with cmd/skiff/man.go; built for make man only,
+# so that neither skiff nor skiff-image carries it.
+bin/skiff-docs: $(GO_SOURCES)
+	@mkdir -p bin
+	CGO_ENABLED=1 $(GO) build -mod=vendor -trimpath -tags '$(DOCS_TAGS)' -ldflags '-s -w -X main.version=$(VERSION)' -o $@ ./cmd/skiff
+
+# skiff(1) and a page per command and subcommand (skiff-run(1), skiff-volume-create(1)).
+man: bin/skiff-docs
+	@rm -rf bin/man
+	bin/skiff-docs man-pages bin/man/man1
+
+# The completion scripts in completions/, made from the command definitions (a unit test checks
+# that the committed ones are up to date).
+completions: bin/skiff-image
+	bin/skiff-image completion bash > completions/bash/skiff
+	bin/skiff-image completion zsh > completions/zsh/_skiff
+	bin/skiff-image completion fish > completions/fish/skiff.fish
+
 # deps installs missing Debian packages when run as root; otherwise it says what is missing.
 define install_pkgs
 	@missing=""; for p in $(1); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
@@ -74,9 +96,11 @@ lint:
 	CGO_ENABLED=1 $(GO) vet -mod=vendor -tags '$(TAGS)' ./cmd/... ./pkg/... ./test/...
 	CGO_ENABLED=1 $(GO) vet -mod=vendor -tags 'skiff_image $(TAGS)' ./cmd/...
 	CGO_ENABLED=1 $(GO) vet -mod=vendor -tags 'skiff_pull $(TAGS)' ./cmd/...
+	CGO_ENABLED=1 $(GO) vet -mod=vendor -tags '$(DOCS_TAGS)' ./cmd/...
 
 unit: build
 	CGO_ENABLED=1 $(GO) test -mod=vendor -tags '$(TAGS)' -count=1 ./cmd/... ./pkg/...
+	CGO_ENABLED=1 $(GO) test -mod=vendor -tags '$(DOCS_TAGS)' -count=1 -run 'TestCompletion|TestMan' ./cmd/skiff
 
 integration: build
 	cd test && SKIFF_BIN=$(CURDIR)/bin/skiff $(GO) test -mod=vendor -count=1 -timeout 20m -v ./...
@@ -93,7 +117,7 @@ bench: deps-bench build
 	@bash test/bench/net.sh
 	@bash test/bench/limits.sh
 
-install: build
+install: build man
 	install -D -m 0755 bin/skiff $(DESTDIR)$(PREFIX)/bin/skiff
 	install -D -m 0755 bin/skiff-init $(DESTDIR)$(PREFIX)/libexec/skiff/skiff-init
 	install -D -m 0755 bin/skiff-image $(DESTDIR)$(PREFIX)/libexec/skiff/skiff-image
@@ -101,6 +125,8 @@ install: build
 	install -D -m 0644 completions/bash/skiff $(DESTDIR)$(PREFIX)/share/bash-completion/completions/skiff
 	install -D -m 0644 completions/zsh/_skiff $(DESTDIR)$(PREFIX)/share/zsh/site-functions/_skiff
 	install -D -m 0644 completions/fish/skiff.fish $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d/skiff.fish
+	install -d $(DESTDIR)$(PREFIX)/share/man/man1
+	install -m 0644 bin/man/man1/*.1 $(DESTDIR)$(PREFIX)/share/man/man1/
 
 vendor:
 	$(GO) mod tidy && $(GO) mod vendor

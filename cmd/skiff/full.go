@@ -54,9 +54,14 @@ func imageCommands() []*cli.Command {
 		commitCommand(),
 		diffCommand(),
 		exportCommand(),
+		completionCommand(),
 	}
+	cmds = append(cmds, docsCommands...)
 	return append(cmds, transferCommands()...)
 }
+
+// docsCommands are the commands of the docs build (-tags skiff_docs: man.go's man-pages).
+var docsCommands []*cli.Command
 
 func compileSeccomp(p *rspec.LinuxSeccomp) ([]byte, error) { return bpf.Compile(p) }
 

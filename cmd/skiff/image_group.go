@@ -13,6 +13,7 @@ func imageCommand() *cli.Command {
 	rm.Name, rm.Aliases = "rm", []string{"remove"}
 	in := inspectCommand("inspect")
 	in.Flags = in.Flags[:1] // images only
+	in.ArgsUsage = "IMAGE..."
 	in.Action = withType(in.Action, "image")
 	subs := []*cli.Command{ls, in, historyCommand(), rm, tagCommand(), pruneCommand(), importCommand()}
 	subs = append(subs, transferCommands()...)

@@ -207,10 +207,14 @@ type containerMount struct {
 }
 
 func inspectCommand(name string) *cli.Command {
+	args := "CONTAINER|IMAGE..."
+	if name == "image-inspect" {
+		args = "IMAGE..."
+	}
 	return &cli.Command{
 		Name:      name,
 		Usage:     "show images or containers as JSON",
-		ArgsUsage: "NAME|ID...",
+		ArgsUsage: args,
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "format", Aliases: []string{"f"}, Usage: "Go template, e.g. '{{.Id}}' or '{{json .Config}}'"},
 			&cli.StringFlag{Name: "type", Usage: "image or container (default: whichever is found)"},

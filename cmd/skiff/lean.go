@@ -43,6 +43,7 @@ var helperStubs = []struct{ name, usage string }{
 	{"commit", "make an image of a container's changes"},
 	{"diff", "list a container's changed files"},
 	{"export", "write a container's file system as a tar archive"},
+	{"completion", "print a shell completion script: bash, zsh or fish"},
 }
 
 func reexecInit() bool { return false }

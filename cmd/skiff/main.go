@@ -41,6 +41,15 @@ func main() {
 	if os.Args[0] == network.PortForwarderName { // slirp4netns's port forwarder, run by skiff run
 		os.Exit(network.PortForwarderMain(os.Args[1:]))
 	}
+	app := newApp()
+	err := app.Run(normalizeArgs(app, os.Args))
+	os.Exit(exitCode(err))
+}
+
+// newApp is skiff's command tree: in the lean skiff, the commands of skiff-image are stubs
+// (lean.go); built with -tags skiff_image it is the whole tree, which the completion scripts and
+// the man pages are made from.
+func newApp() *cli.App {
 	app := &cli.App{
 		Name:                      "skiff",
 		Usage:                     "rootless, daemonless containers",
@@ -103,8 +112,7 @@ func main() {
 	// -h is --hostname in docker's run; help is --help only.
 	cli.HelpFlag = &cli.BoolFlag{Name: "help", Usage: "show help"}
 	cli.VersionPrinter = func(c *cli.Context) { fmt.Printf("skiff version %s\n", c.App.Version) }
-	err := app.Run(normalizeArgs(app, os.Args))
-	os.Exit(exitCode(err))
+	return app
 }
 
 // exitCode prints err as one line and picks docker's exit code for it.
