@@ -188,9 +188,9 @@ function __skiff_takes_value
 	switch "$argv[1]/$argv[2]"
 		case '/--root' '/--runroot' '/--storage-driver' '/--log-level'
 			return 0
-		case 'run/--log-driver' 'run/--log-opt' 'run/--restart' 'run/--name' 'run/--label' 'run/-l' 'run/--label-file' 'run/--env' 'run/-e' 'run/--env-file' 'run/--workdir' 'run/-w' 'run/--user' 'run/-u' 'run/--entrypoint' 'run/--hostname' 'run/-h' 'run/--volume' 'run/-v' 'run/--mount' 'run/--volumes-from' 'run/--tmpfs' 'run/--network' 'run/--net' 'run/--publish' 'run/-p' 'run/--dns' 'run/--dns-search' 'run/--dns-option' 'run/--network-alias' 'run/--link' 'run/--add-host' 'run/--cap-add' 'run/--cap-drop' 'run/--security-opt' 'run/--ulimit' 'run/--device' 'run/--oom-score-adj' 'run/--pull' 'run/--creds' 'run/--authfile' 'run/--memory' 'run/-m' 'run/--memory-swap' 'run/--memory-reservation' 'run/--cpus' 'run/--cpu-shares' 'run/-c' 'run/--cpu-period' 'run/--cpu-quota' 'run/--cpuset-cpus' 'run/--cpuset-mems' 'run/--pids-limit' 'run/--blkio-weight' 'run/--device-read-bps' 'run/--device-write-bps' 'run/--device-read-iops' 'run/--device-write-iops' 'run/--cgroups' 'run/--cgroup-parent'
+		case 'run/--log-driver' 'run/--log-opt' 'run/--restart' 'run/--name' 'run/--label' 'run/-l' 'run/--label-file' 'run/--env' 'run/-e' 'run/--env-file' 'run/--workdir' 'run/-w' 'run/--user' 'run/-u' 'run/--entrypoint' 'run/--hostname' 'run/-h' 'run/--volume' 'run/-v' 'run/--mount' 'run/--volumes-from' 'run/--tmpfs' 'run/--network' 'run/--net' 'run/--publish' 'run/-p' 'run/--dns' 'run/--dns-search' 'run/--dns-option' 'run/--network-alias' 'run/--link' 'run/--add-host' 'run/--cap-add' 'run/--cap-drop' 'run/--security-opt' 'run/--ulimit' 'run/--device' 'run/--oom-score-adj' 'run/--pull' 'run/--creds' 'run/--authfile' 'run/--memory' 'run/-m' 'run/--memory-swap' 'run/--memory-reservation' 'run/--cpus' 'run/--cpu-shares' 'run/-c' 'run/--cpu-period' 'run/--cpu-quota' 'run/--cpuset-cpus' 'run/--cpuset-mems' 'run/--pids-limit' 'run/--blkio-weight' 'run/--device-read-bps' 'run/--device-write-bps' 'run/--device-read-iops' 'run/--device-write-iops' 'run/--cgroups' 'run/--cgroup-parent' 'run/--sdnotify' 'run/--cidfile' 'run/--pidfile' 'run/--stop-timeout' 'run/--stop-signal'
 			return 0
-		case 'create/--log-driver' 'create/--log-opt' 'create/--restart' 'create/--name' 'create/--label' 'create/-l' 'create/--label-file' 'create/--env' 'create/-e' 'create/--env-file' 'create/--workdir' 'create/-w' 'create/--user' 'create/-u' 'create/--entrypoint' 'create/--hostname' 'create/-h' 'create/--volume' 'create/-v' 'create/--mount' 'create/--volumes-from' 'create/--tmpfs' 'create/--network' 'create/--net' 'create/--publish' 'create/-p' 'create/--dns' 'create/--dns-search' 'create/--dns-option' 'create/--network-alias' 'create/--link' 'create/--add-host' 'create/--cap-add' 'create/--cap-drop' 'create/--security-opt' 'create/--ulimit' 'create/--device' 'create/--oom-score-adj' 'create/--pull' 'create/--creds' 'create/--authfile' 'create/--memory' 'create/-m' 'create/--memory-swap' 'create/--memory-reservation' 'create/--cpus' 'create/--cpu-shares' 'create/-c' 'create/--cpu-period' 'create/--cpu-quota' 'create/--cpuset-cpus' 'create/--cpuset-mems' 'create/--pids-limit' 'create/--blkio-weight' 'create/--device-read-bps' 'create/--device-write-bps' 'create/--device-read-iops' 'create/--device-write-iops' 'create/--cgroups' 'create/--cgroup-parent'
+		case 'create/--log-driver' 'create/--log-opt' 'create/--restart' 'create/--name' 'create/--label' 'create/-l' 'create/--label-file' 'create/--env' 'create/-e' 'create/--env-file' 'create/--workdir' 'create/-w' 'create/--user' 'create/-u' 'create/--entrypoint' 'create/--hostname' 'create/-h' 'create/--volume' 'create/-v' 'create/--mount' 'create/--volumes-from' 'create/--tmpfs' 'create/--network' 'create/--net' 'create/--publish' 'create/-p' 'create/--dns' 'create/--dns-search' 'create/--dns-option' 'create/--network-alias' 'create/--link' 'create/--add-host' 'create/--cap-add' 'create/--cap-drop' 'create/--security-opt' 'create/--ulimit' 'create/--device' 'create/--oom-score-adj' 'create/--pull' 'create/--creds' 'create/--authfile' 'create/--memory' 'create/-m' 'create/--memory-swap' 'create/--memory-reservation' 'create/--cpus' 'create/--cpu-shares' 'create/-c' 'create/--cpu-period' 'create/--cpu-quota' 'create/--cpuset-cpus' 'create/--cpuset-mems' 'create/--pids-limit' 'create/--blkio-weight' 'create/--device-read-bps' 'create/--device-write-bps' 'create/--device-read-iops' 'create/--device-write-iops' 'create/--cgroups' 'create/--cgroup-parent' 'create/--sdnotify' 'create/--cidfile' 'create/--pidfile' 'create/--stop-timeout' 'create/--stop-signal'
 			return 0
 		case 'ps/--format' 'ps/--filter' 'ps/-f'
 			return 0
@@ -743,6 +743,12 @@ function __skiff_flags
 				'--device-write-iops	write operations per second of a block device: DEVICE:RATE' \
 				'--cgroups	enabled (a cgroup of its own when it has limits), disabled, or split (a cgroup of its own below skiff\'s)' \
 				'--cgroup-parent	the cgroup under which the container\'s goes (default /skiff, rootless /skiff/USER)' \
+				'--sdnotify	tell systemd (NOTIFY_SOCKET) the container is ready: ready (once the command runs; the default under a Type=notify unit), container (the command says READY=1 itself, through $NOTIFY_SOCKET inside) or ignore' \
+				'--replace	remove a container of the same --name first' \
+				'--cidfile	write the container\'s ID to FILE (which must not exist); removed with the container' \
+				'--pidfile	write the pid of the container\'s first process to FILE; removed with the container' \
+				'--stop-timeout	seconds stop (and a foreground run that gets SIGTERM or SIGINT) waits before SIGKILL (default 10, -1: for ever)' \
+				'--stop-signal	the signal stop sends first (default: the image\'s STOPSIGNAL, else SIGTERM)' \
 				'--help	show help'
 		case 'create'
 			printf '%s\n' \
@@ -821,6 +827,12 @@ function __skiff_flags
 				'--device-write-iops	write operations per second of a block device: DEVICE:RATE' \
 				'--cgroups	enabled (a cgroup of its own when it has limits), disabled, or split (a cgroup of its own below skiff\'s)' \
 				'--cgroup-parent	the cgroup under which the container\'s goes (default /skiff, rootless /skiff/USER)' \
+				'--sdnotify	tell systemd (NOTIFY_SOCKET) the container is ready: ready (once the command runs; the default under a Type=notify unit), container (the command says READY=1 itself, through $NOTIFY_SOCKET inside) or ignore' \
+				'--replace	remove a container of the same --name first' \
+				'--cidfile	write the container\'s ID to FILE (which must not exist); removed with the container' \
+				'--pidfile	write the pid of the container\'s first process to FILE; removed with the container' \
+				'--stop-timeout	seconds stop (and a foreground run that gets SIGTERM or SIGINT) waits before SIGKILL (default 10, -1: for ever)' \
+				'--stop-signal	the signal stop sends first (default: the image\'s STOPSIGNAL, else SIGTERM)' \
 				'--help	show help'
 		case 'ps'
 			printf '%s\n' \
@@ -994,8 +1006,8 @@ function __skiff_flags
 				'--help	show help'
 		case 'container stop'
 			printf '%s\n' \
-				'--time	seconds to wait before SIGKILL' \
-				'-t	seconds to wait before SIGKILL' \
+				'--time	seconds to wait before SIGKILL (default: the container\'s --stop-timeout, 10)' \
+				'-t	seconds to wait before SIGKILL (default: the container\'s --stop-timeout, 10)' \
 				'--help	show help'
 		case 'container kill'
 			printf '%s\n' \
@@ -1060,8 +1072,8 @@ function __skiff_flags
 				'--help	show help'
 		case 'stop'
 			printf '%s\n' \
-				'--time	seconds to wait before SIGKILL' \
-				'-t	seconds to wait before SIGKILL' \
+				'--time	seconds to wait before SIGKILL (default: the container\'s --stop-timeout, 10)' \
+				'-t	seconds to wait before SIGKILL (default: the container\'s --stop-timeout, 10)' \
 				'--help	show help'
 		case 'update'
 			printf '%s\n' \
@@ -1108,8 +1120,8 @@ function __skiff_flags
 				'--help	show help'
 		case 'version'
 			printf '%s\n' \
-				'--format	json' \
-				'-f	json' \
+				'--format	json, or a Go template such as \'{{.Client.Version}}\'' \
+				'-f	json, or a Go template such as \'{{.Client.Version}}\'' \
 				'--help	show help'
 		case 'import'
 			printf '%s\n' \
