@@ -196,6 +196,20 @@ func TestServiceStop(t *testing.T) {
 			t.Errorf("mounts of skiff left: %d before, %d after", mounts, n)
 		}
 
+		// the caller dies (a script's subshell killed): the container is stopped with it
+		orphan := "svc-orphan-" + m.name
+		m.skiff("rm", "-f", orphan)
+		sh := startArgv(t, m.argv("sh", "-c", skiffBin+" run --rm --name "+orphan+" bbtest sh -c 'echo ready; exec sleep 318' & wait"))
+		if !sh.waitLine("ready", 20*time.Second) {
+			t.Fatalf("never ready: %v", sh.wait(t, 5*time.Second))
+		}
+		syscall.Kill(sh.cmd.Process.Pid, syscall.SIGKILL)
+		if !waitFor(10*time.Second, func() bool {
+			return len(procsMatching("sleep", "318")) == 0 && !contains(lines(m.skiff("ps", "-a", "--format", "{{.Names}}").stdout), orphan)
+		}) {
+			t.Errorf("the container of a foreground run outlived its caller: %v", m.skiff("ps", "-a"))
+		}
+
 		// a command that ignores SIGTERM: SIGKILL after the stop timeout
 		s = m.start(t, "run", "--rm", "--stop-timeout", "1", "bbtest", "sh", "-c", `trap "" TERM; echo ready; while :; do sleep 0.2; done`)
 		if !s.waitLine("ready", 20*time.Second) {

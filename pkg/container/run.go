@@ -100,6 +100,7 @@ type RunOptions struct {
 	anonVolumes []string        // those made for this container alone
 	copyUp      map[string]bool // volume directories that get the image's files first
 	onStarted   func(pid int)   // called with skiff-init's pid once the command runs
+	parentPid   int             // skiff's parent when run began (a foreground run ends with it)
 }
 
 // ownCgroup says whether the container gets a cgroup of its own: with limits, or split.
@@ -123,6 +124,7 @@ func run(paths config.Paths, o RunOptions, existing *Info) (int, error) {
 	if trace == nil {
 		trace = func(string) {}
 	}
+	o.parentPid = os.Getppid()
 	policy, retries, logMax, err := o.check(existing == nil)
 	if err != nil {
 		return 125, err
@@ -980,6 +982,13 @@ func (p *initProc) run(h *Handle, planBytes []byte, bpf *os.File, keep *keeperFi
 		grace = h.Meta.stopTimeout()
 	}
 	var killer *time.Timer
+	// a foreground run ends with its caller: when the parent dies (a script's subshell killed,
+	// a terminal closed without SIGHUP reaching skiff) the container is stopped as on SIGTERM
+	_ = unix.Prctl(unix.PR_SET_PDEATHSIG, uintptr(signals.ParentDeath), 0, 0, 0)
+	orphaned := func() bool { return os.Getppid() != o.parentPid }
+	if orphaned() {
+		_ = unix.Kill(os.Getpid(), signals.ParentDeath) // it died before it could be watched
+	}
 
 	var copyDone sync.WaitGroup
 	if master != nil {
@@ -993,6 +1002,12 @@ func (p *initProc) run(h *Handle, planBytes []byte, bpf *os.File, keep *keeperFi
 				if sig == unix.SIGWINCH && master != nil {
 					resize(master, o.Stdin)
 					continue
+				}
+				if sig == signals.ParentDeath {
+					if !orphaned() {
+						continue // only the thread that forked skiff ended
+					}
+					sig = unix.SIGTERM
 				}
 				cmd.signal(sig)
 				if (sig == unix.SIGTERM || sig == unix.SIGINT) && killer == nil && grace >= 0 {

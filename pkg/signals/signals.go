@@ -84,6 +84,12 @@ var Forwarded = []unix.Signal{unix.SIGHUP, unix.SIGINT, unix.SIGQUIT, unix.SIGTE
 	unix.SIGALRM, unix.SIGCONT, unix.SIGWINCH, unix.SIGPWR, unix.SIGVTALRM, unix.SIGPROF, unix.SIGSYS, unix.SIGTRAP,
 	unix.SIGXCPU, unix.SIGXFSZ, unix.SIGSTKFLT, unix.SIGIO}
 
+// ParentDeath is the signal a foreground run asks the kernel for when its parent dies
+// (PR_SET_PDEATHSIG): a real-time signal no one else sends, caught beside the forwarded ones.
+// The kernel also sends it when only the thread that forked skiff ends, so its receiver checks
+// that the parent is really gone (getppid changed).
+const ParentDeath = unix.Signal(60)
+
 // The pipe and the goroutine reading it live as long as the process: the handler may still run
 // on another thread while Stop restores the old ones, and must never write to a closed (or
 // reused) descriptor.
@@ -117,9 +123,9 @@ func Catch() (*Catcher, error) {
 	}
 	ch := make(chan os.Signal, 32)
 	current.Store(&ch)
-	sigs := make([]C.int, len(Forwarded))
-	for i, s := range Forwarded {
-		sigs[i] = C.int(s)
+	sigs := make([]C.int, 0, len(Forwarded)+1)
+	for _, s := range append(Forwarded, ParentDeath) {
+		sigs = append(sigs, C.int(s))
 	}
 	if s := C.catch_signals(C.int(pipeW), &sigs[0], C.int(len(sigs))); s != 0 {
 		current.Store(nil)
