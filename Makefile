@@ -10,6 +10,7 @@ TAGS      := exclude_graphdriver_btrfs exclude_graphdriver_devicemapper containe
 VERSION   := $(shell git describe --tags --always --dirty 2>/dev/null || echo 0.1.0-dev)
 GOFLAGS_B := -mod=vendor -trimpath -tags '$(TAGS)' -ldflags '-s -w -X main.version=$(VERSION)'
 PREFIX    ?= /usr/local
+SYSTEMD_DIR ?= /usr/lib/systemd
 # The docs build: the whole command tree (skiff_image) and the man page writer (skiff_docs).
 DOCS_TAGS := skiff_image skiff_docs $(TAGS)
 # Debian packages the build, the tests, the demo and the benchmark need.
@@ -27,7 +28,7 @@ GO_SOURCES := $(shell find cmd pkg -name '*.go' -o -name '*.c' -o -name '*.h') g
 
 all: build
 
-build: bin/skiff bin/skiff-init bin/skiff-image bin/skiff-pull
+build: bin/skiff bin/skiff-init bin/skiff-image bin/skiff-pull bin/skiff-systemd-generator
 
 # Linked statically with musl where musl-gcc is installed (make deps does): the dynamic loader
 # and glibc's start-up are each about a millisecond of every skiff command on a VM.
@@ -46,6 +47,11 @@ bin/skiff-image: $(GO_SOURCES)
 bin/skiff-pull: $(GO_SOURCES)
 	@mkdir -p bin
 	CGO_ENABLED=1 $(GO) build $(subst -tags ',-tags 'skiff_pull ,$(GOFLAGS_B)) -o $@ ./cmd/skiff
+
+# systemd's generator for .container files (pkg/unit); no cgo, nothing of the store linked.
+bin/skiff-systemd-generator: $(GO_SOURCES)
+	@mkdir -p bin
+	CGO_ENABLED=0 $(GO) build -mod=vendor -trimpath -ldflags '-s -w' -o $@ ./cmd/skiff-systemd-generator
 
 # The init shim: static, libc only, so it runs the same in every container. With musl it is
 # 100 kB, and the keeper of a detached container stays near 150 kB of memory (glibc: 860 kB);
@@ -122,6 +128,10 @@ install: build man
 	install -D -m 0755 bin/skiff-init $(DESTDIR)$(PREFIX)/libexec/skiff/skiff-init
 	install -D -m 0755 bin/skiff-image $(DESTDIR)$(PREFIX)/libexec/skiff/skiff-image
 	install -D -m 0755 bin/skiff-pull $(DESTDIR)$(PREFIX)/libexec/skiff/skiff-pull
+	install -D -m 0755 bin/skiff-systemd-generator $(DESTDIR)$(PREFIX)/libexec/skiff/skiff-systemd-generator
+	install -d $(DESTDIR)$(SYSTEMD_DIR)/system-generators $(DESTDIR)$(SYSTEMD_DIR)/user-generators
+	ln -sf $(PREFIX)/libexec/skiff/skiff-systemd-generator $(DESTDIR)$(SYSTEMD_DIR)/system-generators/skiff-systemd-generator
+	ln -sf $(PREFIX)/libexec/skiff/skiff-systemd-generator $(DESTDIR)$(SYSTEMD_DIR)/user-generators/skiff-systemd-user-generator
 	install -D -m 0644 completions/bash/skiff $(DESTDIR)$(PREFIX)/share/bash-completion/completions/skiff
 	install -D -m 0644 completions/zsh/_skiff $(DESTDIR)$(PREFIX)/share/zsh/site-functions/_skiff
 	install -D -m 0644 completions/fish/skiff.fish $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d/skiff.fish

@@ -99,6 +99,7 @@ func newApp() *cli.App {
 			waitCommand(),
 			imagesCommand(),
 			versionCommand(),
+			generateCommand(),
 		},
 		ExitErrHandler: func(*cli.Context, error) {},
 	}

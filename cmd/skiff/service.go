@@ -38,6 +38,7 @@ func serviceOptions(c *cli.Context, o *container.RunOptions) error {
 		s.StopTimeout = &n
 	}
 	o.Service = s
+	o.CreateCommand = os.Args
 	if !c.IsSet("cgroups") && os.Getenv("INVOCATION_ID") != "" && container.DelegatedUnit() {
 		o.Cgroups = "split"
 	}

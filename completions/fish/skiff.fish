@@ -51,6 +51,8 @@ function __skiff_sub
 			echo images
 		case '/version'
 			echo version
+		case '/generate'
+			echo generate
 		case '/import'
 			echo import
 		case '/rmi'
@@ -143,6 +145,8 @@ function __skiff_sub
 			echo start
 		case 'container/restart'
 			echo restart
+		case 'generate/systemd'
+			echo systemd
 		case 'image/ls' 'image/list'
 			echo ls
 		case 'image/inspect'
@@ -452,6 +456,11 @@ function __skiff_arg
 				case '*'
 					echo container
 			end
+		case 'generate systemd'
+			switch $argv[2]
+				case 0
+					echo container
+			end
 		case 'rmi'
 			switch $argv[2]
 				case '*'
@@ -573,6 +582,7 @@ function __skiff_subs
 				'wait	wait for containers to stop and print their exit codes' \
 				'images	list images' \
 				'version	show the version' \
+				'generate	generate files for other tools: systemd units' \
 				'import	make an image from a root file system tarball' \
 				'rmi	remove images' \
 				'tag	give an image another name' \
@@ -625,6 +635,9 @@ function __skiff_subs
 				'port	list a container\'s published ports, or the host address of one' \
 				'start	start stopped containers again, as they were run' \
 				'restart	stop containers (as stop does), then start them in the background'
+		case 'generate'
+			printf '%s\n' \
+				'systemd	print a systemd unit that runs a container (Type=notify, skiff as its main process)'
 		case 'image'
 			printf '%s\n' \
 				'ls	list images' \
@@ -1122,6 +1135,15 @@ function __skiff_flags
 			printf '%s\n' \
 				'--format	json, or a Go template such as \'{{.Client.Version}}\'' \
 				'-f	json, or a Go template such as \'{{.Client.Version}}\'' \
+				'--help	show help'
+		case 'generate'
+			printf '%s\n' \
+				'--help	show help'
+		case 'generate systemd'
+			printf '%s\n' \
+				'--new	make the container anew at each start (skiff run --replace --rm with the options it was made with)' \
+				'--name	name the container by its name, not its ID' \
+				'-n	name the container by its name, not its ID' \
 				'--help	show help'
 		case 'import'
 			printf '%s\n' \

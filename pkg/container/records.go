@@ -90,6 +90,9 @@ type Meta struct {
 	// CIDFile and PIDFile are run's --cidfile and --pidfile, removed with the container.
 	CIDFile string `json:"cidFile,omitempty"`
 	PIDFile string `json:"pidFile,omitempty"`
+	// CreateCommand is the command line that made it (skiff generate systemd --new runs it
+	// again), as podman keeps it.
+	CreateCommand []string `json:"createCommand,omitempty"`
 }
 
 // RunConfig is what start needs to run a container again as run made it.

@@ -81,6 +81,8 @@ type RunOptions struct {
 	// Service are the options of units and scripts: --sdnotify, --replace, --cidfile,
 	// --pidfile, --stop-timeout, --stop-signal (service.go).
 	Service Service
+	// CreateCommand is the command line that makes the container, kept in its record.
+	CreateCommand []string
 
 	// VolumesFrom are --volumes-from CONTAINER[:ro|rw].
 	VolumesFrom []string
@@ -578,6 +580,7 @@ func create(recs *Records, paths config.Paths, o *RunOptions) (*Handle, *catalog
 			meta.StopSignal = o.Service.StopSignal
 		}
 		meta.StopTimeout, meta.CIDFile, meta.PIDFile = o.Service.StopTimeout, o.Service.CIDFile, o.Service.PIDFile
+		meta.CreateCommand = o.CreateCommand
 		meta.Labels = MergeLabels(img.Config.Config.Labels, o.Labels)
 		meta.Volumes, meta.AnonVolumes = o.volumes, o.anonVolumes
 		meta.Run = &RunConfig{Spec: o.Spec, Links: o.Links, AddHosts: o.AddHosts, Restart: o.Restart, LogOpts: o.LogOpts, Net: o.Net, Limits: o.Limits, Cgroups: o.Cgroups, CgroupParent: o.CgroupParent}
