@@ -285,6 +285,12 @@ func containerStatus(in container.Info) string {
 		if in.State.Status == "paused" {
 			return "Up " + units.HumanDuration(time.Since(started)) + " (Paused)"
 		}
+		if h := in.Health; h != nil {
+			if h.Status == container.HealthStarting {
+				return "Up " + units.HumanDuration(time.Since(started)) + " (health: starting)"
+			}
+			return "Up " + units.HumanDuration(time.Since(started)) + " (" + h.Status + ")"
+		}
 		return "Up " + units.HumanDuration(time.Since(started))
 	}
 	if in.State.Status == "created" {

@@ -123,6 +123,7 @@ type containerInspect struct {
 		Error      string
 		StartedAt  time.Time
 		FinishedAt time.Time
+		Health     *container.Health `json:",omitempty"`
 	}
 	Config struct {
 		Hostname    string
@@ -133,8 +134,9 @@ type containerInspect struct {
 		WorkingDir  string
 		Entrypoint  []string
 		Labels      map[string]string
-		StopSignal  string `json:",omitempty"`
-		StopTimeout *int   `json:",omitempty"`
+		StopSignal  string              `json:",omitempty"`
+		StopTimeout *int                `json:",omitempty"`
+		Healthcheck *image.HealthConfig `json:",omitempty"`
 	}
 	HostConfig struct {
 		AutoRemove     bool
@@ -313,7 +315,10 @@ func inspectContainer(recs *container.Records, in container.Info) containerInspe
 	doc.State.ExitCode, doc.State.StartedAt, doc.State.FinishedAt = in.State.ExitCode, in.State.StartedAt, in.State.FinishedAt
 	doc.State.OOMKilled = in.State.OOMKilled
 	doc.Config.Image, doc.Config.Cmd, doc.Config.StopSignal = in.Meta.Image, in.Meta.Command, in.Meta.StopSignal
-	doc.Config.StopTimeout = in.Meta.StopTimeout
+	doc.Config.StopTimeout, doc.Config.Healthcheck = in.Meta.StopTimeout, in.Meta.Healthcheck
+	if in.Running {
+		doc.State.Health = in.Health
+	}
 	doc.Config.Hostname, doc.Config.Labels = in.ID[:12], in.Meta.Labels
 	doc.HostConfig.AutoRemove = in.Meta.AutoRemove
 	doc.HostConfig.LogConfig.Type = in.Meta.LogDriver

@@ -131,11 +131,21 @@ func killCommand() *cli.Command {
 func waitCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "wait",
-		Usage:     "wait for containers to stop and print their exit codes",
+		Usage:     "wait for containers to stop and print their exit codes (or for a --condition)",
 		ArgsUsage: "CONTAINER...",
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "condition", Usage: "stopped (the default; also exited, not-running), running, healthy or unhealthy (runs the health check at its interval meanwhile); -1 is printed for these"},
+		},
 		Action: func(c *cli.Context) error {
 			if c.NArg() == 0 {
 				return &usageError{"skiff wait needs at least one container"}
+			}
+			cond, err := waitCondition(c)
+			if err != nil {
+				return err
+			}
+			if cond != "" {
+				return waitFor(c, cond)
 			}
 			recs, err := openRecords(c)
 			if err != nil {

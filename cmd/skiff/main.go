@@ -100,6 +100,7 @@ func newApp() *cli.App {
 			imagesCommand(),
 			versionCommand(),
 			generateCommand(),
+			healthcheckCommand(),
 		},
 		ExitErrHandler: func(*cli.Context, error) {},
 	}

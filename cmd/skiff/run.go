@@ -116,7 +116,7 @@ func runFlags() []cli.Flag {
 		&cli.StringFlag{Name: "creds", Usage: "for a pull: USER[:PASSWORD]"},
 		&cli.StringFlag{Name: "authfile", Usage: "for a pull: auth file"},
 		&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "no pull progress"},
-	}, append(append(limitFlags(), cgroupFlags()...), serviceFlags()...)...)
+	}, append(append(append(limitFlags(), cgroupFlags()...), serviceFlags()...), healthFlags()...)...)
 }
 
 // runOptions reads run's and create's flags.
@@ -204,6 +204,7 @@ func runOptions(c *cli.Context) (container.RunOptions, error) {
 	if err := serviceOptions(c, &o); err != nil {
 		return o, err
 	}
+	o.Health = healthOptions(c)
 	o.Compile = compileSeccomp
 	return o, nil
 }

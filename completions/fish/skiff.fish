@@ -53,6 +53,8 @@ function __skiff_sub
 			echo version
 		case '/generate'
 			echo generate
+		case '/healthcheck'
+			echo healthcheck
 		case '/import'
 			echo import
 		case '/rmi'
@@ -147,6 +149,8 @@ function __skiff_sub
 			echo restart
 		case 'generate/systemd'
 			echo systemd
+		case 'healthcheck/run'
+			echo run
 		case 'image/ls' 'image/list'
 			echo ls
 		case 'image/inspect'
@@ -192,9 +196,9 @@ function __skiff_takes_value
 	switch "$argv[1]/$argv[2]"
 		case '/--root' '/--runroot' '/--storage-driver' '/--log-level'
 			return 0
-		case 'run/--log-driver' 'run/--log-opt' 'run/--restart' 'run/--name' 'run/--label' 'run/-l' 'run/--label-file' 'run/--env' 'run/-e' 'run/--env-file' 'run/--workdir' 'run/-w' 'run/--user' 'run/-u' 'run/--entrypoint' 'run/--hostname' 'run/-h' 'run/--volume' 'run/-v' 'run/--mount' 'run/--volumes-from' 'run/--tmpfs' 'run/--network' 'run/--net' 'run/--publish' 'run/-p' 'run/--dns' 'run/--dns-search' 'run/--dns-option' 'run/--network-alias' 'run/--link' 'run/--add-host' 'run/--cap-add' 'run/--cap-drop' 'run/--security-opt' 'run/--ulimit' 'run/--device' 'run/--oom-score-adj' 'run/--pull' 'run/--creds' 'run/--authfile' 'run/--memory' 'run/-m' 'run/--memory-swap' 'run/--memory-reservation' 'run/--cpus' 'run/--cpu-shares' 'run/-c' 'run/--cpu-period' 'run/--cpu-quota' 'run/--cpuset-cpus' 'run/--cpuset-mems' 'run/--pids-limit' 'run/--blkio-weight' 'run/--device-read-bps' 'run/--device-write-bps' 'run/--device-read-iops' 'run/--device-write-iops' 'run/--cgroups' 'run/--cgroup-parent' 'run/--sdnotify' 'run/--cidfile' 'run/--pidfile' 'run/--stop-timeout' 'run/--stop-signal'
+		case 'run/--log-driver' 'run/--log-opt' 'run/--restart' 'run/--name' 'run/--label' 'run/-l' 'run/--label-file' 'run/--env' 'run/-e' 'run/--env-file' 'run/--workdir' 'run/-w' 'run/--user' 'run/-u' 'run/--entrypoint' 'run/--hostname' 'run/-h' 'run/--volume' 'run/-v' 'run/--mount' 'run/--volumes-from' 'run/--tmpfs' 'run/--network' 'run/--net' 'run/--publish' 'run/-p' 'run/--dns' 'run/--dns-search' 'run/--dns-option' 'run/--network-alias' 'run/--link' 'run/--add-host' 'run/--cap-add' 'run/--cap-drop' 'run/--security-opt' 'run/--ulimit' 'run/--device' 'run/--oom-score-adj' 'run/--pull' 'run/--creds' 'run/--authfile' 'run/--memory' 'run/-m' 'run/--memory-swap' 'run/--memory-reservation' 'run/--cpus' 'run/--cpu-shares' 'run/-c' 'run/--cpu-period' 'run/--cpu-quota' 'run/--cpuset-cpus' 'run/--cpuset-mems' 'run/--pids-limit' 'run/--blkio-weight' 'run/--device-read-bps' 'run/--device-write-bps' 'run/--device-read-iops' 'run/--device-write-iops' 'run/--cgroups' 'run/--cgroup-parent' 'run/--sdnotify' 'run/--cidfile' 'run/--pidfile' 'run/--stop-timeout' 'run/--stop-signal' 'run/--health-cmd' 'run/--health-interval' 'run/--health-timeout' 'run/--health-start-period' 'run/--health-retries'
 			return 0
-		case 'create/--log-driver' 'create/--log-opt' 'create/--restart' 'create/--name' 'create/--label' 'create/-l' 'create/--label-file' 'create/--env' 'create/-e' 'create/--env-file' 'create/--workdir' 'create/-w' 'create/--user' 'create/-u' 'create/--entrypoint' 'create/--hostname' 'create/-h' 'create/--volume' 'create/-v' 'create/--mount' 'create/--volumes-from' 'create/--tmpfs' 'create/--network' 'create/--net' 'create/--publish' 'create/-p' 'create/--dns' 'create/--dns-search' 'create/--dns-option' 'create/--network-alias' 'create/--link' 'create/--add-host' 'create/--cap-add' 'create/--cap-drop' 'create/--security-opt' 'create/--ulimit' 'create/--device' 'create/--oom-score-adj' 'create/--pull' 'create/--creds' 'create/--authfile' 'create/--memory' 'create/-m' 'create/--memory-swap' 'create/--memory-reservation' 'create/--cpus' 'create/--cpu-shares' 'create/-c' 'create/--cpu-period' 'create/--cpu-quota' 'create/--cpuset-cpus' 'create/--cpuset-mems' 'create/--pids-limit' 'create/--blkio-weight' 'create/--device-read-bps' 'create/--device-write-bps' 'create/--device-read-iops' 'create/--device-write-iops' 'create/--cgroups' 'create/--cgroup-parent' 'create/--sdnotify' 'create/--cidfile' 'create/--pidfile' 'create/--stop-timeout' 'create/--stop-signal'
+		case 'create/--log-driver' 'create/--log-opt' 'create/--restart' 'create/--name' 'create/--label' 'create/-l' 'create/--label-file' 'create/--env' 'create/-e' 'create/--env-file' 'create/--workdir' 'create/-w' 'create/--user' 'create/-u' 'create/--entrypoint' 'create/--hostname' 'create/-h' 'create/--volume' 'create/-v' 'create/--mount' 'create/--volumes-from' 'create/--tmpfs' 'create/--network' 'create/--net' 'create/--publish' 'create/-p' 'create/--dns' 'create/--dns-search' 'create/--dns-option' 'create/--network-alias' 'create/--link' 'create/--add-host' 'create/--cap-add' 'create/--cap-drop' 'create/--security-opt' 'create/--ulimit' 'create/--device' 'create/--oom-score-adj' 'create/--pull' 'create/--creds' 'create/--authfile' 'create/--memory' 'create/-m' 'create/--memory-swap' 'create/--memory-reservation' 'create/--cpus' 'create/--cpu-shares' 'create/-c' 'create/--cpu-period' 'create/--cpu-quota' 'create/--cpuset-cpus' 'create/--cpuset-mems' 'create/--pids-limit' 'create/--blkio-weight' 'create/--device-read-bps' 'create/--device-write-bps' 'create/--device-read-iops' 'create/--device-write-iops' 'create/--cgroups' 'create/--cgroup-parent' 'create/--sdnotify' 'create/--cidfile' 'create/--pidfile' 'create/--stop-timeout' 'create/--stop-signal' 'create/--health-cmd' 'create/--health-interval' 'create/--health-timeout' 'create/--health-start-period' 'create/--health-retries'
 			return 0
 		case 'ps/--format' 'ps/--filter' 'ps/-f'
 			return 0
@@ -224,6 +228,8 @@ function __skiff_takes_value
 			return 0
 		case 'container kill/--signal' 'container kill/-s'
 			return 0
+		case 'container wait/--condition'
+			return 0
 		case 'container exec/--env' 'container exec/-e' 'container exec/--user' 'container exec/-u' 'container exec/--workdir' 'container exec/-w'
 			return 0
 		case 'container stats/--format'
@@ -237,6 +243,8 @@ function __skiff_takes_value
 		case 'update/--memory' 'update/-m' 'update/--memory-swap' 'update/--memory-reservation' 'update/--cpus' 'update/--cpu-shares' 'update/-c' 'update/--cpu-period' 'update/--cpu-quota' 'update/--cpuset-cpus' 'update/--cpuset-mems' 'update/--pids-limit' 'update/--blkio-weight' 'update/--device-read-bps' 'update/--device-write-bps' 'update/--device-read-iops' 'update/--device-write-iops'
 			return 0
 		case 'kill/--signal' 'kill/-s'
+			return 0
+		case 'wait/--condition'
 			return 0
 		case 'images/--format' 'images/--filter' 'images/-f'
 			return 0
@@ -461,6 +469,11 @@ function __skiff_arg
 				case 0
 					echo container
 			end
+		case 'healthcheck run'
+			switch $argv[2]
+				case 0
+					echo container
+			end
 		case 'rmi'
 			switch $argv[2]
 				case '*'
@@ -579,10 +592,11 @@ function __skiff_subs
 				'stop	stop running containers: their stop signal, then SIGKILL after a grace time' \
 				'update	change the resource limits of containers (live while they run)' \
 				'kill	send a signal to running containers' \
-				'wait	wait for containers to stop and print their exit codes' \
+				'wait	wait for containers to stop and print their exit codes (or for a --condition)' \
 				'images	list images' \
 				'version	show the version' \
 				'generate	generate files for other tools: systemd units' \
+				'healthcheck	run a container\'s health check' \
 				'import	make an image from a root file system tarball' \
 				'rmi	remove images' \
 				'tag	give an image another name' \
@@ -627,7 +641,7 @@ function __skiff_subs
 				'logs	print a detached container\'s output' \
 				'stop	stop running containers: their stop signal, then SIGKILL after a grace time' \
 				'kill	send a signal to running containers' \
-				'wait	wait for containers to stop and print their exit codes' \
+				'wait	wait for containers to stop and print their exit codes (or for a --condition)' \
 				'exec	run a command in a running container' \
 				'rename	rename a container' \
 				'top	show a running container\'s processes (ps -f, or the ps options given)' \
@@ -638,6 +652,9 @@ function __skiff_subs
 		case 'generate'
 			printf '%s\n' \
 				'systemd	print a systemd unit that runs a container (Type=notify, skiff as its main process)'
+		case 'healthcheck'
+			printf '%s\n' \
+				'run	run the health check once and record its result: exit 0 healthy, 1 not (yet) healthy'
 		case 'image'
 			printf '%s\n' \
 				'ls	list images' \
@@ -762,6 +779,12 @@ function __skiff_flags
 				'--pidfile	write the pid of the container\'s first process to FILE; removed with the container' \
 				'--stop-timeout	seconds stop (and a foreground run that gets SIGTERM or SIGINT) waits before SIGKILL (default 10, -1: for ever)' \
 				'--stop-signal	the signal stop sends first (default: the image\'s STOPSIGNAL, else SIGTERM)' \
+				'--health-cmd	the health check: a shell command, or a JSON array (run with skiff healthcheck run)' \
+				'--health-interval	time between checks (default 30s)' \
+				'--health-timeout	how long a check may take (default 30s)' \
+				'--health-start-period	time after the start in which failures do not count' \
+				'--health-retries	failures in a row that make the container unhealthy (default 3)' \
+				'--no-healthcheck	no health check, not even the image\'s' \
 				'--help	show help'
 		case 'create'
 			printf '%s\n' \
@@ -846,6 +869,12 @@ function __skiff_flags
 				'--pidfile	write the pid of the container\'s first process to FILE; removed with the container' \
 				'--stop-timeout	seconds stop (and a foreground run that gets SIGTERM or SIGINT) waits before SIGKILL (default 10, -1: for ever)' \
 				'--stop-signal	the signal stop sends first (default: the image\'s STOPSIGNAL, else SIGTERM)' \
+				'--health-cmd	the health check: a shell command, or a JSON array (run with skiff healthcheck run)' \
+				'--health-interval	time between checks (default 30s)' \
+				'--health-timeout	how long a check may take (default 30s)' \
+				'--health-start-period	time after the start in which failures do not count' \
+				'--health-retries	failures in a row that make the container unhealthy (default 3)' \
+				'--no-healthcheck	no health check, not even the image\'s' \
 				'--help	show help'
 		case 'ps'
 			printf '%s\n' \
@@ -1029,6 +1058,7 @@ function __skiff_flags
 				'--help	show help'
 		case 'container wait'
 			printf '%s\n' \
+				'--condition	stopped (the default; also exited, not-running), running, healthy or unhealthy (runs the health check at its interval meanwhile); -1 is printed for these' \
 				'--help	show help'
 		case 'container exec'
 			printf '%s\n' \
@@ -1116,6 +1146,7 @@ function __skiff_flags
 				'--help	show help'
 		case 'wait'
 			printf '%s\n' \
+				'--condition	stopped (the default; also exited, not-running), running, healthy or unhealthy (runs the health check at its interval meanwhile); -1 is printed for these' \
 				'--help	show help'
 		case 'images'
 			printf '%s\n' \
@@ -1144,6 +1175,12 @@ function __skiff_flags
 				'--new	make the container anew at each start (skiff run --replace --rm with the options it was made with)' \
 				'--name	name the container by its name, not its ID' \
 				'-n	name the container by its name, not its ID' \
+				'--help	show help'
+		case 'healthcheck'
+			printf '%s\n' \
+				'--help	show help'
+		case 'healthcheck run'
+			printf '%s\n' \
 				'--help	show help'
 		case 'import'
 			printf '%s\n' \

@@ -58,6 +58,7 @@ type ExecOptions struct {
 	Stdin, Stdout, Stderr *os.File
 	Compile               seccomp.Compiler
 	Trace                 func(step string)
+	started               func(pid int) // called with the exec'd skiff-init's pid once it runs
 }
 
 // Exec starts a process in the running container ref, in all its namespaces, and returns the
@@ -156,7 +157,7 @@ func Exec(paths config.Paths, ref string, o ExecOptions) (int, error) {
 		return 125, err
 	}
 	ro := RunOptions{Stdin: o.Stdin, Stdout: o.Stdout, Stderr: o.Stderr, Detach: o.Detach,
-		Spec: spec.Options{Interactive: o.Interactive, TTY: o.TTY}}
+		Spec: spec.Options{Interactive: o.Interactive, TTY: o.TTY}, onStarted: o.started, parentPid: os.Getppid()}
 	init, err := forkInit(ro, true)
 	if err != nil {
 		return 125, err

@@ -17,6 +17,7 @@ import (
 
 	"github.com/skiff-project/skiff/pkg/catalog"
 	"github.com/skiff-project/skiff/pkg/cgroups"
+	"github.com/skiff-project/skiff/pkg/image"
 	"github.com/skiff-project/skiff/pkg/spec"
 )
 
@@ -93,6 +94,8 @@ type Meta struct {
 	// CreateCommand is the command line that made it (skiff generate systemd --new runs it
 	// again), as podman keeps it.
 	CreateCommand []string `json:"createCommand,omitempty"`
+	// Healthcheck is the container's check (run's --health-* over the image's HEALTHCHECK).
+	Healthcheck *image.HealthConfig `json:"healthcheck,omitempty"`
 }
 
 // RunConfig is what start needs to run a container again as run made it.
@@ -142,6 +145,7 @@ type Info struct {
 	Meta    Meta
 	State   State
 	Running bool
+	Health  *Health // nil without a health check
 }
 
 // NewID returns a random 64-hex-digit container ID.
@@ -634,6 +638,7 @@ func (r *Records) info(id string) (Info, error) {
 	} else if in.State.Status == "running" || in.State.Status == "" {
 		in.State.Status = "exited"
 	}
+	in.Health = r.Health(in)
 	return in, nil
 }
 

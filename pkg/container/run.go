@@ -83,6 +83,8 @@ type RunOptions struct {
 	Service Service
 	// CreateCommand is the command line that makes the container, kept in its record.
 	CreateCommand []string
+	// Health are the --health-* flags (health.go).
+	Health HealthFlags
 
 	// VolumesFrom are --volumes-from CONTAINER[:ro|rw].
 	VolumesFrom []string
@@ -522,6 +524,9 @@ func (o *RunOptions) check(fresh bool) (policy string, retries int, logMax int64
 	if err := o.Service.check(o.Spec.Name); err != nil {
 		return "", 0, 0, err
 	}
+	if err := o.Health.check(); err != nil {
+		return "", 0, 0, err
+	}
 	if fresh {
 		// -e KEY takes the caller's value now, as docker does at create: start reuses it
 		var env []string
@@ -581,6 +586,7 @@ func create(recs *Records, paths config.Paths, o *RunOptions) (*Handle, *catalog
 		}
 		meta.StopTimeout, meta.CIDFile, meta.PIDFile = o.Service.StopTimeout, o.Service.CIDFile, o.Service.PIDFile
 		meta.CreateCommand = o.CreateCommand
+		meta.Healthcheck = o.Health.healthConfig(img.Config.Config.Healthcheck)
 		meta.Labels = MergeLabels(img.Config.Config.Labels, o.Labels)
 		meta.Volumes, meta.AnonVolumes = o.volumes, o.anonVolumes
 		meta.Run = &RunConfig{Spec: o.Spec, Links: o.Links, AddHosts: o.AddHosts, Restart: o.Restart, LogOpts: o.LogOpts, Net: o.Net, Limits: o.Limits, Cgroups: o.Cgroups, CgroupParent: o.CgroupParent}
@@ -987,10 +993,12 @@ func (p *initProc) run(h *Handle, planBytes []byte, bpf *os.File, keep *keeperFi
 	var killer *time.Timer
 	// a foreground run ends with its caller: when the parent dies (a script's subshell killed,
 	// a terminal closed without SIGHUP reaching skiff) the container is stopped as on SIGTERM
-	_ = unix.Prctl(unix.PR_SET_PDEATHSIG, uintptr(signals.ParentDeath), 0, 0, 0)
-	orphaned := func() bool { return os.Getppid() != o.parentPid }
-	if orphaned() {
-		_ = unix.Kill(os.Getpid(), signals.ParentDeath) // it died before it could be watched
+	orphaned := func() bool { return o.parentPid > 0 && os.Getppid() != o.parentPid }
+	if o.parentPid > 0 {
+		_ = unix.Prctl(unix.PR_SET_PDEATHSIG, uintptr(signals.ParentDeath), 0, 0, 0)
+		if orphaned() {
+			_ = unix.Kill(os.Getpid(), signals.ParentDeath) // it died before it could be watched
+		}
 	}
 
 	var copyDone sync.WaitGroup
