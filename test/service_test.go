@@ -196,6 +196,28 @@ func TestServiceStop(t *testing.T) {
 			t.Errorf("mounts of skiff left: %d before, %d after", mounts, n)
 		}
 
+		if m.root {
+			// with limits: its cgroup goes too (rootless limits need the delegation TestLimits makes)
+			cid := filepath.Join(tmpRoot, "svc-term-cid")
+			os.Remove(cid)
+			s := m.start(t, "run", "--rm", "--cidfile", cid, "--pids-limit", "50", "bbtest", "sh", "-c", "echo ready; exec sleep 317")
+			if !s.waitLine("ready", 20*time.Second) {
+				t.Fatalf("never ready: %v", s.wait(t, 5*time.Second))
+			}
+			b, _ := os.ReadFile(cid)
+			cg := filepath.Join("/sys/fs/cgroup/pids/skiff", string(b))
+			if _, err := os.Stat(cg); err != nil {
+				t.Errorf("the container's cgroup %s: %v", cg, err)
+			}
+			syscall.Kill(s.cmd.Process.Pid, syscall.SIGTERM)
+			if r := s.wait(t, 15*time.Second); r.code != 143 {
+				t.Errorf("SIGTERM to skiff run --pids-limit 50: %v, want 143", r)
+			}
+			if _, err := os.Stat(cg); !os.IsNotExist(err) {
+				t.Errorf("the container's cgroup is left after SIGTERM: %v", err)
+			}
+		}
+
 		// the caller dies (a script's subshell killed): the container is stopped with it
 		orphan := "svc-orphan-" + m.name
 		m.skiff("rm", "-f", orphan)
