@@ -34,30 +34,38 @@ func setLogLevel(l string) {
 	logrus.SetLevel(level)
 }
 
-func imageCommands() []*cli.Command {
-	cmds := []*cli.Command{
-		importCommand(),
-		rmiCommand(),
-		tagCommand(),
-		inspectCommand("inspect"),
-		inspectCommand("image-inspect"),
-		historyCommand(),
-		infoCommand(),
-		pruneCommand(),
-		imageCommand(),
-		seccompCompileCommand(),
-		systemCommand(),
-		cpCommand(),
-		cpHelperCommand(),
-		buildCommand(),
-		builderCommand(),
-		commitCommand(),
-		diffCommand(),
-		exportCommand(),
-		completionCommand(),
+func imageCommands() []command {
+	cmds := []command{
+		{[]string{"import"}, importCommand},
+		{[]string{"rmi"}, rmiCommand},
+		{[]string{"tag"}, tagCommand},
+		{[]string{"inspect"}, func() *cli.Command { return inspectCommand("inspect") }},
+		{[]string{"image-inspect"}, func() *cli.Command { return inspectCommand("image-inspect") }},
+		{[]string{"history"}, historyCommand},
+		{[]string{"info"}, infoCommand},
+		{[]string{"prune"}, pruneCommand},
+		{[]string{"image"}, imageCommand},
+		{[]string{"seccomp-compile"}, seccompCompileCommand},
+		{[]string{"system"}, systemCommand},
+		{[]string{"cp"}, cpCommand},
+		{[]string{"cp-helper"}, cpHelperCommand},
+		{[]string{"build", "image-build"}, buildCommand},
+		{[]string{"builder"}, builderCommand},
+		{[]string{"commit", "container-commit"}, commitCommand},
+		{[]string{"diff", "container-diff"}, diffCommand},
+		{[]string{"export", "container-export"}, exportCommand},
+		{[]string{"completion"}, completionCommand},
+		{[]string{"pull"}, pullCommand},
+		{[]string{"push"}, pushCommand},
+		{[]string{"save"}, saveCommand},
+		{[]string{"load"}, loadCommand},
+		{[]string{"login"}, loginCommand},
+		{[]string{"logout"}, logoutCommand},
 	}
-	cmds = append(cmds, docsCommands...)
-	return append(cmds, transferCommands()...)
+	for _, c := range docsCommands {
+		cmds = append(cmds, command{append([]string{c.Name}, c.Aliases...), func() *cli.Command { return c }})
+	}
+	return cmds
 }
 
 // docsCommands are the commands of the docs build (-tags skiff_docs: man.go's man-pages).

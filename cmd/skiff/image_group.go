@@ -16,7 +16,7 @@ func imageCommand() *cli.Command {
 	in.ArgsUsage = "IMAGE..."
 	in.Action = withType(in.Action, "image")
 	subs := []*cli.Command{ls, in, historyCommand(), rm, tagCommand(), pruneCommand(), importCommand()}
-	subs = append(subs, transferCommands()...)
+	subs = append(subs, pullCommand(), pushCommand(), saveCommand(), loadCommand(), loginCommand(), logoutCommand())
 	for _, s := range subs {
 		s.OnUsageError = onUsageError
 	}

@@ -20,50 +20,57 @@ import (
 // registries need containers/storage and containers/image, whose size and package init would
 // tax every invocation. They live in the skiff-image helper beside this binary, which is this
 // same command built with -tags skiff_image. These stubs hand the whole command line over.
-var helperStubs = []struct{ name, usage string }{
-	{"import", "make an image from a root file system tarball"},
-	{"rmi", "remove images"},
-	{"tag", "give an image another name"},
-	{"inspect", "show containers and images as JSON"},
-	{"image-inspect", "show images as JSON"},
-	{"history", "show the layers of an image"},
-	{"info", "show the host, the store and skiff's set-up"},
-	{"image", "manage images"},
-	{"prune", "remove dangling images (with -a: every image no container uses)"},
-	{"pull", "pull an image from a registry"},
-	{"push", "push an image to a registry"},
-	{"save", "save images to an archive"},
-	{"load", "load images from an archive (docker-archive, oci-archive or oci-dir)"},
-	{"login", "log in to a registry"},
-	{"logout", "remove the credentials of a registry"},
-	{"system", "disk usage (df), pruning (prune) and information (info)"},
-	{"cp", "copy files between a container and the host"},
-	{"build", "build an image from a Dockerfile"},
-	{"builder", "manage the build cache (prune)"},
-	{"commit", "make an image of a container's changes"},
-	{"diff", "list a container's changed files"},
-	{"export", "write a container's file system as a tar archive"},
-	{"completion", "print a shell completion script: bash, zsh or fish"},
+var helperStubs = []struct {
+	name, usage string
+	aliases     []string
+}{
+	{"import", "make an image from a root file system tarball", nil},
+	{"rmi", "remove images", nil},
+	{"tag", "give an image another name", nil},
+	{"inspect", "show containers and images as JSON", nil},
+	{"image-inspect", "show images as JSON", nil},
+	{"history", "show the layers of an image", nil},
+	{"info", "show the host, the store and skiff's set-up", nil},
+	{"image", "manage images", nil},
+	{"prune", "remove dangling images (with -a: every image no container uses)", nil},
+	{"pull", "pull an image from a registry", nil},
+	{"push", "push an image to a registry", nil},
+	{"save", "save images to an archive", nil},
+	{"load", "load images from an archive (docker-archive, oci-archive or oci-dir)", nil},
+	{"login", "log in to a registry", nil},
+	{"logout", "remove the credentials of a registry", nil},
+	{"system", "disk usage (df), pruning (prune) and information (info)", nil},
+	{"cp", "copy files between a container and the host", nil},
+	{"build", "build an image from a Dockerfile", []string{"image-build"}},
+	{"builder", "manage the build cache (prune)", nil},
+	{"commit", "make an image of a container's changes", []string{"container-commit"}},
+	{"diff", "list a container's changed files", []string{"container-diff"}},
+	{"export", "write a container's file system as a tar archive", []string{"container-export"}},
+	{"completion", "print a shell completion script: bash, zsh or fish", nil},
 }
 
 func reexecInit() bool { return false }
 
 func setLogLevel(string) {}
 
-func imageCommands() []*cli.Command {
-	var cmds []*cli.Command
+func imageCommands() []command {
+	var cmds []command
 	for _, s := range helperStubs {
-		cmds = append(cmds, &cli.Command{
-			Name:            s.name,
-			Usage:           s.usage,
-			SkipFlagParsing: true,
-			Action: func(c *cli.Context) error {
-				if s.name == "pull" {
-					return pullAction(c)
-				}
-				return execHelper()
-			},
-		})
+		mk := func() *cli.Command {
+			return &cli.Command{
+				Name:            s.name,
+				Aliases:         s.aliases,
+				Usage:           s.usage,
+				SkipFlagParsing: true,
+				Action: func(c *cli.Context) error {
+					if s.name == "pull" {
+						return pullAction(c)
+					}
+					return execHelper()
+				},
+			}
+		}
+		cmds = append(cmds, command{append([]string{s.name}, s.aliases...), mk})
 	}
 	return cmds
 }

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"slices"
 	"strings"
 	"text/template"
 	"time"
@@ -41,15 +42,87 @@ func main() {
 	if os.Args[0] == network.PortForwarderName { // slirp4netns's port forwarder, run by skiff run
 		os.Exit(network.PortForwarderMain(os.Args[1:]))
 	}
-	app := newApp()
+	app := appFor(os.Args)
 	err := app.Run(normalizeArgs(app, os.Args))
 	os.Exit(exitCode(err))
 }
 
-// newApp is skiff's command tree: in the lean skiff, the commands of skiff-image are stubs
-// (lean.go); built with -tags skiff_image it is the whole tree, which the completion scripts and
-// the man pages are made from.
-func newApp() *cli.App {
+// command is a top-level command: the names it answers to (its name, then its aliases) and
+// the function that makes it.
+type command struct {
+	names []string
+	make  func() *cli.Command
+}
+
+// commands are skiff's top-level commands, then skiff-image's (stubs that exec it in the lean
+// skiff). A command line makes only the command it names: the whole tree is some 600 flags,
+// about a millisecond of allocation and page faults that every invocation would pay.
+func commands() []command {
+	cmds := []command{
+		{[]string{"run"}, runCommand},
+		{[]string{"create"}, createCommand},
+		{[]string{"ps", "container-ls"}, psCommand},
+		{[]string{"rm"}, rmCommand},
+		{[]string{"exec"}, execCommand},
+		{[]string{"volume"}, volumeCommand},
+		{[]string{"network"}, networkCommand},
+		{[]string{"rename"}, renameCommand},
+		{[]string{"start"}, startCommand},
+		{[]string{"restart"}, restartCommand},
+		{[]string{"top"}, topCommand},
+		{[]string{"stats"}, statsCommand},
+		{[]string{"attach"}, attachCommand},
+		{[]string{"port"}, portCommand},
+		{[]string{"pause"}, func() *cli.Command { return pauseCommand("pause") }},
+		{[]string{"unpause"}, func() *cli.Command { return pauseCommand("unpause") }},
+		{[]string{"container"}, containerCommand},
+		{[]string{"logs"}, logsCommand},
+		{[]string{"stop"}, stopCommand},
+		{[]string{"update"}, updateCommand},
+		{[]string{"kill"}, killCommand},
+		{[]string{"wait"}, waitCommand},
+		{[]string{"images", "image-ls"}, imagesCommand},
+		{[]string{"version"}, versionCommand},
+		{[]string{"generate"}, generateCommand},
+		{[]string{"healthcheck"}, healthcheckCommand},
+	}
+	return append(cmds, imageCommands()...)
+}
+
+// newApp is skiff's whole command tree: in the lean skiff, the commands of skiff-image are
+// stubs (lean.go); built with -tags skiff_image it is the tree the completion scripts and the
+// man pages are made from.
+func newApp() *cli.App { return appWith(commands()) }
+
+// appFor is the command tree args needs: the command it names alone, or every command for
+// skiff's own help, completion and a name that is no command (its error suggests others).
+func appFor(args []string) *cli.App {
+	all := commands()
+	var skipped []string
+	i := rewriteFlags(globalFlags(), args, 1, &skipped)
+	if i >= len(args) && slices.ContainsFunc(args[1:], func(a string) bool { return a == "--version" || a == "-v" }) {
+		return appWith(nil) // skiff --version
+	}
+	if i < len(args) && args[i] != "completion" {
+		for _, c := range all {
+			if slices.Contains(c.names, args[i]) {
+				return appWith([]command{c})
+			}
+		}
+	}
+	return appWith(all)
+}
+
+func globalFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.StringFlag{Name: "root", Usage: "image store directory", EnvVars: []string{"SKIFF_ROOT"}},
+		&cli.StringFlag{Name: "runroot", Usage: "storage run-state directory"},
+		&cli.StringFlag{Name: "storage-driver", Usage: "storage driver: overlay or vfs"},
+		&cli.StringFlag{Name: "log-level", Usage: "log level of the storage library: debug, info, warn, error"},
+	}
+}
+
+func appWith(cmds []command) *cli.App {
 	app := &cli.App{
 		Name:                      "skiff",
 		Usage:                     "rootless, daemonless containers",
@@ -58,13 +131,8 @@ func newApp() *cli.App {
 		DisableSliceFlagSeparator: true,
 		UseShortOptionHandling:    true,
 		HideHelpCommand:           false,
-		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "root", Usage: "image store directory", EnvVars: []string{"SKIFF_ROOT"}},
-			&cli.StringFlag{Name: "runroot", Usage: "storage run-state directory"},
-			&cli.StringFlag{Name: "storage-driver", Usage: "storage driver: overlay or vfs"},
-			&cli.StringFlag{Name: "log-level", Usage: "log level of the storage library: debug, info, warn, error"},
-		},
-		OnUsageError: onUsageError,
+		Flags:                     globalFlags(),
+		OnUsageError:              onUsageError,
 		Before: func(c *cli.Context) error {
 			switch l := c.String("log-level"); l {
 			case "", "debug", "info", "warn", "warning", "error", "fatal", "panic", "trace":
@@ -74,40 +142,19 @@ func newApp() *cli.App {
 				return &usageError{fmt.Sprintf("invalid --log-level %q: use debug, info, warn or error", l)}
 			}
 		},
-		Commands: []*cli.Command{
-			runCommand(),
-			createCommand(),
-			psCommand(),
-			rmCommand(),
-			execCommand(),
-			volumeCommand(),
-			networkCommand(),
-			renameCommand(),
-			startCommand(),
-			restartCommand(),
-			topCommand(),
-			statsCommand(),
-			attachCommand(),
-			portCommand(),
-			pauseCommand("pause"),
-			pauseCommand("unpause"),
-			containerCommand(),
-			logsCommand(),
-			stopCommand(),
-			updateCommand(),
-			killCommand(),
-			waitCommand(),
-			imagesCommand(),
-			versionCommand(),
-			generateCommand(),
-			healthcheckCommand(),
+		// skiff alone prints its help; a word that is no command is a usage error (podman: 125)
+		Action: func(c *cli.Context) error {
+			if c.NArg() > 0 {
+				return &usageError{fmt.Sprintf("unknown command %q: see skiff --help", c.Args().First())}
+			}
+			return cli.ShowAppHelp(c)
 		},
 		ExitErrHandler: func(*cli.Context, error) {},
 	}
-	// the commands that change images (skiff-image's; stubs that exec it in the lean skiff)
-	app.Commands = append(app.Commands, imageCommands()...)
-	for _, cmd := range app.Commands {
+	for _, c := range cmds {
+		cmd := c.make()
 		cmd.OnUsageError = onUsageError
+		app.Commands = append(app.Commands, cmd)
 	}
 	app.Flags = cachedNames(app.Flags)
 	wrapFlags(app.Commands)

@@ -315,6 +315,3 @@ func logoutCommand() *cli.Command {
 }
 
 // transferCommands are the real commands in the helper.
-func transferCommands() []*cli.Command {
-	return []*cli.Command{pullCommand(), pushCommand(), saveCommand(), loadCommand(), loginCommand(), logoutCommand()}
-}
