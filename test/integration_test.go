@@ -93,6 +93,17 @@ func TestRun(t *testing.T) {
 		{name: "writable rootfs", args: []string{"bbtest", "sh", "-c", "touch /x && echo ok"}, want: "ok"},
 		{name: "tmpfs mounted", args: []string{"--tmpfs", "/mnt/t", "bbtest", "sh", "-c", `grep " /mnt/t " /proc/mounts | cut -d" " -f3`}, want: "tmpfs"},
 		{name: "tmpfs writable", args: []string{"--tmpfs", "/mnt/t", "bbtest", "sh", "-c", "echo a > /mnt/t/f && cat /mnt/t/f"}, want: "a"},
+		// skiff runs with a coarse timer slack of its own; the command gets its caller's back
+		{name: "caller's timer slack", args: []string{"bbtest", "sh", "-c", "cat /proc/self/timerslack_ns; env | grep -c _SKIFF"}, code: 1,
+			check: func(t *testing.T, m *mode, r result) {
+				own, err := os.ReadFile("/proc/self/timerslack_ns")
+				if err != nil {
+					t.Skip("no /proc/self/timerslack_ns")
+				}
+				if want := strings.TrimSpace(string(own)) + "\n0"; norm(r.stdout) != want {
+					t.Errorf("timer slack and _SKIFF variables: got %q, want %q", r.stdout, want)
+				}
+			}},
 		{name: "pid 1 is the shim", args: []string{"bbtest", "cat", "/proc/1/comm"}, want: "skiff-init"},
 		{name: "proc shows only the container", args: []string{"bbtest", "sh", "-c", `ls /proc | grep -c "^[0-9]"`},
 			check: func(t *testing.T, m *mode, r result) {

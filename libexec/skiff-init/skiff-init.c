@@ -1652,6 +1652,11 @@ static void __attribute__((noreturn)) netwait(char **argv)
 
 int main(int argc, char **argv)
 {
+	/* skiff runs with a coarse timer slack (pkg/userns/enter): the caller's own comes back
+	 * here, for the container's processes and for passt */
+	const char *slack = getenv("_SKIFF_TIMERSLACK");
+	if (slack && *slack)
+		prctl(PR_SET_TIMERSLACK, strtoul(slack, NULL, 10), 0, 0, 0);
 	if (argc > 0 && !strcmp(argv[0], "skiff-netwait"))
 		netwait(argv);
 	if (argc > 0 && !strcmp(argv[0], "skiff-netns"))

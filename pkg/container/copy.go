@@ -21,6 +21,9 @@ const (
 	// JoinMountsEnv holds the pid of a running container's skiff-init: the helper's C
 	// constructor (pkg/userns/enter) joins its mount namespace before the Go runtime starts.
 	JoinMountsEnv = "_SKIFF_JOIN_MNT"
+	// TimerSlackEnv holds the caller's timer slack, which skiff's C constructor replaced with
+	// a coarse one (pkg/userns/enter); skiff-init gives it back to what it runs.
+	TimerSlackEnv = "_SKIFF_TIMERSLACK"
 	// a stopped container's overlay: the helper mounts it there and makes it its root
 	copyMountEnv      = "_SKIFF_CP_MOUNT"
 	copyOverlayEnv    = "_SKIFF_CP_OVERLAY"

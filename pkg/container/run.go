@@ -826,7 +826,11 @@ func forkInit(o RunOptions, join bool) (*initProc, error) {
 	if o.Detach {
 		sys.Pdeathsig = 0 // it outlives skiff (and lets go of skiff's stdio once it runs)
 	}
-	attr := &syscall.ProcAttr{Env: []string{}, Files: files, Sys: sys}
+	env := []string{}
+	if v, ok := os.LookupEnv(TimerSlackEnv); ok {
+		env = append(env, TimerSlackEnv+"="+v)
+	}
+	attr := &syscall.ProcAttr{Env: env, Files: files, Sys: sys}
 
 	p := &initProc{planW: planW, sock: sock, forked: make(chan struct{}), done: make(chan struct{})}
 	go func() {

@@ -13,6 +13,7 @@ extern int skiff_ns_gid(void);
 extern const char *skiff_ns_rundir(void);
 extern long long skiff_ns_t0(void);
 extern long long skiff_ns_t1(void);
+extern int skiff_caller_slack(void);
 */
 import "C"
 
@@ -30,6 +31,9 @@ const stateEnv = "_SKIFF_NS_STATE"
 
 func init() {
 	userns.SetTimes(int64(C.skiff_ns_t0()), int64(C.skiff_ns_t1()))
+	if v := C.skiff_caller_slack(); v >= 0 {
+		os.Setenv("_SKIFF_TIMERSLACK", strconv.Itoa(int(v))) // container.TimerSlackEnv
+	}
 	if C.skiff_ns_acted() != 0 {
 		os.Setenv("_SKIFF_NS_ENTERED", "1")
 	} else if s := os.Getenv(stateEnv); s != "" && os.Getenv("_SKIFF_NS_ENTERED") != "" {
