@@ -42,6 +42,7 @@ func TestAppFor(t *testing.T) {
 		{args: []string{"skiff", "--help"}},
 		{args: []string{"skiff", "help", "run"}},
 		{args: []string{"skiff", "completion", "bash"}},
+		{args: []string{"skiff", "man-pages", "/tmp/man"}}, // the docs build's
 		{args: []string{"skiff", "nosuch"}},
 		{args: []string{"skiff", "--root", "run"}}, // run is --root's value: no command
 	} {

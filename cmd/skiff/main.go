@@ -54,6 +54,10 @@ type command struct {
 	make  func() *cli.Command
 }
 
+// treeCommands read the whole command tree: the completion scripts and the man pages are made
+// from it.
+var treeCommands = []string{"completion", "man-pages"}
+
 // commands are skiff's top-level commands, then skiff-image's (stubs that exec it in the lean
 // skiff). A command line makes only the command it names: the whole tree is some 600 flags,
 // about a millisecond of allocation and page faults that every invocation would pay.
@@ -103,9 +107,9 @@ func appFor(args []string) *cli.App {
 	if i >= len(args) && slices.ContainsFunc(args[1:], func(a string) bool { return a == "--version" || a == "-v" }) {
 		return appWith(nil) // skiff --version
 	}
-	if i < len(args) && args[i] != "completion" {
+	if i < len(args) {
 		for _, c := range all {
-			if slices.Contains(c.names, args[i]) {
+			if slices.Contains(c.names, args[i]) && !slices.Contains(treeCommands, c.names[0]) {
 				return appWith([]command{c})
 			}
 		}
