@@ -279,9 +279,11 @@ func tracer() func(string) {
 		fmt.Fprintf(os.Stderr, "skiff-trace: %-10s %6.2f ms\n", "userns", float64(t1-t0)/1e6)
 		fmt.Fprintf(os.Stderr, "skiff-trace: %-10s %6.2f ms (Go runtime and package init; GODEBUG=inittrace=1)\n", "go-init", float64(ts.Nano()-t1-time.Since(started).Nanoseconds())/1e6)
 	}
-	return func(step string) {
+	step := func(step string) {
 		now := time.Now()
 		fmt.Fprintf(os.Stderr, "skiff-trace: %-10s %6.2f ms\n", step, float64(now.Sub(last).Microseconds())/1000)
 		last = now
 	}
+	step("cli") // from main to the command's action: its flags and their checks
+	return step
 }

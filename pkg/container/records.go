@@ -363,9 +363,17 @@ func (r *Records) releaseName(name, id string) {
 
 // SetPid records the pid of the container's init (for kill and rm -f) and, on the next line,
 // what exec needs to start more processes like the container's own (execConfig, JSON).
-func (h *Handle) SetPid(pid int, exec []byte) {
-	b := append([]byte(strconv.Itoa(pid)+"\n"), exec...)
+func (h *Handle) SetPid(pid int, exec *execConfig) error {
+	b := []byte(strconv.Itoa(pid) + "\n")
+	if exec != nil {
+		ec, err := json.Marshal(exec)
+		if err != nil {
+			return err
+		}
+		b = append(b, ec...)
+	}
 	_, _ = h.running.WriteAt(b, 0)
+	return nil
 }
 
 // WriteState replaces the container's state.json.

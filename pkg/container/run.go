@@ -5,7 +5,6 @@ package container
 
 import (
 	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -301,9 +300,7 @@ func run(paths config.Paths, o RunOptions, existing *Info) (int, error) {
 	default:
 		ec.Seccomp = seccompFile
 	}
-	if init.execConfig, err = json.Marshal(ec); err != nil {
-		return 125, err
-	}
+	init.execConfig = &ec
 	trace("seccomp")
 	in := planInput{CopyUp: o.copyUp, Rootfs: rootfs, Overlay: overlay, OverlayDir: overlayDir, EtcFiles: etc, SeccompSent: bpf != nil, Rows: 24, Cols: 80,
 		NetNS: net.netns, Loopback: net.mode.OwnNamespace(), Tap: net.tap(), Join: net.joinPlan(), Hold: net.slirp != nil, CgroupNS: place != nil,
@@ -781,7 +778,7 @@ type initProc struct {
 	done        chan struct{} // closed when the forking thread may go
 	planW, sock *os.File
 	sigs        *signals.Catcher
-	execConfig  []byte // recorded beside the pid, for exec
+	execConfig  *execConfig // recorded beside the pid, for exec
 	finished    bool
 	reaped      bool
 }
@@ -843,14 +840,6 @@ func forkInit(o RunOptions, join bool) (*initProc, error) {
 		p.pid, p.forkErr = child(pid), err
 		if err != nil {
 			p.forkErr = fmt.Errorf("start %s: %w", initPath, err)
-		} else if o.Detach {
-			// nothing to forward: skiff returns once the container runs
-		} else if p.sigs, err = signals.Catch(); err != nil {
-			// until the signals are caught they have their default effect: skiff dies, and
-			// the container with it
-			p.pid.signal(syscall.SIGKILL)
-			_ = waitCode(p.pid)
-			p.forkErr = fmt.Errorf("catch the signals to forward: %w", err)
 		}
 		close(p.forked)
 		if err == nil {
@@ -906,10 +895,6 @@ func (p *initProc) run(h *Handle, planBytes []byte, bpf *os.File, keep *keeperFi
 	p.finished = true
 	defer p.release()
 	cmd := p.pid
-	// the pid of skiff-init as seen here, for rm -f (liveness is the lock, not the pid)
-	if h != nil {
-		h.SetPid(int(cmd), p.execConfig)
-	}
 	// the descriptors skiff-init takes from the sync socket, in the order its plan asks for
 	// them: the seccomp program, a detached container's files, the network helper's socket and
 	// a user network's locks
@@ -945,6 +930,29 @@ func (p *initProc) run(h *Handle, planBytes []byte, bpf *os.File, keep *keeperFi
 	}
 	p.planW.Close()
 	trace("plan")
+	// what the container's start does not wait for is done while skiff-init sets it up (the
+	// CPU skiff runs on is idle until then): the pid and what exec needs, for rm -f and exec
+	// (liveness is the lock, not the pid), the signals to forward, and afterPlan
+	if h != nil {
+		if err := h.SetPid(int(cmd), p.execConfig); err != nil {
+			cmd.signal(syscall.SIGKILL)
+			_ = waitCode(cmd)
+			p.reaped = true
+			return 125, err
+		}
+	}
+	if !o.Detach {
+		// a detached run has nothing to forward: skiff returns once the container runs. Until
+		// the signals are caught they have their default effect: skiff dies, and the
+		// container with it (skiff-init's parent-death signal)
+		var err error
+		if p.sigs, err = signals.Catch(); err != nil {
+			cmd.signal(syscall.SIGKILL)
+			_ = waitCode(cmd)
+			p.reaped = true
+			return 125, fmt.Errorf("catch the signals to forward: %w", err)
+		}
+	}
 	afterPlan()
 	parentSock := p.sock
 
