@@ -61,3 +61,20 @@ func TestAppFor(t *testing.T) {
 		}
 	}
 }
+
+func TestCommandAt(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"skiff", "run", "--rm", "bb"}, "run"},
+		{[]string{"skiff", "--root", "/s", "--log-level=debug", "create", "bb"}, "create"},
+		{[]string{"skiff", "--root", "run"}, ""}, // --root's value
+		{[]string{"skiff", "--version"}, ""},
+		{[]string{"skiff"}, ""},
+	} {
+		if got := commandAt(tc.args); got != tc.want {
+			t.Errorf("commandAt(%q) = %q, want %q", tc.args, got, tc.want)
+		}
+	}
+}

@@ -42,6 +42,9 @@ func main() {
 	if os.Args[0] == network.PortForwarderName { // slirp4netns's port forwarder, run by skiff run
 		os.Exit(network.PortForwarderMain(os.Args[1:]))
 	}
+	if c := commandAt(os.Args); c == "run" || c == "create" || c == "start" {
+		go container.Warm() // on the idle CPU while the flags are parsed (see Warm)
+	}
 	app := appFor(os.Args)
 	err := app.Run(normalizeArgs(app, os.Args))
 	os.Exit(exitCode(err))
@@ -102,19 +105,27 @@ func newApp() *cli.App { return appWith(commands()) }
 // skiff's own help, completion and a name that is no command (its error suggests others).
 func appFor(args []string) *cli.App {
 	all := commands()
-	var skipped []string
-	i := rewriteFlags(globalFlags(), args, 1, &skipped)
-	if i >= len(args) && slices.ContainsFunc(args[1:], func(a string) bool { return a == "--version" || a == "-v" }) {
+	name := commandAt(args)
+	if name == "" && slices.ContainsFunc(args[1:], func(a string) bool { return a == "--version" || a == "-v" }) {
 		return appWith(nil) // skiff --version
 	}
-	if i < len(args) {
+	if name != "" {
 		for _, c := range all {
-			if slices.Contains(c.names, args[i]) && !slices.Contains(treeCommands, c.names[0]) {
+			if slices.Contains(c.names, name) && !slices.Contains(treeCommands, c.names[0]) {
 				return appWith([]command{c})
 			}
 		}
 	}
 	return appWith(all)
+}
+
+// commandAt is the word of args that names the command, after the global flags ("" for none).
+func commandAt(args []string) string {
+	var skipped []string
+	if i := rewriteFlags(globalFlags(), args, 1, &skipped); i < len(args) {
+		return args[i]
+	}
+	return ""
 }
 
 func globalFlags() []cli.Flag {
