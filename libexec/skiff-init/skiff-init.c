@@ -1675,9 +1675,15 @@ int main(int argc, char **argv)
 	sync_fd = SYNC_FD;
 	prctl(PR_SET_NAME, "skiff-init", 0, 0, 0);
 
-	/* 1. the plan */
+	/* 1. what needs no plan, while skiff writes it: private mounts (nothing mounted here
+	 * reaches the caller's namespace), the last capability */
 	struct timespec t_start;
 	clock_gettime(CLOCK_MONOTONIC, &t_start);
+	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+		die("make mounts private: %s", strerror(errno));
+	int lastcap = last_cap();
+
+	/* 2. the plan, then the root and the mounts it names */
 	read_plan();
 	const char *rootfs = NULL, *hostname = NULL, *cwd = "/";
 	char **env = calloc(1, sizeof(char *)), **args = calloc(1, sizeof(char *));
@@ -1686,14 +1692,9 @@ int main(int argc, char **argv)
 	int tty = 0, rows = 0, cols = 0, rootro = 0, have_prog = 0, keep_stdin_open = 1, joined = 0;
 	struct sock_filter *prog = NULL;
 	size_t nprog = 0;
-	int lastcap = last_cap();
 
 	if (strcmp(word(), "skiff-plan-1") != 0)
 		die("plan version mismatch: reinstall skiff and skiff-init together");
-
-	/* 2. private mounts, the root */
-	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
-		die("make mounts private: %s", strerror(errno));
 
 	for (;;) {
 		const char *op = word();
@@ -1901,7 +1902,7 @@ int main(int argc, char **argv)
 		die("make the root file system read-only: %s", strerror(errno));
 
 	trace("mounts");
-	/* 4. pivot_root into the container and drop the old root (exec: joining its mount
+	/* 3. pivot_root into the container and drop the old root (exec: joining its mount
 	 * namespace put us at its root already) */
 	if (!joined) {
 		if (fchdir(root_fd) < 0)
@@ -1916,7 +1917,7 @@ int main(int argc, char **argv)
 	}
 
 	trace("pivot");
-	/* 5. hostname, terminal, working directory */
+	/* 4. hostname, terminal, working directory */
 	if (hostname && sethostname(hostname, strlen(hostname)) < 0)
 		die("set hostname %s: %s", hostname, strerror(errno));
 	int master = -1, slave = -1;
@@ -1950,7 +1951,7 @@ int main(int argc, char **argv)
 	}
 
 	trace("tty-cwd");
-	/* 6. seccomp, capabilities, user */
+	/* 5. seccomp, capabilities, user */
 	drop_privileges(&c, lastcap, prog, nprog, have_prog);
 	trace("privileges");
 	if (!shim.detached)
@@ -1959,7 +1960,7 @@ int main(int argc, char **argv)
 	 * files) without CAP_SYS_PTRACE */
 	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 
-	/* 7. the command (a detached container's output goes through the keeper, to its log) */
+	/* 6. the command (a detached container's output goes through the keeper, to its log) */
 	int outp[2] = { -1, -1 }, errp[2] = { -1, -1 };
 	if (shim.detached && !tty && (pipe2(outp, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0))
 		die("pipe for the container's log: %s", strerror(errno));
@@ -1994,7 +1995,7 @@ int main(int argc, char **argv)
 		shim_loop(child, tty ? master : outp[0], tty ? -1 : errp[0], &sp);
 	}
 
-	/* 8. PID 1: forward signals, reap, exit with the command's status */
+	/* 7. PID 1: forward signals, reap, exit with the command's status */
 	sigset_t fwd;
 	sigfillset(&fwd);
 	int sfd = signalfd(-1, &fwd, SFD_CLOEXEC);
