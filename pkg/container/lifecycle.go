@@ -109,16 +109,7 @@ const UseStopTimeout = time.Duration(-1)
 
 // waitStopped waits up to timeout for the container's keeper to let go of its lock.
 func (r *Records) waitStopped(id string, timeout time.Duration) bool {
-	deadline := time.Now().Add(timeout)
-	for {
-		if ok, _ := alive(r.Path(id)); !ok {
-			return true
-		}
-		if time.Now().After(deadline) {
-			return false
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	return released(r.Path(id), timeout)
 }
 
 // Wait blocks until the container stops and returns its exit code (at once when it does not

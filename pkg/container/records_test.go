@@ -244,3 +244,44 @@ func TestSmallTree(t *testing.T) {
 		})
 	}
 }
+
+func TestReleased(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		file    bool          // a running file exists
+		lockFor time.Duration // a keeper holds it this long (-1: past the timeout)
+		timeout time.Duration
+		want    bool
+	}{
+		{"no running file", false, 0, time.Second, true},
+		{"kept by nobody", true, 0, time.Second, true},
+		{"the keeper lets go", true, 20 * time.Millisecond, 30 * time.Second, true},
+		{"the keeper stays", true, -1, 50 * time.Millisecond, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			if tc.file {
+				if err := os.WriteFile(filepath.Join(dir, "running"), []byte("1\n"), 0o600); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if tc.lockFor != 0 {
+				// another open file description, as a keeper's in another process
+				f, err := os.Open(filepath.Join(dir, "running"))
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer f.Close()
+				if err := unix.Flock(int(f.Fd()), unix.LOCK_EX); err != nil {
+					t.Fatal(err)
+				}
+				if tc.lockFor > 0 {
+					time.AfterFunc(tc.lockFor, func() { f.Close() })
+				}
+			}
+			if got := released(dir, tc.timeout); got != tc.want {
+				t.Errorf("released = %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
