@@ -42,6 +42,10 @@ func main() {
 	if os.Args[0] == network.PortForwarderName { // slirp4netns's port forwarder, run by skiff run
 		os.Exit(network.PortForwarderMain(os.Args[1:]))
 	}
+	if len(os.Args) == 2 && (os.Args[1] == "--version" || os.Args[1] == "-v") {
+		printVersion() // as the command tree would, without making one
+		return
+	}
 	if c := commandAt(os.Args); c == "run" || c == "create" || c == "start" {
 		go container.Warm() // on the idle CPU while the flags are parsed (see Warm)
 	}
@@ -175,9 +179,12 @@ func appWith(cmds []command) *cli.App {
 	wrapFlags(app.Commands)
 	// -h is --hostname in docker's run; help is --help only.
 	cli.HelpFlag = &cli.BoolFlag{Name: "help", Usage: "show help"}
-	cli.VersionPrinter = func(c *cli.Context) { fmt.Printf("skiff version %s\n", c.App.Version) }
+	cli.VersionPrinter = func(*cli.Context) { printVersion() }
 	return app
 }
+
+// printVersion prints skiff --version's line.
+func printVersion() { fmt.Printf("skiff version %s\n", version) }
 
 // exitCode prints err as one line and picks docker's exit code for it.
 func exitCode(err error) int {
