@@ -1041,6 +1041,12 @@ func TestRegistry(t *testing.T) {
 					t.Errorf("[%s] image prune removed the tagged image %s", m.name, id)
 				}
 			}
+			// until= keeps what was made after it: these images are all newer than 2000
+			before := ids()
+			m.mustSkiff(t, "image", "prune", "-a", "--filter", "label="+label, "--filter", "until=2000-01-01")
+			if after := ids(); strings.Join(after, " ") != strings.Join(before, " ") {
+				t.Errorf("[%s] image prune -a --filter until=2000-01-01 removed images: %v -> %v", m.name, before, after)
+			}
 			r = m.mustSkiff(t, "image", "prune", "-a", "--filter", "label="+label)
 			all = ids()
 			for _, id := range []string{cur, unused} {

@@ -317,9 +317,41 @@ func TestSystemPrune(t *testing.T) {
 			}
 		}
 
+		// --filter: only what matches. label= removes a stopped container with the label, not
+		// one without it nor the dangling image (no labels); until= in the past removes nothing
+		sk("run", "--name", "sys-p-labelled", "--label", "prune=me", "sys-p-used", "true")
+		labelledID := norm(sk("inspect", "-f", "{{.Id}}", "sys-p-labelled").stdout)
+		r := sk("system", "prune", "-f", "--filter", "label=prune=me")
+		if !strings.Contains(r.stdout, "Deleted Containers:\n"+labelledID+"\n") || strings.Contains(r.stdout, stoppedID) || strings.Contains(r.stdout, dangling) {
+			t.Errorf("system prune --filter label=prune=me: %q", r.stdout)
+		}
+		if after := snapshot(); after != before {
+			t.Errorf("system prune --filter label=: left %s, want %s", after, before)
+		}
+		r = sk("system", "prune", "-f", "--volumes", "--filter", "label!=nothing-has-this", "--filter", "label=prune=me")
+		if strings.Contains(r.stdout, "Deleted") {
+			t.Errorf("system prune with filters nothing matches: %q", r.stdout)
+		}
+		sk("system", "prune", "-f", "--filter", "until=2000-01-01T00:00:00")
+		if after := snapshot(); after != before {
+			t.Errorf("system prune --filter until=2000: left %s, want %s", after, before)
+		}
+		// container prune takes the same filters
+		sk("run", "--name", "sys-p-labelled2", "--label", "prune=me", "sys-p-used", "true")
+		labelledID = norm(sk("inspect", "-f", "{{.Id}}", "sys-p-labelled2").stdout)
+		if r := sk("container", "prune", "-f", "--filter", "label=prune=me"); norm(r.stdout) != labelledID {
+			t.Errorf("container prune --filter label=prune=me: %q, want %s", r.stdout, labelledID)
+		}
+		wantOneLineError(t, m, "system prune --filter until=soon", m.skiff(with("system", "prune", "-f", "--filter", "until=soon")...), "until takes a duration")
+		wantOneLineError(t, m, "system prune --filter dangling=true", m.skiff(with("system", "prune", "-f", "--filter", "dangling=true")...), "until, label and label!")
+		wantOneLineError(t, m, "system prune --volumes --filter until", m.skiff(with("system", "prune", "-f", "--volumes", "--filter", "until=1h")...), "does not apply to volumes")
+		if after := snapshot(); after != before {
+			t.Errorf("refused prunes changed the store: left %s, want %s", after, before)
+		}
+
 		// -f: the stopped container and the dangling image, not the running container, its
 		// image, a tagged image or a volume
-		r := sk("system", "prune", "-f")
+		r = sk("system", "prune", "-f")
 		out := r.stdout
 		for _, s := range []string{"Deleted Containers:\n" + stoppedID + "\n", "Deleted Images:\ndeleted: sha256:" + dangling + "\n", "Total reclaimed space: "} {
 			if !strings.Contains(out, s) {

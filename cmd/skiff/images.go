@@ -86,7 +86,7 @@ func pruneCommand() *cli.Command {
 		Flags: []cli.Flag{
 			&cli.BoolFlag{Name: "all", Aliases: []string{"a"}, Usage: "remove every unused image, not only dangling ones"},
 			&cli.BoolFlag{Name: "force", Aliases: []string{"f"}, Usage: "do not ask (skiff never asks)"},
-			&cli.StringSliceFlag{Name: "filter", Usage: "label=KEY[=VALUE], before=IMAGE, since=IMAGE"},
+			&cli.StringSliceFlag{Name: "filter", Usage: "label=KEY[=VALUE], label!=KEY[=VALUE], before=IMAGE, since=IMAGE, until=TIME (24h, a Unix time, 2006-01-02T15:04:05)"},
 		},
 		Action: func(c *cli.Context) error {
 			st, err := openStore(c)

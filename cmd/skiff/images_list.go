@@ -43,7 +43,7 @@ func imagesCommand() *cli.Command {
 			&cli.BoolFlag{Name: "no-trunc", Usage: "do not truncate image IDs"},
 			&cli.BoolFlag{Name: "noheading", Aliases: []string{"n"}, Usage: "no table header"},
 			&cli.BoolFlag{Name: "digests", Usage: "show manifest digests"},
-			&cli.StringSliceFlag{Name: "filter", Aliases: []string{"f"}, Usage: "dangling=true|false, reference=PATTERN, label=KEY[=VALUE], before=IMAGE, since=IMAGE"},
+			&cli.StringSliceFlag{Name: "filter", Aliases: []string{"f"}, Usage: "dangling=true|false, reference=PATTERN, label=KEY[=VALUE], label!=KEY[=VALUE], before=IMAGE, since=IMAGE, until=TIME"},
 			&cli.BoolFlag{Name: "all", Aliases: []string{"a"}, Usage: "all images (skiff keeps no hidden intermediate images)"},
 		},
 		Action: func(c *cli.Context) error {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/skiff-project/skiff/pkg/catalog"
 	"github.com/skiff-project/skiff/pkg/container"
 )
 
@@ -305,18 +306,26 @@ func pauseCommand(name string) *cli.Command {
 	}
 }
 
+// pruneFilterUsage is --filter's usage in the prunes.
+const pruneFilterUsage = "until=TIME (24h, a Unix time, 2006-01-02T15:04:05), label=KEY[=VALUE], label!=KEY[=VALUE]: prune only what matches"
+
 // containerCommand is docker's container group over the same commands.
 func containerCommand() *cli.Command {
 	prune := &cli.Command{
 		Name:  "prune",
 		Usage: "remove all stopped containers",
-		Flags: []cli.Flag{&cli.BoolFlag{Name: "force", Aliases: []string{"f"}, Usage: "do not ask (skiff never asks)"}},
+		Flags: []cli.Flag{&cli.BoolFlag{Name: "force", Aliases: []string{"f"}, Usage: "do not ask (skiff never asks)"},
+			&cli.StringSliceFlag{Name: "filter", Usage: pruneFilterUsage}},
 		Action: func(c *cli.Context) error {
+			f, err := catalog.ParsePruneFilters(c.StringSlice("filter"), time.Now())
+			if err != nil {
+				return &usageError{err.Error()}
+			}
 			recs, err := openRecords(c)
 			if err != nil {
 				return err
 			}
-			gone, err := recs.Prune()
+			gone, err := recs.Prune(f)
 			for _, id := range gone {
 				fmt.Println(id)
 			}

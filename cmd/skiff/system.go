@@ -472,10 +472,18 @@ func systemPruneCommand() *cli.Command {
 			&cli.BoolFlag{Name: "all", Aliases: []string{"a"}, Usage: "remove every image no container uses, not only dangling ones"},
 			&cli.BoolFlag{Name: "force", Aliases: []string{"f"}, Usage: "do not ask for confirmation"},
 			&cli.BoolFlag{Name: "volumes", Usage: "remove the volumes no container uses too"},
+			&cli.StringSliceFlag{Name: "filter", Usage: pruneFilterUsage + "; with a filter the build cache is kept"},
 		},
 		Action: func(c *cli.Context) error {
 			if err := noArgs(c); err != nil {
 				return err
+			}
+			f, err := catalog.ParsePruneFilters(c.StringSlice("filter"), time.Now())
+			if err != nil {
+				return &usageError{err.Error()}
+			}
+			if f.UsesUntil() && c.Bool("volumes") {
+				return &usageError{"the until filter does not apply to volumes (as docker's): drop --volumes or until"}
 			}
 			all := c.Bool("all")
 			if !c.Bool("force") && !confirm(os.Stdin, pruneWarning(all, c.Bool("volumes"))) {
@@ -503,7 +511,7 @@ func systemPruneCommand() *cli.Command {
 					sizes[in.ID] = recs.SizeRw(in, cat)
 				}
 			}
-			gone, err := recs.Prune()
+			gone, err := recs.Prune(f)
 			if len(gone) > 0 {
 				fmt.Println("Deleted Containers:")
 				for _, id := range gone {
@@ -516,21 +524,24 @@ func systemPruneCommand() *cli.Command {
 				return err
 			}
 			if c.Bool("volumes") {
-				n, err := pruneVolumes(st.Paths.GraphRoot, recs)
+				n, err := pruneVolumes(st.Paths.GraphRoot, recs, f)
 				reclaimed += n
 				if err != nil {
 					return err
 				}
 			}
-			n, err := pruneImages(st, recs, all)
+			n, err := pruneImages(st, recs, all, f)
 			reclaimed += n
 			if err != nil {
 				return err
 			}
-			_, _, n, err = build.PruneCache(st)
-			reclaimed += n
-			if err != nil {
-				return err
+			if f == nil {
+				// the cache's entries keep no creation time or labels to filter by
+				_, _, n, err = build.PruneCache(st)
+				reclaimed += n
+				if err != nil {
+					return err
+				}
 			}
 			fmt.Println("Total reclaimed space:", units.HumanSize(float64(reclaimed)))
 			return nil
@@ -540,7 +551,7 @@ func systemPruneCommand() *cli.Command {
 
 // pruneVolumes removes the volumes no container mounts, prints them as docker does, and
 // returns the space they took.
-func pruneVolumes(graphRoot string, recs *container.Records) (int64, error) {
+func pruneVolumes(graphRoot string, recs *container.Records, f *catalog.PruneFilter) (int64, error) {
 	used, err := recs.VolumeUsers()
 	if err != nil {
 		return 0, err
@@ -555,7 +566,7 @@ func pruneVolumes(graphRoot string, recs *container.Records) (int64, error) {
 	var removed []string
 	var firstErr error
 	for _, v := range vols {
-		if len(used[v.Name]) > 0 {
+		if len(used[v.Name]) > 0 || !f.Match(v.CreatedAt, v.Labels) {
 			continue
 		}
 		size := container.DirSize(v.Mountpoint)
@@ -580,7 +591,7 @@ func pruneVolumes(graphRoot string, recs *container.Records) (int64, error) {
 
 // pruneImages removes the dangling images (all: every image no container uses), prints them
 // as docker does, and returns the space their layers and data took.
-func pruneImages(st *store.Store, recs *container.Records, all bool) (int64, error) {
+func pruneImages(st *store.Store, recs *container.Records, all bool, f *catalog.PruneFilter) (int64, error) {
 	unlock, err := recs.LockImages(true)
 	if err != nil {
 		return 0, err
@@ -591,7 +602,7 @@ func pruneImages(st *store.Store, recs *container.Records, all bool) (int64, err
 		return 0, err
 	}
 	imgs := cat.Summaries()
-	removed, err := st.Prune(all, nil, recs.UsedImages())
+	removed, err := st.Prune(all, f.Images(), recs.UsedImages())
 	if len(removed) == 0 {
 		return 0, err
 	}

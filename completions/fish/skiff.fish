@@ -222,6 +222,8 @@ function __skiff_takes_value
 			return 0
 		case 'container ls/--format' 'container ls/--filter' 'container ls/-f'
 			return 0
+		case 'container prune/--filter'
+			return 0
 		case 'container logs/--tail' 'container logs/--since'
 			return 0
 		case 'container stop/--time' 'container stop/-t'
@@ -285,6 +287,8 @@ function __skiff_takes_value
 		case 'image logout/--authfile'
 			return 0
 		case 'system df/--format'
+			return 0
+		case 'system prune/--filter'
 			return 0
 		case 'system info/--format' 'system info/-f'
 			return 0
@@ -1027,6 +1031,7 @@ function __skiff_flags
 			printf '%s\n' \
 				'--force	do not ask (skiff never asks)' \
 				'-f	do not ask (skiff never asks)' \
+				'--filter	until=TIME (24h, a Unix time, 2006-01-02T15:04:05), label=KEY[=VALUE], label!=KEY[=VALUE]: prune only what matches' \
 				'--help	show help'
 		case 'container rm'
 			printf '%s\n' \
@@ -1157,8 +1162,8 @@ function __skiff_flags
 				'--noheading	no table header' \
 				'-n	no table header' \
 				'--digests	show manifest digests' \
-				'--filter	dangling=true|false, reference=PATTERN, label=KEY[=VALUE], before=IMAGE, since=IMAGE' \
-				'-f	dangling=true|false, reference=PATTERN, label=KEY[=VALUE], before=IMAGE, since=IMAGE' \
+				'--filter	dangling=true|false, reference=PATTERN, label=KEY[=VALUE], label!=KEY[=VALUE], before=IMAGE, since=IMAGE, until=TIME' \
+				'-f	dangling=true|false, reference=PATTERN, label=KEY[=VALUE], label!=KEY[=VALUE], before=IMAGE, since=IMAGE, until=TIME' \
 				'--all	all images (skiff keeps no hidden intermediate images)' \
 				'-a	all images (skiff keeps no hidden intermediate images)' \
 				'--help	show help'
@@ -1231,7 +1236,7 @@ function __skiff_flags
 				'-a	remove every unused image, not only dangling ones' \
 				'--force	do not ask (skiff never asks)' \
 				'-f	do not ask (skiff never asks)' \
-				'--filter	label=KEY[=VALUE], before=IMAGE, since=IMAGE' \
+				'--filter	label=KEY[=VALUE], label!=KEY[=VALUE], before=IMAGE, since=IMAGE, until=TIME (24h, a Unix time, 2006-01-02T15:04:05)' \
 				'--help	show help'
 		case 'image'
 			printf '%s\n' \
@@ -1245,8 +1250,8 @@ function __skiff_flags
 				'--noheading	no table header' \
 				'-n	no table header' \
 				'--digests	show manifest digests' \
-				'--filter	dangling=true|false, reference=PATTERN, label=KEY[=VALUE], before=IMAGE, since=IMAGE' \
-				'-f	dangling=true|false, reference=PATTERN, label=KEY[=VALUE], before=IMAGE, since=IMAGE' \
+				'--filter	dangling=true|false, reference=PATTERN, label=KEY[=VALUE], label!=KEY[=VALUE], before=IMAGE, since=IMAGE, until=TIME' \
+				'-f	dangling=true|false, reference=PATTERN, label=KEY[=VALUE], label!=KEY[=VALUE], before=IMAGE, since=IMAGE, until=TIME' \
 				'--all	all images (skiff keeps no hidden intermediate images)' \
 				'-a	all images (skiff keeps no hidden intermediate images)' \
 				'--help	show help'
@@ -1278,7 +1283,7 @@ function __skiff_flags
 				'-a	remove every unused image, not only dangling ones' \
 				'--force	do not ask (skiff never asks)' \
 				'-f	do not ask (skiff never asks)' \
-				'--filter	label=KEY[=VALUE], before=IMAGE, since=IMAGE' \
+				'--filter	label=KEY[=VALUE], label!=KEY[=VALUE], before=IMAGE, since=IMAGE, until=TIME (24h, a Unix time, 2006-01-02T15:04:05)' \
 				'--help	show help'
 		case 'image import'
 			printf '%s\n' \
@@ -1362,6 +1367,7 @@ function __skiff_flags
 				'--force	do not ask for confirmation' \
 				'-f	do not ask for confirmation' \
 				'--volumes	remove the volumes no container uses too' \
+				'--filter	until=TIME (24h, a Unix time, 2006-01-02T15:04:05), label=KEY[=VALUE], label!=KEY[=VALUE]: prune only what matches; with a filter the build cache is kept' \
 				'--help	show help'
 		case 'system info'
 			printf '%s\n' \

@@ -16,6 +16,7 @@ type ImageFilter struct {
 	labels     [][2]string
 	before     *time.Time
 	since      *time.Time
+	prune      *PruneFilter // a prune's until and labels
 }
 
 // ParseImageFilters parses docker's image filters; lookup finds the images that before= and
@@ -50,15 +51,29 @@ func ParseImageFilters(fs []string, lookup func(string) (*Image, error)) (*Image
 			} else {
 				f.since = &t
 			}
+		case "until", "label!":
+			p, err := ParsePruneFilters([]string{x}, time.Now())
+			if err != nil {
+				return nil, err
+			}
+			if f.prune == nil {
+				f.prune = &PruneFilter{}
+			}
+			if p.until != nil {
+				f.prune.until = p.until
+			}
+			f.prune.notLabels = append(f.prune.notLabels, p.notLabels...)
 		default:
-			return nil, fmt.Errorf("invalid --filter %q: supported are dangling, reference, label, before, since", x)
+			return nil, fmt.Errorf("invalid --filter %q: supported are dangling, reference, label, label!, before, since, until", x)
 		}
 	}
 	return f, nil
 }
 
 // UsesLabels reports whether the filter looks at labels, which are in the images' configs.
-func (f *ImageFilter) UsesLabels() bool { return f != nil && len(f.labels) > 0 }
+func (f *ImageFilter) UsesLabels() bool {
+	return f != nil && (len(f.labels) > 0 || f.prune != nil && len(f.prune.labels)+len(f.prune.notLabels) > 0)
+}
 
 // Match reports whether img passes the filter.
 func (f *ImageFilter) Match(img *Image) bool {
@@ -93,7 +108,7 @@ func (f *ImageFilter) Match(img *Image) bool {
 	if f.since != nil && !img.Created.After(*f.since) {
 		return false
 	}
-	return true
+	return f.prune.Match(img.Created, img.Config.Config.Labels)
 }
 
 // refMatch matches a docker reference pattern against a stored name, with and without its

@@ -14,6 +14,8 @@ import (
 	"unsafe"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/skiff-project/skiff/pkg/catalog"
 )
 
 // ErrNotRunning is wrapped by the error of a signal to a container that does not run.
@@ -188,15 +190,16 @@ func (r *Records) Rename(ref, newName string) error {
 	return nil
 }
 
-// Prune removes every container that does not run and returns their IDs.
-func (r *Records) Prune() ([]string, error) {
+// Prune removes every container that does not run and passes the filter (nil: all of them),
+// and returns their IDs.
+func (r *Records) Prune(f *catalog.PruneFilter) ([]string, error) {
 	list, err := r.List()
 	if err != nil {
 		return nil, err
 	}
 	var gone []string
 	for _, in := range list {
-		if in.Running {
+		if in.Running || !f.Match(in.Meta.Created, in.Meta.Labels) {
 			continue
 		}
 		if err := r.remove(in.ID, in.Meta.Name, false); err != nil {
