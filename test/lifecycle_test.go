@@ -490,13 +490,65 @@ func TestLogMaxSize(t *testing.T) {
 		if r := m.skiff("logs", "--tail", "1", id); norm(r.stdout) != "last" {
 			t.Errorf("the last line after the log started over: %v", r)
 		}
-		for _, bad := range []string{"max-file=3", "max-size=1"} {
+		for _, bad := range []string{"max-file=3", "max-size=1", "max-file=0", "compress=true"} {
 			if r := m.skiff("run", "-d", "--log-opt", bad, "bbtest", "true"); checkOneLineError(r) != "" || !strings.Contains(r.stderr, "--log-opt") {
 				t.Errorf("--log-opt %s: %v", bad, r)
 			}
 		}
+
+		// max-file, as docker's json-file: the log is rotated, LOG.1 and LOG.2 kept, each at
+		// most max-size; logs reads them oldest first, every line once, in order
+		count := "i=0; while [ $i -lt 2000 ]; do echo line-$i; i=$((i+1)); done; echo last"
+		rot := runDetached(t, m, "--log-driver", "json-file", "--log-opt", "max-size=8k", "--log-opt", "max-file=3", "bbtest", "sh", "-c", count)
+		defer m.skiff("rm", "-f", rot)
+		m.skiff("wait", rot)
+		dir := filepath.Join(m.storeDir(), "skiff-containers", rot)
+		for _, f := range []string{"ctr.log", "ctr.log.1", "ctr.log.2"} {
+			if st, err := os.Stat(filepath.Join(dir, f)); err != nil || st.Size() > 8192 {
+				t.Errorf("max-file=3: %s: %v (want at most 8k)", f, err)
+			}
+		}
+		if _, err := os.Stat(filepath.Join(dir, "ctr.log.3")); err == nil {
+			t.Errorf("max-file=3 kept a fourth file")
+		}
+		r := m.skiff("logs", rot)
+		got := lines(r.stdout)
+		if n := checkConsecutive(got); n < 200 || r.code != 0 {
+			t.Errorf("logs of a rotated log: %d consecutive lines ending in last, want the three files' (about 255 lines of json-file in 3 x 8k; one file holds about 85): %v ... %v", n, head(got, 3), tail(got, 3))
+		}
+
+		// logs -f follows the log through its rotations
+		slow := "i=0; while [ $i -lt 400 ]; do echo line-$i; i=$((i+1)); [ $((i % 20)) = 0 ] && sleep 0.1; done; echo last"
+		fol := runDetached(t, m, "--log-opt", "max-size=4k", "--log-opt", "max-file=3", "bbtest", "sh", "-c", slow)
+		defer m.skiff("rm", "-f", fol)
+		r = m.skiff("logs", "-f", fol)
+		got = lines(r.stdout)
+		if n := checkConsecutive(got); n < 100 || r.code != 0 {
+			t.Errorf("logs -f through the rotations: %d consecutive lines ending in last: %v ... %v (%v)", n, head(got, 3), tail(got, 3), r.stderr)
+		}
 	})
 }
+
+// checkConsecutive returns how many lines there are when they are line-K, line-K+1, ... and
+// then "last"; 0 when they are not.
+func checkConsecutive(ls []string) int {
+	if len(ls) < 2 || ls[len(ls)-1] != "last" {
+		return 0
+	}
+	first, err := strconv.Atoi(strings.TrimPrefix(ls[0], "line-"))
+	if err != nil {
+		return 0
+	}
+	for i, l := range ls[:len(ls)-1] {
+		if l != "line-"+strconv.Itoa(first+i) {
+			return 0
+		}
+	}
+	return len(ls)
+}
+
+func head(s []string, n int) []string { return s[:min(n, len(s))] }
+func tail(s []string, n int) []string { return s[max(0, len(s)-n):] }
 
 func TestInspectContainer(t *testing.T) {
 	forModes(t, rangeModes, func(t *testing.T, m *mode) {

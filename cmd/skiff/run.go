@@ -76,7 +76,7 @@ func runFlags() []cli.Flag {
 		&cli.BoolFlag{Name: "rm", Usage: "remove the container when it exits"},
 		&cli.BoolFlag{Name: "detach", Aliases: []string{"d"}, Usage: "run in the background and print the container's ID"},
 		&cli.StringFlag{Name: "log-driver", Value: "k8s-file", Usage: "with -d: where the output goes: k8s-file, json-file or none"},
-		&cli.StringSliceFlag{Name: "log-opt", Usage: "with -d: max-size=SIZE (the log starts over beyond it)"},
+		&cli.StringSliceFlag{Name: "log-opt", Usage: "with -d: max-size=SIZE (the log starts over beyond it), max-file=N (it is rotated instead, N files kept)"},
 		&cli.StringFlag{Name: "restart", Value: "no", Usage: "with -d: no, always, unless-stopped or on-failure[:MAX-RETRIES]"},
 		&cli.StringFlag{Name: "name", Usage: "name the container"},
 		&cli.StringSliceFlag{Name: "label", Aliases: []string{"l"}, Usage: "set a label: KEY=VALUE"},

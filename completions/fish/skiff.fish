@@ -706,7 +706,7 @@ function __skiff_flags
 				'--detach	run in the background and print the container\'s ID' \
 				'-d	run in the background and print the container\'s ID' \
 				'--log-driver	with -d: where the output goes: k8s-file, json-file or none' \
-				'--log-opt	with -d: max-size=SIZE (the log starts over beyond it)' \
+				'--log-opt	with -d: max-size=SIZE (the log starts over beyond it), max-file=N (it is rotated instead, N files kept)' \
 				'--restart	with -d: no, always, unless-stopped or on-failure[:MAX-RETRIES]' \
 				'--name	name the container' \
 				'--label	set a label: KEY=VALUE' \
@@ -796,7 +796,7 @@ function __skiff_flags
 				'--detach	run in the background and print the container\'s ID' \
 				'-d	run in the background and print the container\'s ID' \
 				'--log-driver	with -d: where the output goes: k8s-file, json-file or none' \
-				'--log-opt	with -d: max-size=SIZE (the log starts over beyond it)' \
+				'--log-opt	with -d: max-size=SIZE (the log starts over beyond it), max-file=N (it is rotated instead, N files kept)' \
 				'--restart	with -d: no, always, unless-stopped or on-failure[:MAX-RETRIES]' \
 				'--name	name the container' \
 				'--label	set a label: KEY=VALUE' \

@@ -983,10 +983,39 @@ static struct {
 	const char *log_driver, *started_at;
 	int running_fd, state_fd, log_fd; /* the lock is held as long as running_fd is open */
 	long long log_max;                /* --log-opt max-size: the log starts over beyond it */
+	int log_files, log_dir;           /* --log-opt max-file: the files kept, in this directory */
 	const char *restart;              /* no, always, unless-stopped, on-failure */
 	long restart_max;                 /* on-failure:N; 0: no limit */
 	int oom_fd;                       /* the cgroup's memory.oom_control, for OOMKilled */
-} shim = { .running_fd = -1, .state_fd = -1, .log_fd = -1, .restart = "no", .oom_fd = -1 };
+} shim = { .running_fd = -1, .state_fd = -1, .log_fd = -1, .restart = "no", .oom_fd = -1, .log_dir = -1 };
+
+/* LOG_FILE is the log's name in the container's directory (package container's LogFile). */
+#define LOG_FILE "ctr.log"
+
+/* log_rotate makes room in the log as docker's json-file does with max-file: the log becomes
+ * LOG_FILE.1, which becomes .2 and so on up to max-file - 1 (the oldest goes), and a new log
+ * takes the old one's descriptor. Where that fails the log starts over, as without max-file. */
+static void log_rotate(void)
+{
+	if (shim.log_files > 1 && shim.log_dir >= 0) {
+		char from[64], to[64];
+		for (int i = shim.log_files - 1; i >= 1; i--) {
+			snprintf(from, sizeof from, i == 1 ? "%s" : "%s.%d", LOG_FILE, i - 1);
+			snprintf(to, sizeof to, "%s.%d", LOG_FILE, i);
+			if (renameat(shim.log_dir, from, shim.log_dir, to) < 0 && errno != ENOENT)
+				break;
+		}
+		int fd = openat(shim.log_dir, LOG_FILE, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+		if (fd >= 0 && dup3(fd, shim.log_fd, O_CLOEXEC) >= 0) {
+			close(fd);
+			return;
+		}
+		if (fd >= 0)
+			close(fd);
+	}
+	if (ftruncate(shim.log_fd, 0) < 0)
+		errno = 0;
+}
 
 /* oom_killed says whether the kernel killed a process of the container's memory cgroup. */
 static int oom_killed(void)
@@ -1060,11 +1089,11 @@ static void log_line(const char *stream, const char *text, size_t len, int full)
 		out[o++] = '\n';
 	}
 	if (shim.log_max > 0) {
-		/* as conmon: a log that would grow beyond the limit starts over (appends go to 0) */
+		/* as conmon: a log that would grow beyond the limit starts over (appends go to 0),
+		 * or with max-file, as docker's json-file: it is rotated */
 		struct stat st;
-		if (fstat(shim.log_fd, &st) == 0 && st.st_size + (long long)o > shim.log_max)
-			if (ftruncate(shim.log_fd, 0) < 0)
-				errno = 0;
+		if (fstat(shim.log_fd, &st) == 0 && st.st_size > 0 && st.st_size + (long long)o > shim.log_max)
+			log_rotate();
 	}
 	for (size_t w = 0; w < o;) {
 		ssize_t r = write(shim.log_fd, out + w, o - w);
@@ -1835,6 +1864,9 @@ int main(int argc, char **argv)
 			shim.autoremove = 1; /* no state to write: the container's is its keeper's */
 		} else if (!strcmp(op, "logmax")) { /* bytes */
 			shim.log_max = num();
+		} else if (!strcmp(op, "logfiles")) { /* n: the container's directory on the sync socket, after the keeper's files */
+			shim.log_files = (int)num();
+			shim.log_dir = recv_fd();
 		} else if (!strcmp(op, "restart")) { /* policy max */
 			shim.restart = word();
 			shim.restart_max = num();

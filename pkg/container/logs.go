@@ -9,7 +9,12 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // LogOptions are skiff logs' flags.
@@ -40,11 +45,12 @@ func (r *Records) Logs(ref string, o LogOptions, stdout, stderr io.Writer) error
 	case "none":
 		return fmt.Errorf("container %s has no log: it ran with --log-driver none", ref)
 	}
-	f, err := os.Open(filepath.Join(r.Path(in.ID), LogFile))
+	dir := r.Path(in.ID)
+	lr, err := openLog(filepath.Join(dir, LogFile))
 	if err != nil {
 		return fmt.Errorf("read the log of container %s: %w", ref, err)
 	}
-	defer f.Close()
+	defer func() { lr.f.Close() }()
 	emit := func(e LogEntry) error {
 		if !o.Since.IsZero() && e.Time.Before(o.Since) {
 			return nil
@@ -61,31 +67,16 @@ func (r *Records) Logs(ref string, o LogOptions, stdout, stderr io.Writer) error
 		_, err := w.Write(e.Text)
 		return err
 	}
-	rd := bufio.NewReaderSize(f, 64*1024)
-	var pending []byte // a line the keeper has not finished writing
-	// each calls f with every complete line logged since the last call
-	each := func(f func(LogEntry) error) error {
-		for {
-			chunk, err := rd.ReadSlice('\n')
-			pending = append(pending, chunk...)
-			if err == bufio.ErrBufferFull {
-				continue
-			}
-			if err != nil { // io.EOF: the rest of the line comes later
-				return nil
-			}
-			e, perr := parseLogLine(in.Meta.LogDriver, pending)
-			pending = nil
-			if perr != nil {
-				continue // a damaged line: skip it, as docker does
-			}
-			if err := f(e); err != nil {
-				return err
-			}
+	// the rotated files first (--log-opt max-file), the oldest first, then the log
+	var entries []LogEntry
+	add := func(e LogEntry) error { entries = append(entries, e); return nil }
+	for _, p := range rotatedLogs(dir) {
+		if old, err := openLog(p); err == nil {
+			_ = old.each(in.Meta.LogDriver, add)
+			old.f.Close()
 		}
 	}
-	var entries []LogEntry
-	_ = each(func(e LogEntry) error { entries = append(entries, e); return nil })
+	_ = lr.each(in.Meta.LogDriver, add)
 	if o.Tail >= 0 && len(entries) > o.Tail {
 		entries = entries[len(entries)-o.Tail:]
 	}
@@ -95,9 +86,21 @@ func (r *Records) Logs(ref string, o LogOptions, stdout, stderr io.Writer) error
 		}
 	}
 	for o.Follow {
-		running, _ := alive(r.Path(in.ID))
-		if err := each(emit); err != nil {
+		running, _ := alive(dir)
+		if err := lr.each(in.Meta.LogDriver, emit); err != nil {
 			return err
+		}
+		// the keeper rotated the log (max-file): what the old file got before it was rotated
+		// is read to its end, then the new one from its start. A log that started over
+		// (max-size alone) is read from its start too.
+		if next := lr.replaced(); next != nil {
+			if err := lr.each(in.Meta.LogDriver, emit); err != nil {
+				next.f.Close()
+				return err
+			}
+			lr.f.Close()
+			lr = next
+			continue
 		}
 		if !running {
 			break // everything it wrote was read after it stopped
@@ -105,6 +108,83 @@ func (r *Records) Logs(ref string, o LogOptions, stdout, stderr io.Writer) error
 		time.Sleep(50 * time.Millisecond)
 	}
 	return nil
+}
+
+// logReader reads a log file's complete lines as they come.
+type logReader struct {
+	path    string
+	f       *os.File
+	rd      *bufio.Reader
+	pending []byte // a line the keeper has not finished writing
+	read    int64  // bytes taken from the file
+}
+
+func openLog(path string) (*logReader, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	return &logReader{path: path, f: f, rd: bufio.NewReaderSize(f, 64*1024)}, nil
+}
+
+// each calls f with every complete line logged since the last call.
+func (l *logReader) each(driver string, f func(LogEntry) error) error {
+	for {
+		chunk, err := l.rd.ReadSlice('\n')
+		l.read += int64(len(chunk))
+		l.pending = append(l.pending, chunk...)
+		if err == bufio.ErrBufferFull {
+			continue
+		}
+		if err != nil { // io.EOF: the rest of the line comes later
+			return nil
+		}
+		e, perr := parseLogLine(driver, l.pending)
+		l.pending = nil
+		if perr != nil {
+			continue // a damaged line: skip it, as docker does
+		}
+		if err := f(e); err != nil {
+			return err
+		}
+	}
+}
+
+// replaced returns a reader of the log from its start when the file at its path is no longer
+// the one being read (rotated) or was cut shorter than what was read (started over); nil when
+// it is the same.
+func (l *logReader) replaced() *logReader {
+	var now, cur unix.Stat_t
+	if unix.Stat(l.path, &now) != nil || unix.Fstat(int(l.f.Fd()), &cur) != nil {
+		return nil
+	}
+	if now.Ino == cur.Ino && now.Dev == cur.Dev && cur.Size >= l.read {
+		return nil
+	}
+	next, err := openLog(l.path)
+	if err != nil {
+		return nil
+	}
+	return next
+}
+
+// rotatedLogs are the container's rotated logs (LogFile.N), the oldest (highest N) first.
+func rotatedLogs(dir string) []string {
+	ents, _ := os.ReadDir(dir)
+	var ns []int
+	for _, e := range ents {
+		if rest, ok := strings.CutPrefix(e.Name(), LogFile+"."); ok {
+			if n, err := strconv.Atoi(rest); err == nil && n > 0 {
+				ns = append(ns, n)
+			}
+		}
+	}
+	sort.Sort(sort.Reverse(sort.IntSlice(ns)))
+	out := make([]string, len(ns))
+	for i, n := range ns {
+		out[i] = filepath.Join(dir, LogFile+"."+strconv.Itoa(n))
+	}
+	return out
 }
 
 // parseLogLine reads one line of a log in the given driver's format.

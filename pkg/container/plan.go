@@ -63,6 +63,9 @@ import (
 //	join     PID                           (exec) enter the namespaces of the container whose
 //	                                       skiff-init is PID, instead of making a root
 //	logmax   BYTES                         (detached) the log starts over when it would outgrow BYTES
+//	logfiles N                             (detached, after detach) the log is rotated instead,
+//	                                       N files kept: the container's directory comes on the
+//	                                       sync socket after detach's files
 //	restart  POLICY MAX                    (detached) run the command again when it ends:
 //	                                       always, unless-stopped, on-failure (MAX times, 0: no limit)
 //	detach   LOGDRIVER STARTED AUTOREMOVE  skiff-init keeps the container after skiff returns: it
@@ -163,6 +166,7 @@ type detachPlan struct {
 	Restart    string // no, always, unless-stopped or on-failure
 	RestartMax int    // on-failure:N
 	LogMax     int64  // --log-opt max-size in bytes; 0: no limit
+	LogFiles   int    // --log-opt max-file: the log files kept when it is rotated (> 1)
 }
 
 // makePlan encodes s for skiff-init. Mounts go in this order: the spec's default file systems,
@@ -307,6 +311,9 @@ func (p *plan) process(proc *rspec.Process, in planInput) error {
 			p.op("restart", d.Restart, strconv.Itoa(d.RestartMax))
 		}
 		p.op("detach", d.LogDriver, d.Started, auto)
+		if d.LogFiles > 1 && d.LogDriver != "none" {
+			p.op("logfiles", strconv.Itoa(d.LogFiles))
+		}
 	}
 	if t := in.Tap; t != nil {
 		p.op("tap", t.Addr, strconv.Itoa(t.Prefix), t.Gateway, strconv.Itoa(t.MTU))

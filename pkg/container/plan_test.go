@@ -130,3 +130,28 @@ func TestValidName(t *testing.T) {
 		}
 	}
 }
+
+func TestParseLogOpts(t *testing.T) {
+	for _, tc := range []struct {
+		opts    []string
+		want    logLimits
+		wantErr string
+	}{
+		{nil, logLimits{}, ""},
+		{[]string{"max-size=10m"}, logLimits{maxSize: 10 << 20}, ""},
+		{[]string{"max-size=8k", "max-file=3"}, logLimits{maxSize: 8 << 10, maxFiles: 3}, ""},
+		{[]string{"max-file=1"}, logLimits{maxFiles: 1}, ""},
+		{[]string{"max-file=3"}, logLimits{}, "needs max-size"},
+		{[]string{"max-size=1"}, logLimits{}, "at least 4k"},
+		{[]string{"max-size=8k", "max-file=0"}, logLimits{}, "from 1 to 100"},
+		{[]string{"compress=true"}, logLimits{}, "max-size=SIZE and max-file=N"},
+	} {
+		got, err := parseLogOpts(tc.opts)
+		switch {
+		case tc.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tc.wantErr)):
+			t.Errorf("%v: error %v, want one with %q", tc.opts, err, tc.wantErr)
+		case tc.wantErr == "" && (err != nil || got != tc.want):
+			t.Errorf("%v: %+v, %v; want %+v", tc.opts, got, err, tc.want)
+		}
+	}
+}

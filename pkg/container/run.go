@@ -128,7 +128,7 @@ func run(paths config.Paths, o RunOptions, existing *Info) (int, error) {
 		trace = func(string) {}
 	}
 	o.parentPid = os.Getppid()
-	policy, retries, logMax, err := o.check(existing == nil)
+	policy, retries, logLim, err := o.check(existing == nil)
 	if err != nil {
 		return 125, err
 	}
@@ -309,7 +309,7 @@ func run(paths config.Paths, o RunOptions, existing *Info) (int, error) {
 	if o.Detach {
 		started = time.Now().UTC()
 		in.Detach = &detachPlan{LogDriver: o.LogDriver, Started: started.Format(time.RFC3339Nano), AutoRemove: o.Remove,
-			Restart: policy, RestartMax: retries, LogMax: logMax}
+			Restart: policy, RestartMax: retries, LogMax: logLim.maxSize, LogFiles: logLim.maxFiles}
 	}
 	in.Trace = o.Trace != nil
 	in.NoStdin = !o.Spec.Interactive || o.Stdin == nil
@@ -324,7 +324,7 @@ func run(paths config.Paths, o RunOptions, existing *Info) (int, error) {
 	}
 	var keep *keeperFiles
 	if o.Detach {
-		if keep, err = openKeeperFiles(h, o.LogDriver, started); err != nil {
+		if keep, err = openKeeperFiles(h, o.LogDriver, started, in.Detach.LogFiles > 1); err != nil {
 			return 125, err
 		}
 		defer keep.Close()
@@ -478,63 +478,63 @@ func Create(paths config.Paths, o RunOptions) (string, error) {
 
 // check validates the options before anything is made, and resolves -e KEY (a new
 // container's) from the caller's environment, as docker does at create.
-func (o *RunOptions) check(fresh bool) (policy string, retries int, logMax int64, err error) {
+func (o *RunOptions) check(fresh bool) (policy string, retries int, logLim logLimits, err error) {
 	if o.Spec.Name != "" {
 		if err := ValidName(o.Spec.Name); err != nil {
-			return "", 0, 0, err
+			return "", 0, logLimits{}, err
 		}
 	}
 	if policy, retries, err = ParseRestart(o.Restart); err != nil {
-		return "", 0, 0, err
+		return "", 0, logLimits{}, err
 	}
 	if policy != "no" {
 		switch {
 		case !o.Detach:
-			return "", 0, 0, errors.New("--restart needs -d: a restart policy is kept by skiff-init, which only a detached container has")
+			return "", 0, logLimits{}, errors.New("--restart needs -d: a restart policy is kept by skiff-init, which only a detached container has")
 		case o.Remove:
-			return "", 0, 0, errors.New("--restart and --rm conflict: a container removed when it stops cannot be restarted")
+			return "", 0, logLimits{}, errors.New("--restart and --rm conflict: a container removed when it stops cannot be restarted")
 		case o.Spec.TTY:
-			return "", 0, 0, errors.New("--restart with -t is not supported yet")
+			return "", 0, logLimits{}, errors.New("--restart with -t is not supported yet")
 		}
 	}
-	if logMax, err = parseLogOpts(o.LogOpts); err != nil {
-		return "", 0, 0, err
+	if logLim, err = parseLogOpts(o.LogOpts); err != nil {
+		return "", 0, logLimits{}, err
 	}
-	if logMax > 0 && !o.Detach {
-		return "", 0, 0, errors.New("--log-opt needs -d: only a detached container has a log")
+	if len(o.LogOpts) > 0 && !o.Detach {
+		return "", 0, logLimits{}, errors.New("--log-opt needs -d: only a detached container has a log")
 	}
 	if o.Detach {
 		if o.LogDriver == "" {
 			o.LogDriver = LogDrivers[0]
 		}
 		if o.LogDriver == "journald" {
-			return "", 0, 0, errors.New("--log-driver journald is not supported: use k8s-file (the default) or json-file, and skiff logs")
+			return "", 0, logLimits{}, errors.New("--log-driver journald is not supported: use k8s-file (the default) or json-file, and skiff logs")
 		}
 		if !slices.Contains(LogDrivers, o.LogDriver) {
-			return "", 0, 0, fmt.Errorf("unsupported --log-driver %q: use %s", o.LogDriver, strings.Join(LogDrivers, ", "))
+			return "", 0, logLimits{}, fmt.Errorf("unsupported --log-driver %q: use %s", o.LogDriver, strings.Join(LogDrivers, ", "))
 		}
 		o.Stdin = nil // a detached container reads nothing
 	}
 	if err := cgroups.CheckMode(o.Cgroups, o.Limits); err != nil {
-		return "", 0, 0, err
+		return "", 0, logLimits{}, err
 	}
 	if err := o.Service.check(o.Spec.Name); err != nil {
-		return "", 0, 0, err
+		return "", 0, logLimits{}, err
 	}
 	if err := o.Health.check(); err != nil {
-		return "", 0, 0, err
+		return "", 0, logLimits{}, err
 	}
 	if fresh {
 		// -e KEY takes the caller's value now, as docker does at create: start reuses it
 		var env []string
 		for _, kv := range o.Spec.Env {
 			if env, err = spec.AddEnv(env, kv, os.LookupEnv); err != nil {
-				return "", 0, 0, err
+				return "", 0, logLimits{}, err
 			}
 		}
 		o.Spec.Env = env
 	}
-	return policy, retries, logMax, nil
+	return policy, retries, logLim, nil
 }
 
 // create finds the image (pulling it once when allowed) and makes the container's record.
@@ -907,7 +907,7 @@ func (p *initProc) run(h *Handle, planBytes []byte, bpf *os.File, keep *keeperFi
 		fds = append(fds, sent{bpf, "the seccomp program"})
 	}
 	if keep != nil {
-		for _, f := range []*os.File{keep.running, keep.state, keep.log} {
+		for _, f := range keep.sent() {
 			fds = append(fds, sent{f, "the container's files"})
 		}
 	}
@@ -1221,9 +1221,9 @@ func (r rootFiles) ReadFile(name string) ([]byte, error) {
 // keeperFiles are what skiff-init holds for a detached container: the running file with its
 // lock (the container's liveness), state.json (rewritten in place at the end: nothing else
 // writes it while skiff-init keeps the container) and the log.
-type keeperFiles struct{ running, state, log *os.File }
+type keeperFiles struct{ running, state, log, dir *os.File }
 
-func openKeeperFiles(h *Handle, driver string, started time.Time) (*keeperFiles, error) {
+func openKeeperFiles(h *Handle, driver string, started time.Time, rotated bool) (*keeperFiles, error) {
 	if err := h.WriteState(State{Status: "running", StartedAt: started}); err != nil {
 		return nil, fmt.Errorf("write the container's state: %w", err)
 	}
@@ -1244,31 +1244,66 @@ func openKeeperFiles(h *Handle, driver string, started time.Time) (*keeperFiles,
 		k.Close()
 		return nil, fmt.Errorf("open the container's log: %w", err)
 	}
+	if rotated && driver != "none" {
+		// the directory the keeper rotates the log in (--log-opt max-file)
+		if k.dir, err = os.OpenFile(h.Dir, os.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0); err != nil {
+			k.Close()
+			return nil, fmt.Errorf("open the container's directory: %w", err)
+		}
+	}
 	return k, nil
 }
 
+// sent are the files skiff-init takes on the sync socket, in its plan's order: the running
+// lock, state.json and the log (detach), the directory (logfiles).
+func (k *keeperFiles) sent() []*os.File {
+	fs := []*os.File{k.running, k.state, k.log}
+	if k.dir != nil {
+		fs = append(fs, k.dir)
+	}
+	return fs
+}
+
 func (k *keeperFiles) Close() {
-	for _, f := range []*os.File{k.running, k.state, k.log} {
+	for _, f := range []*os.File{k.running, k.state, k.log, k.dir} {
 		if f != nil {
 			f.Close()
 		}
 	}
 }
 
-// parseLogOpts reads --log-opt KEY=VALUE: max-size=SIZE (docker's units: 10m, 1g) is the only
-// key, and returns it in bytes.
-func parseLogOpts(opts []string) (int64, error) {
-	var limit int64
+// logLimits are --log-opt's max-size (bytes; 0: none) and max-file (the files kept).
+type logLimits struct {
+	maxSize  int64
+	maxFiles int
+}
+
+// parseLogOpts reads --log-opt KEY=VALUE, docker's json-file options: max-size=SIZE (docker's
+// units: 10m, 1g), beyond which the log starts over, and max-file=N, the files kept when it is
+// rotated instead (LogFile, then LogFile.1 ... LogFile.N-1, the newest first).
+func parseLogOpts(opts []string) (logLimits, error) {
+	var l logLimits
 	for _, o := range opts {
 		k, v, _ := strings.Cut(o, "=")
-		if k != "max-size" {
-			return 0, fmt.Errorf("unsupported --log-opt %q: max-size=SIZE is the one skiff knows", o)
+		switch k {
+		case "max-size":
+			n, err := units.RAMInBytes(v)
+			if err != nil || n < 4096 {
+				return l, fmt.Errorf("invalid --log-opt %q: give a size of at least 4k, such as 10m", o)
+			}
+			l.maxSize = n
+		case "max-file":
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 1 || n > 100 {
+				return l, fmt.Errorf("invalid --log-opt %q: give a number of files from 1 to 100", o)
+			}
+			l.maxFiles = n
+		default:
+			return l, fmt.Errorf("unsupported --log-opt %q: skiff knows max-size=SIZE and max-file=N", o)
 		}
-		n, err := units.RAMInBytes(v)
-		if err != nil || n < 4096 {
-			return 0, fmt.Errorf("invalid --log-opt %q: give a size of at least 4k, such as 10m", o)
-		}
-		limit = n
 	}
-	return limit, nil
+	if l.maxFiles > 1 && l.maxSize == 0 {
+		return l, fmt.Errorf("--log-opt max-file=%d needs max-size=SIZE: the log is rotated when it reaches that size", l.maxFiles)
+	}
+	return l, nil
 }
