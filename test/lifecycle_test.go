@@ -502,6 +502,9 @@ func TestLogMaxSize(t *testing.T) {
 		rot := runDetached(t, m, "--log-driver", "json-file", "--log-opt", "max-size=8k", "--log-opt", "max-file=3", "bbtest", "sh", "-c", count)
 		defer m.skiff("rm", "-f", rot)
 		m.skiff("wait", rot)
+		if r := m.skiff("inspect", "--format", "{{.HostConfig.LogConfig.Type}} {{index .HostConfig.LogConfig.Config \"max-size\"}} {{index .HostConfig.LogConfig.Config \"max-file\"}}", rot); norm(r.stdout) != "json-file 8k 3" {
+			t.Errorf("inspect's LogConfig: %v", r)
+		}
 		dir := filepath.Join(m.storeDir(), "skiff-containers", rot)
 		for _, f := range []string{"ctr.log", "ctr.log.1", "ctr.log.2"} {
 			if st, err := os.Stat(filepath.Join(dir, f)); err != nil || st.Size() > 8192 {

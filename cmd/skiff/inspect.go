@@ -143,8 +143,11 @@ type containerInspect struct {
 		Privileged     bool
 		ReadonlyRootfs bool
 		NetworkMode    string
-		LogConfig      struct{ Type string }
-		RestartPolicy  struct {
+		LogConfig      struct {
+			Type   string
+			Config map[string]string // --log-opt
+		}
+		RestartPolicy struct {
 			Name              string
 			MaximumRetryCount int
 		}
@@ -322,6 +325,13 @@ func inspectContainer(recs *container.Records, in container.Info) containerInspe
 	doc.Config.Hostname, doc.Config.Labels = in.ID[:12], in.Meta.Labels
 	doc.HostConfig.AutoRemove = in.Meta.AutoRemove
 	doc.HostConfig.LogConfig.Type = in.Meta.LogDriver
+	doc.HostConfig.LogConfig.Config = map[string]string{}
+	if in.Meta.Run != nil {
+		for _, o := range in.Meta.Run.LogOpts {
+			k, v, _ := strings.Cut(o, "=")
+			doc.HostConfig.LogConfig.Config[k] = v
+		}
+	}
 	doc.HostConfig.RestartPolicy.Name = "no"
 	doc.NetworkSettings.Networks = map[string]networkEndpointInfo{}
 	doc.NetworkSettings.Ports = map[string][]portBinding{}
