@@ -336,6 +336,23 @@ func TestNetwork(t *testing.T) {
 		if r := m.skiff("exec", "tsrv", "nslookup", "tcli", gw); !strings.Contains(r.stdout, "Address") {
 			t.Errorf("the hub's DNS answers a member's name: %v", r)
 		}
+		// --link to a member of the same network: docker's legacy link, its address and ports
+		// (what it publishes) in the environment and /etc/hosts; from another network only
+		// its name and environment (no address reaches it)
+		lp := freePort(t)
+		m.mustSkiff(t, "run", "-d", "--name", "tlnk", "--network", net1, "-p", fmt.Sprintf("127.0.0.1:%d:8080", lp), "bbtest", "sleep", "1000")
+		addr := norm(m.skiff("inspect", "-f", "{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}", "tlnk").stdout)
+		r = m.skiff("run", "--rm", "--network", net1, "--link", "tlnk:db", "bbtest", "sh", "-c", "env; cat /etc/hosts")
+		for _, want := range []string{"DB_NAME=/", "DB_PORT=tcp://" + addr + ":8080", "DB_PORT_8080_TCP=tcp://" + addr + ":8080",
+			"DB_PORT_8080_TCP_ADDR=" + addr, "DB_PORT_8080_TCP_PORT=8080", "DB_PORT_8080_TCP_PROTO=tcp", addr + "\tdb tlnk"} {
+			if net.ParseIP(addr) == nil || !strings.Contains(r.stdout, want) {
+				t.Errorf("--link on a user network (address %q): no %q in %v", addr, want, r)
+			}
+		}
+		if r := m.skiff("run", "--rm", "--network", "none", "--link", "tlnk:db", "bbtest", "sh", "-c", "env; cat /etc/hosts"); !strings.Contains(r.stdout, "DB_NAME=/") || strings.Contains(r.stdout, "DB_PORT") || strings.Contains(r.stdout, "\tdb") {
+			t.Errorf("--link from another network: a name and no address: %v", r)
+		}
+		m.mustSkiff(t, "rm", "-f", "tlnk")
 		m.mustSkiff(t, "rm", "-f", "tcli")
 		if r := m.skiff("exec", "tsrv", "nslookup", "tcli", gw); !strings.Contains(r.stdout+r.stderr, "REFUSED") {
 			t.Errorf("a member that left should be gone from the hub's DNS: %v", r)

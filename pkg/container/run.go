@@ -223,11 +223,16 @@ func run(paths config.Paths, o RunOptions, existing *Info) (int, error) {
 	}
 
 	if len(o.Links) > 0 {
-		env, err := recs.linkEnv(o.Links, h.Meta.Name)
+		userNet := ""
+		if net.nets != nil {
+			userNet = net.user.Name // a user network's
+		}
+		env, hosts, err := recs.linkEnv(o.Links, h.Meta.Name, userNet, cat)
 		if err != nil {
 			return 125, err
 		}
 		o.Spec.Env = append(env, o.Spec.Env...) // -e wins
+		extraHosts = hosts + extraHosts
 	}
 	// the service manager's ID file and readiness socket (not kept in the record: start makes
 	// them again)
