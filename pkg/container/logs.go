@@ -67,10 +67,17 @@ func (r *Records) Logs(ref string, o LogOptions, stdout, stderr io.Writer) error
 		_, err := w.Write(e.Text)
 		return err
 	}
-	// the rotated files first (--log-opt max-file), the oldest first, then the log
+	// the rotated files first (--log-opt max-file), the oldest first, then the log; a file the
+	// keeper rotated since the log was opened is the log itself, read once
 	var entries []LogEntry
 	add := func(e LogEntry) error { entries = append(entries, e); return nil }
+	var cur unix.Stat_t
+	_ = unix.Fstat(int(lr.f.Fd()), &cur)
 	for _, p := range rotatedLogs(dir) {
+		var st unix.Stat_t
+		if unix.Stat(p, &st) == nil && st.Ino == cur.Ino && st.Dev == cur.Dev {
+			break
+		}
 		if old, err := openLog(p); err == nil {
 			_ = old.each(in.Meta.LogDriver, add)
 			old.f.Close()
