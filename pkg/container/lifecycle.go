@@ -31,10 +31,26 @@ func (r *Records) Signal(ref string, sig syscall.Signal) (Info, error) {
 	if !in.Running {
 		return in, fmt.Errorf("cannot signal container %s: %w", ref, ErrNotRunning)
 	}
-	if err := signalKeeper(in.State.Pid, sig); err != nil {
+	if err := signalKeeper(r.keeperPid(in), sig); err != nil {
 		return in, fmt.Errorf("signal container %s: %w", ref, err)
 	}
 	return in, nil
+}
+
+// keeperPid is the pid of a running container's skiff-init. A container its skiff is still
+// making has none recorded yet: the pid comes before the container runs (before the plan), so
+// this waits for it, or for the lock to go (that skiff died first), up to a few seconds.
+func (r *Records) keeperPid(in Info) int {
+	if in.State.Pid > 0 {
+		return in.State.Pid
+	}
+	dir := r.Path(in.ID)
+	for end := time.Now().Add(5 * time.Second); time.Now().Before(end); time.Sleep(2 * time.Millisecond) {
+		if ok, pid := alive(dir); !ok || pid > 0 {
+			return pid
+		}
+	}
+	return 0
 }
 
 // signalKeeper signals pid after checking that it is a skiff-init: the pid comes from the
@@ -94,6 +110,7 @@ func (r *Records) Stop(ref string, timeout time.Duration) (Info, error) {
 			timeout = 1<<63 - 1
 		}
 	}
+	in.State.Pid = r.keeperPid(in)
 	if timeout > 0 {
 		if err := stopKeeper(in.State.Pid, in.StopSignal()); err == nil && r.waitStopped(in.ID, timeout) {
 			return r.info(in.ID)

@@ -363,17 +363,9 @@ func (r *Records) releaseName(name, id string) {
 
 // SetPid records the pid of the container's init (for kill and rm -f) and, on the next line,
 // what exec needs to start more processes like the container's own (execConfig, JSON).
-func (h *Handle) SetPid(pid int, exec *execConfig) error {
-	b := []byte(strconv.Itoa(pid) + "\n")
-	if exec != nil {
-		ec, err := json.Marshal(exec)
-		if err != nil {
-			return err
-		}
-		b = append(b, ec...)
-	}
+func (h *Handle) SetPid(pid int, exec []byte) {
+	b := append([]byte(strconv.Itoa(pid)+"\n"), exec...)
 	_, _ = h.running.WriteAt(b, 0)
-	return nil
 }
 
 // WriteState replaces the container's state.json.
@@ -787,7 +779,7 @@ func (r *Records) Remove(ref string, force bool) (Info, error) {
 		if !force {
 			return in, fmt.Errorf("container %s is running: stop it first, or use rm -f", ref)
 		}
-		_ = signalKeeper(in.State.Pid, syscall.SIGKILL)
+		_ = signalKeeper(r.keeperPid(in), syscall.SIGKILL)
 		// the process keeping it lets go of its lock when the container has died
 		released(r.Path(in.ID), 5*time.Second)
 		// its other processes may take a moment longer to leave its cgroup

@@ -5,6 +5,7 @@ package container
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -305,7 +306,9 @@ func run(paths config.Paths, o RunOptions, existing *Info) (int, error) {
 	default:
 		ec.Seccomp = seccompFile
 	}
-	init.execConfig = &ec
+	if init.execConfig, err = json.Marshal(ec); err != nil {
+		return 125, err
+	}
 	trace("seccomp")
 	in := planInput{CopyUp: o.copyUp, Rootfs: rootfs, Overlay: overlay, OverlayDir: overlayDir, EtcFiles: etc, SeccompSent: bpf != nil, Rows: 24, Cols: 80,
 		NetNS: net.netns, Loopback: net.mode.OwnNamespace(), Tap: net.tap(), Join: net.joinPlan(), Hold: net.slirp != nil, CgroupNS: place != nil,
@@ -783,7 +786,7 @@ type initProc struct {
 	done        chan struct{} // closed when the forking thread may go
 	planW, sock *os.File
 	sigs        *signals.Catcher
-	execConfig  *execConfig // recorded beside the pid, for exec
+	execConfig  []byte // recorded beside the pid, for exec
 	finished    bool
 	reaped      bool
 }
@@ -900,6 +903,12 @@ func (p *initProc) run(h *Handle, planBytes []byte, bpf *os.File, keep *keeperFi
 	p.finished = true
 	defer p.release()
 	cmd := p.pid
+	// the pid of skiff-init as seen here, for rm -f (liveness is the lock, not the pid), and
+	// what exec needs: before the plan, so that a container that runs always has them (a
+	// skiff killed before the plan is sent takes its skiff-init with it: the plan never comes)
+	if h != nil {
+		h.SetPid(int(cmd), p.execConfig)
+	}
 	// the descriptors skiff-init takes from the sync socket, in the order its plan asks for
 	// them: the seccomp program, a detached container's files, the network helper's socket and
 	// a user network's locks
@@ -936,16 +945,7 @@ func (p *initProc) run(h *Handle, planBytes []byte, bpf *os.File, keep *keeperFi
 	p.planW.Close()
 	trace("plan")
 	// what the container's start does not wait for is done while skiff-init sets it up (the
-	// CPU skiff runs on is idle until then): the pid and what exec needs, for rm -f and exec
-	// (liveness is the lock, not the pid), the signals to forward, and afterPlan
-	if h != nil {
-		if err := h.SetPid(int(cmd), p.execConfig); err != nil {
-			cmd.signal(syscall.SIGKILL)
-			_ = waitCode(cmd)
-			p.reaped = true
-			return 125, err
-		}
-	}
+	// CPU skiff runs on is idle until then): the signals to forward, and afterPlan
 	if !o.Detach {
 		// a detached run has nothing to forward: skiff returns once the container runs. Until
 		// the signals are caught they have their default effect: skiff dies, and the
