@@ -52,17 +52,12 @@ func ParseImageFilters(fs []string, lookup func(string) (*Image, error)) (*Image
 				f.since = &t
 			}
 		case "until", "label!":
-			p, err := ParsePruneFilters([]string{x}, time.Now())
-			if err != nil {
-				return nil, err
-			}
 			if f.prune == nil {
 				f.prune = &PruneFilter{}
 			}
-			if p.until != nil {
-				f.prune.until = p.until
+			if err := f.prune.add(x, time.Now()); err != nil {
+				return nil, err
 			}
-			f.prune.notLabels = append(f.prune.notLabels, p.notLabels...)
 		default:
 			return nil, fmt.Errorf("invalid --filter %q: supported are dangling, reference, label, label!, before, since, until", x)
 		}

@@ -24,29 +24,37 @@ func ParsePruneFilters(fs []string, now time.Time) (*PruneFilter, error) {
 	}
 	f := &PruneFilter{}
 	for _, x := range fs {
-		k, v, ok := strings.Cut(x, "=")
-		if !ok || v == "" {
-			return nil, fmt.Errorf("invalid --filter %q: use until=TIME, label=KEY[=VALUE] or label!=KEY[=VALUE]", x)
-		}
-		switch k {
-		case "until":
-			t, err := parseUntil(v, now)
-			if err != nil {
-				return nil, fmt.Errorf("invalid --filter %q: %w", x, err)
-			}
-			f.until = &t
-		case "label", "label!":
-			lk, lv, _ := strings.Cut(v, "=")
-			if k == "label" {
-				f.labels = append(f.labels, [2]string{lk, lv})
-			} else {
-				f.notLabels = append(f.notLabels, [2]string{lk, lv})
-			}
-		default:
-			return nil, fmt.Errorf("invalid --filter %q: a prune takes until, label and label!", x)
+		if err := f.add(x, now); err != nil {
+			return nil, err
 		}
 	}
 	return f, nil
+}
+
+// add parses one --filter value of a prune into f.
+func (f *PruneFilter) add(x string, now time.Time) error {
+	k, v, ok := strings.Cut(x, "=")
+	if !ok || v == "" {
+		return fmt.Errorf("invalid --filter %q: use until=TIME, label=KEY[=VALUE] or label!=KEY[=VALUE]", x)
+	}
+	switch k {
+	case "until":
+		t, err := parseUntil(v, now)
+		if err != nil {
+			return fmt.Errorf("invalid --filter %q: %w", x, err)
+		}
+		f.until = &t
+	case "label", "label!":
+		lk, lv, _ := strings.Cut(v, "=")
+		if k == "label" {
+			f.labels = append(f.labels, [2]string{lk, lv})
+		} else {
+			f.notLabels = append(f.notLabels, [2]string{lk, lv})
+		}
+	default:
+		return fmt.Errorf("invalid --filter %q: a prune takes until, label and label!", x)
+	}
+	return nil
 }
 
 // parseUntil reads docker's until: a duration before now (10m, 24h), a Unix time (seconds,

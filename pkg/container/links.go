@@ -12,12 +12,12 @@ import (
 
 // linkEnv returns docker's environment variables for --link NAME[:ALIAS] from this container,
 // named self: ALIAS_NAME=/self/alias and ALIAS_ENV_KEY for the linked container's environment
-// (but HOME, PATH and what the runtime sets: HOSTNAME, container). The linked container must be running. When both are members of the
-// same user network (userNet; "" when this container is on none), the linked one has an
-// address there: then its ports come too, as docker's legacy links give them (the image's
-// exposed ports and those it publishes: ALIAS_PORT=tcp://ADDR:PORT for the lowest,
-// ALIAS_PORT_80_TCP=tcp://ADDR:80 with _ADDR, _PORT and _PROTO), and hosts has an /etc/hosts
-// line for the alias and the name. skiff's other networks give each container a namespace of
+// (but HOME, PATH and what the runtime sets: HOSTNAME, container). The linked container must
+// be running. When both are members of the same user network (userNet; "" when this container
+// is on none), the linked one has an address there: then its ports come too, as docker's
+// legacy links give them (the image's exposed ports and those it publishes:
+// ALIAS_PORT=tcp://ADDR:PORT for the lowest, ALIAS_PORT_80_TCP=tcp://ADDR:80 with _ADDR, _PORT
+// and _PROTO), and hosts has an /etc/hosts line for the alias and the name. skiff's other networks give each container a namespace of
 // its own that no other container reaches, so there a link has no address.
 func (r *Records) linkEnv(links []string, self, userNet string, cat *catalog.Catalog) (env []string, hosts string, err error) {
 	for _, l := range links {

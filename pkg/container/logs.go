@@ -13,8 +13,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-
-	"golang.org/x/sys/unix"
 )
 
 // LogOptions are skiff logs' flags.
@@ -71,11 +69,9 @@ func (r *Records) Logs(ref string, o LogOptions, stdout, stderr io.Writer) error
 	// keeper rotated since the log was opened is the log itself, read once
 	var entries []LogEntry
 	add := func(e LogEntry) error { entries = append(entries, e); return nil }
-	var cur unix.Stat_t
-	_ = unix.Fstat(int(lr.f.Fd()), &cur)
+	cur, _ := lr.f.Stat()
 	for _, p := range rotatedLogs(dir) {
-		var st unix.Stat_t
-		if unix.Stat(p, &st) == nil && st.Ino == cur.Ino && st.Dev == cur.Dev {
+		if st, err := os.Stat(p); err == nil && cur != nil && os.SameFile(st, cur) {
 			break
 		}
 		if old, err := openLog(p); err == nil {
@@ -161,11 +157,12 @@ func (l *logReader) each(driver string, f func(LogEntry) error) error {
 // the one being read (rotated) or was cut shorter than what was read (started over); nil when
 // it is the same.
 func (l *logReader) replaced() *logReader {
-	var now, cur unix.Stat_t
-	if unix.Stat(l.path, &now) != nil || unix.Fstat(int(l.f.Fd()), &cur) != nil {
+	now, err := os.Stat(l.path)
+	if err != nil {
 		return nil
 	}
-	if now.Ino == cur.Ino && now.Dev == cur.Dev && cur.Size >= l.read {
+	cur, err := l.f.Stat()
+	if err != nil || os.SameFile(now, cur) && cur.Size() >= l.read {
 		return nil
 	}
 	next, err := openLog(l.path)
