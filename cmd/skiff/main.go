@@ -20,6 +20,7 @@ import (
 	"github.com/skiff-project/skiff/pkg/catalog"
 	"github.com/skiff-project/skiff/pkg/config"
 	"github.com/skiff-project/skiff/pkg/container"
+	_ "github.com/skiff-project/skiff/pkg/hugepage" // the heap on huge pages: fewer page faults
 	"github.com/skiff-project/skiff/pkg/network"
 	"github.com/skiff-project/skiff/pkg/userns"
 	_ "github.com/skiff-project/skiff/pkg/userns/enter" // enter the user namespace before main
