@@ -21,11 +21,16 @@ TEST_PKGS  := bsdextrautils iproute2 python3 docker-registry skopeo podman runc 
 BENCH_PKGS := hyperfine podman runc bubblewrap docker-registry debootstrap buildah
 
 LEAN_CC   := $(shell command -v musl-gcc 2>/dev/null || echo $(CC))
-# The lean skiff is built with Go 1.26's previous garbage collector where the toolchain still
-# offers it: the new one (Green Tea) writes each new span's mark bits at the span's end, a page
-# fault more per span, and a skiff command is short and mostly page faults on a VM (run --rm
-# 1.3 ms faster, images and --version 0.6 ms; see test/bench/README.md). Nothing else changes.
-LEAN_GOEXP := $(shell GOEXPERIMENT=nogreenteagc $(GO) env GOEXPERIMENT >/dev/null 2>&1 && echo nogreenteagc)
+# The lean skiff is built with two of Go 1.26's opt-outs, where the toolchain still offers them.
+# A skiff command is a short process, and on a VM mostly page faults (~11 us each on the bench
+# machine): nogreenteagc, the previous garbage collector (Green Tea writes each new span's mark
+# bits at the span's end, one page fault more per span); norandomizedheapbase64, the heap at
+# the start of its first 4 MiB chunk as before 1.26, so that pkg/hugepage's two huge pages hold
+# all of it (with a random start the heap often runs into a chunk mapped later, without them).
+# That randomization hardens Go heaps that C code can reach; the lean skiff's only C code runs
+# before the Go runtime starts (pkg/userns/enter). With pkg/hugepage, run --rm 25.2 -> 21.4 ms,
+# images 10.4 -> 8.4 ms, after podman runs as in make bench; see test/bench/README.md.
+LEAN_GOEXP := $(shell for e in nogreenteagc norandomizedheapbase64; do GOEXPERIMENT=$$e $(GO) env GOEXPERIMENT >/dev/null 2>&1 && printf '%s,' $$e; done | sed 's/,$$//')
 
 GO_SOURCES := $(shell find cmd pkg -name '*.go' -o -name '*.c' -o -name '*.h') go.mod go.sum
 

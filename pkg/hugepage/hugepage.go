@@ -10,6 +10,11 @@
 // back the next 2 MiB with one when it is first touched (measured: run --rm 1.3-1.8 ms faster
 // there; `images` and `--version`, which touch fewer pages, within noise).
 //
+// The two huge pages hold all of a short command's heap when the heap starts at the beginning of
+// its first 4 MiB chunk, as it does when Go's heap base randomization is off (the lean skiff's
+// build, see the Makefile). With a random start the heap often runs into the next chunk, which
+// the Go runtime maps later as a mapping of its own, without the advice.
+//
 // It imports nothing but syscall and unsafe, so that it is initialised early, before the
 // packages whose initialisation allocates. Every call is advice: on kernels without
 // MADV_COLLAPSE (before 6.1), with transparent huge pages set to "never", or where the range is
