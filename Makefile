@@ -27,9 +27,11 @@ LEAN_CC   := $(shell command -v musl-gcc 2>/dev/null || echo $(CC))
 # bits at the span's end, one page fault more per span); norandomizedheapbase64, the heap at
 # the start of its first 4 MiB chunk as before 1.26, so that pkg/hugepage's two huge pages hold
 # all of it (with a random start the heap often runs into a chunk mapped later, without them).
-# That randomization hardens Go heaps that C code can reach; the lean skiff's only C code runs
-# before the Go runtime starts (pkg/userns/enter). With pkg/hugepage, run --rm 25.2 -> 21.4 ms,
-# images 10.4 -> 8.4 ms, after podman runs as in make bench; see test/bench/README.md.
+# That randomization hardens Go heaps that C code can reach: the lean skiff's C is its namespace
+# constructor (run before the Go runtime), a signal handler that writes a byte to a pipe, and
+# musl's user lookups; none keeps or writes through a Go pointer. With pkg/hugepage, run --rm
+# 25.2 -> 21.4 ms and images 10.4 -> 8.4 ms after podman runs, as in make bench (A/B, 50 runs
+# each); see test/bench/README.md.
 LEAN_GOEXP := $(shell for e in nogreenteagc norandomizedheapbase64; do GOEXPERIMENT=$$e $(GO) env GOEXPERIMENT >/dev/null 2>&1 && printf '%s,' $$e; done | sed 's/,$$//')
 
 GO_SOURCES := $(shell find cmd pkg -name '*.go' -o -name '*.c' -o -name '*.h') go.mod go.sum
