@@ -173,11 +173,19 @@ func CheckPorts(ports []Port, rootless bool) error {
 			if p.Count != 1 {
 				return fmt.Errorf("-p %d-%d: a range of container ports needs a host range of the same length", p.ContainerPort, p.ContainerPort+p.Count-1)
 			}
-			port, err := freePort(p.HostIP, p.Protocol)
-			if err != nil {
-				return fmt.Errorf("find a free host port for %d/%s: %w", p.ContainerPort, p.Protocol, err)
+			// a port the kernel called free can be taken before it is checked below by
+			// another process binding one: then another is picked
+			for try := 0; ; try++ {
+				port, err := freePort(p.HostIP, p.Protocol)
+				if err != nil {
+					return fmt.Errorf("find a free host port for %d/%s: %w", p.ContainerPort, p.Protocol, err)
+				}
+				err = tryBind(net.JoinHostPort(p.HostIP, strconv.Itoa(int(port))), p.Protocol)
+				if err == nil || !errors.Is(err, syscall.EADDRINUSE) || try == 4 {
+					p.HostPort = port
+					break
+				}
 			}
-			p.HostPort = port
 		}
 		var err error
 		p.Each(func(q Port) {
