@@ -758,6 +758,12 @@ func TestNoLeakWithRm(t *testing.T) {
 		if before < 2 {
 			t.Fatalf("no store at %s", m.storeDir())
 		}
+		// what earlier tests left is theirs (named here, to find which): this test's own runs
+		// must leave nothing
+		earlier := m.mustSkiff(t, "ps", "-a", "-q").stdout
+		if strings.TrimSpace(earlier) != "" {
+			t.Logf("containers from earlier tests: %s", m.skiff("ps", "-a", "--format", "{{.ID}} {{.Names}} {{.Status}} {{.Command}}").stdout)
+		}
 		for i := 0; i < 3; i++ {
 			m.mustSkiff(t, "run", "--rm", "bbtest", "sh", "-c", "echo x > /leak")
 		}
@@ -780,8 +786,8 @@ func TestNoLeakWithRm(t *testing.T) {
 		if after := settled(); after != before {
 			t.Errorf("the store went from %d to %d entries over 110 create/remove cycles", before, after)
 		}
-		if r := m.mustSkiff(t, "ps", "-a", "-q"); strings.TrimSpace(r.stdout) != "" {
-			t.Errorf("containers left after the cycles: %q", r.stdout)
+		if r := m.mustSkiff(t, "ps", "-a", "-q"); r.stdout != earlier {
+			t.Errorf("containers left after the cycles: %q (before them: %q)", r.stdout, earlier)
 		}
 		if after := countSkiffMounts(); after > mounts {
 			t.Errorf("skiff mounts on the host went from %d to %d", mounts, after)
