@@ -352,11 +352,21 @@ func (m *mode) start(t testing.TB, args ...string) *started {
 // startArgv starts argv (a mode's argv) in the background.
 func startArgv(t testing.TB, argv []string) *started {
 	t.Helper()
+	return startArgvWith(t, argv, nil)
+}
+
+// startArgvWith is startArgv with setup given the command before it starts (its stdin, or a
+// terminal in place of the recorded stdout and stderr).
+func startArgvWith(t testing.TB, argv []string, setup func(*exec.Cmd)) *started {
+	t.Helper()
 	c := newCmd(argv, opts{})
 	s := &started{cmd: c, lines: make(chan string, 100), stderr: &syncBuffer{}, stdout: &syncBuffer{}, done: make(chan struct{})}
 	pr, pw := io.Pipe()
 	c.Stdout = io.MultiWriter(pw, s.stdout)
 	c.Stderr = s.stderr
+	if setup != nil {
+		setup(c)
+	}
 	if err := c.Start(); err != nil {
 		t.Fatalf("start %q: %v", argv, err)
 	}

@@ -609,14 +609,18 @@ func TestAttach(t *testing.T) {
 		if r.code != 3 || !strings.Contains(r.stdout, "got-term") || strings.Contains(r.stdout, "before") || !strings.Contains(r.stderr, "to-stderr") {
 			t.Errorf("attach: want the output after attaching (not 'before'), stderr on stderr, SIGTERM passed on and exit 3: %v", r)
 		}
-		// a stopped container, and one whose output is not kept, cannot be attached to
+		// a stopped container cannot be attached to
 		if r := m.skiff("attach", name); checkOneLineError(r) != "" || !strings.Contains(r.stderr, "stopped") {
 			t.Errorf("attach to a stopped container: %v", r)
 		}
-		none := runDetached(t, m, "--log-driver", "none", "bbtest", "sleep", "1013")
+		// one whose output is not kept can: attach takes it from the keeper, not the log
+		none := runDetached(t, m, "--log-driver", "none", "bbtest", "sh", "-c", "while [ ! -e /go ]; do sleep 0.05; done; echo shown; exit 6")
 		defer m.skiff("rm", "-f", none)
-		if r := m.skiff("attach", none); checkOneLineError(r) != "" || !strings.Contains(r.stderr, "none") {
-			t.Errorf("attach to a --log-driver none container: %v", r)
+		sn := m.start(t, "attach", none)
+		time.Sleep(300 * time.Millisecond)
+		m.mustSkiff(t, "exec", none, "touch", "/go")
+		if r := sn.wait(t, 15*time.Second); r.code != 6 || norm(r.stdout) != "shown" {
+			t.Errorf("attach to a --log-driver none container: want 'shown' and exit code 6: %v", r)
 		}
 		if r := m.skiff("attach", "no-such-container-x"); checkOneLineError(r) != "" {
 			t.Errorf("attach to a missing container: %v", r)

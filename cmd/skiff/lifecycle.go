@@ -420,22 +420,31 @@ func restartCommand() *cli.Command {
 func attachCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "attach",
-		Usage:     "show a detached container's output until it stops, and exit with its code",
+		Usage:     "connect to a detached container: its output, its stdin when run with -i or -t, its exit code",
 		ArgsUsage: "CONTAINER",
 		Flags: []cli.Flag{
 			&cli.BoolFlag{Name: "sig-proxy", Value: true, Usage: "pass the signals skiff receives on to the container"},
-			&cli.BoolFlag{Name: "no-stdin", Usage: "accepted for docker: skiff attaches no standard input (a detached container reads none)"},
-			&cli.StringFlag{Name: "detach-keys", Usage: "accepted for docker: without standard input there are no keys to read"},
+			&cli.BoolFlag{Name: "no-stdin", Usage: "do not pass standard input on"},
+			&cli.StringFlag{Name: "detach-keys", Value: container.DefaultDetachKeys, Usage: "keys that leave the container running (\"\" for none)"},
 		},
 		Action: func(c *cli.Context) error {
 			if c.NArg() != 1 {
 				return &usageError{"skiff attach needs one container: skiff attach [OPTIONS] CONTAINER"}
 			}
+			keys, err := container.ParseDetachKeys(c.String("detach-keys"))
+			if err != nil {
+				return &usageError{err.Error()}
+			}
 			recs, err := openRecords(c)
 			if err != nil {
 				return err
 			}
-			return exitWith(recs.Attach(c.Args().First(), os.Stdout, os.Stderr, c.Bool("sig-proxy")))
+			o := container.AttachOptions{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr,
+				SigProxy: c.Bool("sig-proxy"), DetachKeys: keys}
+			if c.Bool("no-stdin") {
+				o.Stdin = nil
+			}
+			return exitWith(recs.Attach(c.Args().First(), o))
 		},
 	}
 }

@@ -587,7 +587,7 @@ function __skiff_subs
 				'restart	stop containers (as stop does), then start them in the background' \
 				'top	show a running container\'s processes (ps -f, or the ps options given)' \
 				'stats	show containers\' CPU, memory, network and block I/O, and processes (all running ones without CONTAINER)' \
-				'attach	show a detached container\'s output until it stops, and exit with its code' \
+				'attach	connect to a detached container: its output, its stdin when run with -i or -t, its exit code' \
 				'port	list a container\'s published ports, or the host address of one' \
 				'pause	pause all processes of containers (the cgroup v1 freezer: root only on such hosts)' \
 				'unpause	unpause all processes of containers (the cgroup v1 freezer: root only on such hosts)' \
@@ -999,8 +999,8 @@ function __skiff_flags
 		case 'attach'
 			printf '%s\n' \
 				'--sig-proxy	pass the signals skiff receives on to the container' \
-				'--no-stdin	accepted for docker: skiff attaches no standard input (a detached container reads none)' \
-				'--detach-keys	accepted for docker: without standard input there are no keys to read' \
+				'--no-stdin	do not pass standard input on' \
+				'--detach-keys	keys that leave the container running ("" for none)' \
 				'--help	show help'
 		case 'port'
 			printf '%s\n' \

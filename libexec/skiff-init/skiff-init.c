@@ -970,6 +970,7 @@ static void join_container(const char *pid)
 /* What the command's process needs between clone and exec, and what it reports back. */
 struct spawn {
 	int tty, slave, keep_stdin_open;
+	int in_fd;          /* detached with -i: the read end of the stdin pipe, else -1 */
 	int out_fd, err_fd; /* detached: the write ends of the log pipes, else -1 */
 	char **env, **args;
 	const char *stage; /* the step that failed before the exec, or NULL */
@@ -1042,6 +1043,107 @@ static void now_rfc3339(char *out, size_t n)
 	gmtime_r(&ts.tv_sec, &tm);
 	size_t k = strftime(out, n, "%Y-%m-%dT%H:%M:%S", &tm);
 	snprintf(out + k, n - k, ".%09ldZ", ts.tv_nsec);
+}
+
+/* ---- attach: the clients of a detached container's keeper ----------------------------------
+ * skiff attach connects to a SOCK_SEQPACKET socket skiff made in the container's directory
+ * (op attach). Each packet from a client is a kind byte and its data: 'i' input for the
+ * command's stdin (the terminal, or with -i a pipe the keeper holds open, as docker's
+ * OpenStdin), 'w' a window size (two native uint16: rows, columns). The keeper sends every
+ * client what the command writes, as a stream byte (1 stdout, 2 stderr) and the data; a client
+ * that cannot take it in time misses it rather than stall the container. A client's end of
+ * input is not the container's: its stdin stays open for the next one. */
+#define ATTACH_MAX 8
+static int attach_listen = -1, attach_pipe; /* op attach: the socket, and whether -i asks for a pipe */
+static int attach_in = -1, attach_tty = -1; /* where input goes; the terminal's master, for sizes */
+static int attach_cl[ATTACH_MAX], attach_n;
+static char attach_pend[4097];
+static size_t attach_pend_n, attach_pend_off;
+
+/* attach_poll adds the socket, the clients and, while input waits, attach_in to p (from index n). */
+static int attach_poll(struct pollfd *p, int n)
+{
+	if (attach_listen < 0)
+		return n;
+	p[n].fd = attach_listen, p[n].events = attach_n < ATTACH_MAX ? POLLIN : 0, p[n].revents = 0;
+	n++;
+	for (int i = 0; i < attach_n; i++, n++)
+		p[n].fd = attach_cl[i], p[n].events = attach_pend_n ? 0 : POLLIN, p[n].revents = 0;
+	p[n].fd = attach_pend_n ? attach_in : -1, p[n].events = POLLOUT, p[n].revents = 0;
+	return n + 1;
+}
+
+/* attach_write passes on the input that waits, as far as the command's stdin takes it. */
+static void attach_write(void)
+{
+	while (attach_pend_off < attach_pend_n) {
+		ssize_t w = write(attach_in, attach_pend + attach_pend_off, attach_pend_n - attach_pend_off);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0 && errno == EAGAIN)
+			return;
+		if (w <= 0)
+			break; /* the terminal or pipe is gone: the input goes nowhere */
+		attach_pend_off += (size_t)w;
+	}
+	attach_pend_n = attach_pend_off = 0;
+}
+
+static void attach_drop(int i)
+{
+	close(attach_cl[i]);
+	attach_cl[i] = attach_cl[--attach_n];
+}
+
+/* attach_serve takes new clients and their packets (p as attach_poll filled it from n). */
+static void attach_serve(struct pollfd *p, int n, int count)
+{
+	if (attach_listen < 0 || n >= count)
+		return;
+	int clients = attach_n;
+	if (p[n + 1 + clients].revents)
+		attach_write();
+	for (int i = clients - 1; i >= 0; i--) {
+		if (!p[n + 1 + i].revents)
+			continue;
+		char pkt[sizeof attach_pend];
+		ssize_t r = recv(attach_cl[i], pkt, sizeof pkt, MSG_DONTWAIT);
+		if (r < 0 && (errno == EINTR || errno == EAGAIN))
+			continue;
+		if (r <= 0) {
+			attach_drop(i);
+			continue;
+		}
+		if (pkt[0] == 'i' && r > 1 && attach_in >= 0 && !attach_pend_n) {
+			memcpy(attach_pend, pkt + 1, (size_t)r - 1);
+			attach_pend_n = (size_t)r - 1, attach_pend_off = 0;
+			attach_write();
+		} else if (pkt[0] == 'w' && r == 5 && attach_tty >= 0) {
+			uint16_t rc[2];
+			memcpy(rc, pkt + 1, sizeof rc);
+			struct winsize ws = { .ws_row = rc[0], .ws_col = rc[1] };
+			ioctl(attach_tty, TIOCSWINSZ, &ws);
+		}
+	}
+	if (p[n].revents & POLLIN) {
+		int c = accept4(attach_listen, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+		if (c >= 0 && attach_n < ATTACH_MAX)
+			attach_cl[attach_n++] = c;
+		else if (c >= 0)
+			close(c);
+	}
+}
+
+/* attach_send gives every client what the command wrote on a stream (1 stdout, 2 stderr). */
+static void attach_send(int stream, const char *buf, size_t len)
+{
+	char kind = (char)stream;
+	for (int i = attach_n - 1; i >= 0; i--) {
+		struct iovec iov[2] = { { .iov_base = &kind, .iov_len = 1 }, { .iov_base = (void *)buf, .iov_len = len } };
+		struct msghdr m = { .msg_iov = iov, .msg_iovlen = 2 };
+		if (sendmsg(attach_cl[i], &m, MSG_DONTWAIT | MSG_NOSIGNAL) < 0 && errno != EAGAIN && errno != ENOBUFS)
+			attach_drop(i);
+	}
 }
 
 struct logstream {
@@ -1120,6 +1222,8 @@ static void log_read(struct logstream *ls)
 		ls->n = 0;
 		return;
 	}
+	if (attach_n)
+		attach_send(strcmp(ls->name, "stderr") ? 1 : 2, ls->buf + ls->n, (size_t)r);
 	ls->n += (size_t)r;
 	size_t start = 0;
 	for (size_t i = 0; i < ls->n; i++)
@@ -1216,10 +1320,11 @@ static void __attribute__((noreturn)) shim_loop(pid_t child, int out, int err, s
 			long long left = restart_at - mono_ms();
 			timeout = left > 0 ? (int)left : 0;
 		}
-		struct pollfd p[5] = { { .fd = sfd, .events = POLLIN }, { .fd = lo.fd, .events = POLLIN },
-			               { .fd = le.fd, .events = POLLIN } };
+		struct pollfd p[5 + ATTACH_MAX + 2] = { { .fd = sfd, .events = POLLIN }, { .fd = lo.fd, .events = POLLIN },
+			                                { .fd = le.fd, .events = POLLIN } };
 		int np = relay_poll(p, 3);
-		int n = poll(p, np, timeout);
+		int na = attach_poll(p, np);
+		int n = poll(p, na, timeout);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
@@ -1243,6 +1348,7 @@ static void __attribute__((noreturn)) shim_loop(pid_t child, int out, int err, s
 			continue;
 		}
 		relay_serve(p, 3, np);
+		attach_serve(p, np, na);
 		if (p[1].revents)
 			log_read(&lo);
 		if (p[2].revents)
@@ -1318,6 +1424,10 @@ static int spawn_command(void *arg)
 		dup2(sp->slave, 2);
 		if (sp->slave > 2)
 			close(sp->slave);
+	} else if (sp->in_fd >= 0) {
+		dup2(sp->in_fd, 0);
+		dup2(sp->out_fd, 1);
+		dup2(sp->err_fd, 2);
 	} else {
 		if (!sp->keep_stdin_open || sp->out_fd >= 0) {
 			int n = open("/dev/null", O_RDONLY);
@@ -1867,6 +1977,9 @@ int main(int argc, char **argv)
 		} else if (!strcmp(op, "logfiles")) { /* n: the container's directory on the sync socket, after the keeper's files */
 			shim.log_files = (int)num();
 			shim.log_dir = recv_fd();
+		} else if (!strcmp(op, "attach")) { /* pipe: the listening socket on the sync socket, after the keeper's files */
+			attach_pipe = (int)num();
+			attach_listen = recv_fd();
 		} else if (!strcmp(op, "restart")) { /* policy max */
 			shim.restart = word();
 			shim.restart_max = num();
@@ -1993,10 +2106,22 @@ int main(int argc, char **argv)
 	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 
 	/* 6. the command (a detached container's output goes through the keeper, to its log) */
-	int outp[2] = { -1, -1 }, errp[2] = { -1, -1 };
+	int outp[2] = { -1, -1 }, errp[2] = { -1, -1 }, inp[2] = { -1, -1 };
 	if (shim.detached && !tty && (pipe2(outp, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0))
 		die("pipe for the container's log: %s", strerror(errno));
-	struct spawn sp = { .tty = tty, .slave = slave, .keep_stdin_open = keep_stdin_open, .out_fd = outp[1], .err_fd = errp[1],
+	if (attach_listen >= 0 && tty) {
+		/* the keeper must not wait on a terminal whose command reads nothing */
+		if (fcntl(master, F_SETFL, O_NONBLOCK) < 0)
+			die("set up the container's terminal: %s", strerror(errno));
+		attach_in = attach_tty = master;
+	} else if (attach_listen >= 0 && attach_pipe) {
+		/* -i: stdin stays open for attach; the keeper holds both ends, so a restarted
+		 * command gets the same pipe */
+		if (pipe2(inp, O_CLOEXEC) < 0 || fcntl(inp[1], F_SETFL, O_NONBLOCK) < 0)
+			die("pipe for the container's stdin: %s", strerror(errno));
+		attach_in = inp[1];
+	}
+	struct spawn sp = { .tty = tty, .slave = slave, .keep_stdin_open = keep_stdin_open, .in_fd = inp[0], .out_fd = outp[1], .err_fd = errp[1],
 		.env = env, .args = args };
 	pid_t child = spawn(&sp);
 	if (child < 0)

@@ -66,6 +66,9 @@ import (
 //	logfiles N                             (detached, after detach) the log is rotated instead,
 //	                                       N files kept: the container's directory comes on the
 //	                                       sync socket after detach's files
+//	attach   PIPE                          (detached, after logfiles) serve skiff attach on the
+//	                                       listening socket that comes next on the sync socket;
+//	                                       PIPE 1: the command's stdin is a pipe kept open (-i)
 //	restart  POLICY MAX                    (detached) run the command again when it ends:
 //	                                       always, unless-stopped, on-failure (MAX times, 0: no limit)
 //	detach   LOGDRIVER STARTED AUTOREMOVE  skiff-init keeps the container after skiff returns: it
@@ -167,6 +170,8 @@ type detachPlan struct {
 	RestartMax int    // on-failure:N
 	LogMax     int64  // --log-opt max-size in bytes; 0: no limit
 	LogFiles   int    // --log-opt max-file: the log files kept when it is rotated (> 1)
+	Attach     bool   // the keeper serves skiff attach on a socket skiff sends (see listenAttach)
+	StdinPipe  bool   // -i without -t: the command's stdin is a pipe the keeper holds open
 }
 
 // makePlan encodes s for skiff-init. Mounts go in this order: the spec's default file systems,
@@ -313,6 +318,13 @@ func (p *plan) process(proc *rspec.Process, in planInput) error {
 		p.op("detach", d.LogDriver, d.Started, auto)
 		if d.LogFiles > 1 && d.LogDriver != "none" {
 			p.op("logfiles", strconv.Itoa(d.LogFiles))
+		}
+		if d.Attach {
+			pipe := "0"
+			if d.StdinPipe {
+				pipe = "1"
+			}
+			p.op("attach", pipe)
 		}
 	}
 	if t := in.Tap; t != nil {

@@ -317,7 +317,8 @@ func run(paths config.Paths, o RunOptions, existing *Info) (int, error) {
 	if o.Detach {
 		started = time.Now().UTC()
 		in.Detach = &detachPlan{LogDriver: o.LogDriver, Started: started.Format(time.RFC3339Nano), AutoRemove: o.Remove,
-			Restart: policy, RestartMax: retries, LogMax: logLim.maxSize, LogFiles: logLim.maxFiles}
+			Restart: policy, RestartMax: retries, LogMax: logLim.maxSize, LogFiles: logLim.maxFiles,
+			Attach: true, StdinPipe: o.Spec.Interactive && !o.Spec.TTY}
 	}
 	in.Trace = o.Trace != nil
 	in.NoStdin = !o.Spec.Interactive || o.Stdin == nil
@@ -694,7 +695,9 @@ func Start(paths config.Paths, ref string, o StartOptions) (int, error) {
 		Trace: o.Trace, Compile: o.Compile}
 	ro.Spec.Name = in.Meta.Name
 	ro.Service = Service{Notify: o.Notify, NotifySocket: o.NotifySocket, PIDFile: in.Meta.PIDFile}
-	ro.Spec.Interactive = o.Interactive && o.Attach
+	if o.Attach {
+		ro.Spec.Interactive = o.Interactive
+	} // in the background, a container run with -i gets its stdin kept open for attach again
 	if o.Attach && (o.Interactive || ro.Spec.TTY) {
 		ro.Stdin = o.Stdin
 	}
@@ -1226,7 +1229,8 @@ func (r rootFiles) ReadFile(name string) ([]byte, error) {
 // keeperFiles are what skiff-init holds for a detached container: the running file with its
 // lock (the container's liveness), state.json (rewritten in place at the end: nothing else
 // writes it while skiff-init keeps the container) and the log.
-type keeperFiles struct{ running, state, log, dir *os.File }
+// The attach socket (listenAttach) goes with them.
+type keeperFiles struct{ running, state, log, dir, attach *os.File }
 
 func openKeeperFiles(h *Handle, driver string, started time.Time, rotated bool) (*keeperFiles, error) {
 	if err := h.WriteState(State{Status: "running", StartedAt: started}); err != nil {
@@ -1256,21 +1260,25 @@ func openKeeperFiles(h *Handle, driver string, started time.Time, rotated bool) 
 			return nil, fmt.Errorf("open the container's directory: %w", err)
 		}
 	}
+	if k.attach, err = listenAttach(h.Dir); err != nil {
+		k.Close()
+		return nil, err
+	}
 	return k, nil
 }
 
 // sent are the files skiff-init takes on the sync socket, in its plan's order: the running
-// lock, state.json and the log (detach), the directory (logfiles).
+// lock, state.json and the log (detach), the directory (logfiles), the attach socket (attach).
 func (k *keeperFiles) sent() []*os.File {
 	fs := []*os.File{k.running, k.state, k.log}
 	if k.dir != nil {
 		fs = append(fs, k.dir)
 	}
-	return fs
+	return append(fs, k.attach)
 }
 
 func (k *keeperFiles) Close() {
-	for _, f := range []*os.File{k.running, k.state, k.log, k.dir} {
+	for _, f := range []*os.File{k.running, k.state, k.log, k.dir, k.attach} {
 		if f != nil {
 			f.Close()
 		}
