@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"maps"
 	"os"
 	"path"
@@ -144,6 +145,13 @@ func (b *builder) needs(i int, seen map[int]bool) error {
 	for _, c := range s.Commands {
 		if cp, ok := c.(*instructions.CopyCommand); ok && cp.From != "" {
 			deps = append(deps, cp.From)
+		}
+		if run, ok := c.(*instructions.RunCommand); ok {
+			for _, m := range instructions.GetMounts(run) {
+				if m.Type == instructions.MountTypeBind && m.From != "" {
+					deps = append(deps, m.From)
+				}
+			}
 		}
 	}
 	for _, dep := range deps {
@@ -387,7 +395,15 @@ func (b *builder) command(prev *state, args map[string]string, c instructions.Co
 		}
 		cfg.WorkingDir = path.Clean(wd)
 	case *instructions.RunCommand:
-		extra = strings.Join(env(prev, args), "\n") + "\n" + b.o.Network
+		flags, err := b.runFlagsOf(c, workdir(cfg))
+		if err != nil {
+			return nil, false, err
+		}
+		binds, err := b.bindKey(flags)
+		if err != nil {
+			return nil, false, err
+		}
+		extra = strings.Join(env(prev, args), "\n") + "\n" + b.o.Network + "\n" + binds
 	case *instructions.CopyCommand:
 		var err error
 		if copySrc, copyKeep, err = b.source(c.From); err != nil {
@@ -622,10 +638,23 @@ func (b *builder) mkdirLayer(st *state, dir string) (*layerRef, error) {
 	return putLayer(b.o.Store, st.Layers, func(w io.Writer) error { return mkdirTar(w, dir, b.epoch) })
 }
 
-// PruneCache empties the build cache and deletes the layers no image uses any more (those
-// only cached steps kept). It returns how many cache entries and layers went, and the layers'
-// size. A build running meanwhile may lose the layers it has not made an image of yet.
+// PruneCache empties the build cache, RUN --mount=type=cache's directories included, and
+// deletes the layers no image uses any more (those only cached steps kept). It returns how
+// many cache entries and layers went, and the size of the layers and cache directories. A
+// build running meanwhile may lose the layers it has not made an image of yet.
 func PruneCache(st *store.Store) (entries, layers int, reclaimed int64, err error) {
+	mounts := filepath.Join(st.Paths.GraphRoot, MountCacheDir)
+	_ = filepath.WalkDir(mounts, func(_ string, d fs.DirEntry, err error) error {
+		if err == nil && d.Type().IsRegular() {
+			if fi, err := d.Info(); err == nil {
+				reclaimed += fi.Size()
+			}
+		}
+		return nil
+	})
+	if err := os.RemoveAll(mounts); err != nil {
+		return 0, 0, 0, fmt.Errorf("remove the RUN --mount=type=cache directories: %w", err)
+	}
 	dir := filepath.Join(st.Paths.GraphRoot, "skiff-build-cache")
 	ents, _ := os.ReadDir(dir)
 	for _, e := range ents {

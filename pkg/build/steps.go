@@ -35,8 +35,9 @@ func (b *builder) run(st *state, args map[string]string, c *instructions.RunComm
 	if len(st.Layers) == 0 {
 		return nil, fmt.Errorf("RUN in an empty image (FROM scratch): there is no shell or command to run; COPY one in first")
 	}
-	if len(c.FlagsUsed) > 0 {
-		return nil, fmt.Errorf("RUN --%s is not supported", c.FlagsUsed[0])
+	flags, err := b.runFlagsOf(c, workdir(&st.Config.Config))
+	if err != nil {
+		return nil, err
 	}
 	argv := slices.Clone(c.CmdLine)
 	if c.PrependShell {
@@ -71,8 +72,14 @@ func (b *builder) run(st *state, args map[string]string, c *instructions.RunComm
 		Remove: true,
 		Stdout: out, Stderr: out,
 		Compile: b.o.Compile,
-		Spec:    spec.Options{Entrypoint: &empty, Cmd: argv, Network: b.o.Network},
+		Spec:    spec.Options{Entrypoint: &empty, Cmd: argv, Network: flags.network},
 	}
+	volumes, tmpfs, release, err := b.runMounts(flags)
+	if err != nil {
+		return nil, err
+	}
+	defer release()
+	o.Spec.Volumes, o.Spec.Tmpfs = volumes, tmpfs
 	// ARGs are in RUN's environment, not in the image's
 	for _, k := range slices.Sorted(maps.Keys(args)) {
 		if !hasEnv(st.Config.Config.Env, k) {
@@ -83,6 +90,9 @@ func (b *builder) run(st *state, args map[string]string, c *instructions.RunComm
 	points := slices.Clone(mountPoints)
 	for v := range st.Config.Config.Volumes {
 		points = append(points, v)
+	}
+	for _, m := range flags.mounts {
+		points = append(points, m.Target) // what the step sees there is not the image's
 	}
 	o.AfterExit = func(upper string, lowers []string) error {
 		opts := diff.Options{Epoch: &b.epoch, MountPoints: points}

@@ -1,0 +1,88 @@
+package integration
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestBuildRunMounts: RUN's BuildKit flags: --mount=type=cache (kept between builds),
+// type=bind (from the context with .dockerignore applied, or an earlier stage; read-only unless
+// rw, and part of the step's cache key), type=tmpfs, and --network=none; none of what is
+// mounted ends in the image.
+func TestBuildRunMounts(t *testing.T) {
+	forModes(t, rangeModes, func(t *testing.T, m *mode) {
+		cacheID := fmt.Sprintf("test-%d", time.Now().UnixNano()) // a cache of its own
+		dockerfile := `FROM bbtest AS gen
+RUN mkdir /gen && echo from-stage > /gen/file
+
+FROM bbtest
+RUN --mount=type=cache,id=` + cacheID + `,target=/cache sh -c 'echo x >> /cache/count; wc -l < /cache/count > /seen'
+RUN --mount=type=bind,source=data,target=/data sh -c 'cat /data/hello > /copied && ! test -e /data/ignored'
+RUN --mount=type=bind,source=data/hello,target=/one.txt cp /one.txt /one-copied
+RUN --mount=type=bind,from=gen,source=/gen,target=/g cp /g/file /from-stage
+RUN --mount=type=bind,source=data,target=/data,rw sh -c 'echo junk > /data/new'
+RUN --mount=type=tmpfs,target=/scratch sh -c 'echo t > /scratch/t && test -f /scratch/t'
+RUN --network=none sh -c 'test "$(ls /sys/class/net)" = lo'
+`
+		ctx := buildDir(t, m, "build-mounts", map[string]string{
+			"Dockerfile":    dockerfile,
+			"data/hello":    "hello\n",
+			"data/ignored":  "no\n",
+			".dockerignore": "data/ignored\n",
+		})
+		img := "localhost/build-mounts-" + m.name
+		defer m.skiff("rmi", "-f", img)
+		if r := m.skiff("build", "-q", "-t", img, ctx); r.code != 0 {
+			t.Fatalf("build with RUN --mount: %v", r)
+		}
+		look := func(want string) {
+			t.Helper()
+			r := m.skiff("run", "--rm", img, "sh", "-c", "cat /seen /copied /one-copied /from-stage; for p in /cache /data /one.txt /g /scratch; do test -e $p && echo left:$p; done; true")
+			if norm(r.stdout) != want {
+				t.Errorf("the built image: got %q, want %q (%v)", r.stdout, want, r)
+			}
+		}
+		look("1\nhello\nhello\nfrom-stage")
+		// the cache is kept: a build without the build cache runs the step on it again
+		if r := m.skiff("build", "-q", "--no-cache", "-t", img, ctx); r.code != 0 {
+			t.Fatalf("build --no-cache: %v", r)
+		}
+		look("2\nhello\nhello\nfrom-stage")
+		// a bound file is part of the step's key: changed, the step runs again
+		if err := os.WriteFile(filepath.Join(ctx, "data/hello"), []byte("changed\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if r := m.skiff("build", "-t", img, ctx); r.code != 0 || !strings.Contains(r.stdout+r.stderr, "Using cache") {
+			t.Fatalf("build after a bound file changed: %v", r)
+		}
+		look("2\nchanged\nchanged\nfrom-stage")
+
+		// a bind mount is read-only without rw: the step fails as docker's does (exit 1)
+		if err := os.WriteFile(filepath.Join(ctx, "Ro"), []byte("FROM bbtest\nRUN --mount=type=bind,source=data,target=/data touch /data/x\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		os.Chown(filepath.Join(ctx, "Ro"), m.uid, m.gid)
+		if r := m.skiff("build", "-q", "-f", filepath.Join(ctx, "Ro"), ctx); r.code != 1 || !strings.Contains(r.stderr, "exited with code") {
+			t.Errorf("a write to a read-only bind mount: want the step to fail: %v", r)
+		}
+		bad := map[string]string{
+			"RUN --mount=type=secret,id=x cat /run/secrets/x":  "type=secret",
+			"RUN --mount=type=tmpfs true":                      "target",
+			"RUN --mount=type=bind,source=nope,target=/n true": "nope",
+			"RUN --network=bogus true":                         "bogus",
+		}
+		for line, want := range bad {
+			if err := os.WriteFile(filepath.Join(ctx, "Bad"), []byte("FROM bbtest\n"+line+"\n"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			os.Chown(filepath.Join(ctx, "Bad"), m.uid, m.gid)
+			if r := m.skiff("build", "-q", "-f", filepath.Join(ctx, "Bad"), ctx); checkOneLineError(r) != "" || !strings.Contains(r.stderr, want) {
+				t.Errorf("%s: want a one-line error naming %q: %v (%s)", line, want, r, checkOneLineError(r))
+			}
+		}
+	})
+}
