@@ -86,3 +86,50 @@ RUN --network=none sh -c 'test "$(ls /sys/class/net)" = lo'
 		}
 	})
 }
+
+// TestBuildHeredocCopy: COPY and ADD take here-documents as files (BuildKit's): named by
+// their delimiter in a directory, $variables expanded unless the delimiter is quoted, mode
+// 0644 unless --chmod, beside context files; a changed here-document runs the step again.
+func TestBuildHeredocCopy(t *testing.T) {
+	forModes(t, rangeModes, func(t *testing.T, m *mode) {
+		dockerfile := func(word string) string {
+			return `FROM bbtest
+ARG WHO=world
+ENV GREET=hi
+COPY <<EOF /etc/greeting
+$GREET ${WHO} "` + word + `"
+EOF
+COPY <<"EOF" /etc/raw
+$GREET ${WHO}
+EOF
+COPY --chmod=755 --chown=1000:1000 <<A ctxfile /multi/
+#!/bin/sh
+echo from-script
+A
+ADD <<EOF /added
+added $WHO
+EOF
+`
+		}
+		ctx := buildDir(t, m, "build-heredoc", map[string]string{"Dockerfile": dockerfile("one"), "ctxfile": "ctx\n"})
+		img := "localhost/build-heredoc-" + m.name
+		defer m.skiff("rmi", "-f", img)
+		if r := m.skiff("build", "-q", "-t", img, ctx); r.code != 0 {
+			t.Fatalf("build with COPY <<EOF: %v", r)
+		}
+		check := "cat /etc/greeting /etc/raw /added /multi/ctxfile; stat -c '%a %u:%g' /etc/greeting /multi/A; /multi/A"
+		want := "hi world \"one\"\n$GREET ${WHO}\nadded world\nctx\n644 0:0\n755 1000:1000\nfrom-script"
+		if r := m.skiff("run", "--rm", img, "sh", "-c", check); norm(r.stdout) != want {
+			t.Errorf("the files of COPY <<EOF: got %q, want %q (%v)", r.stdout, want, r)
+		}
+		if err := os.WriteFile(filepath.Join(ctx, "Dockerfile"), []byte(dockerfile("two")), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if r := m.skiff("build", "-q", "-t", img, ctx); r.code != 0 {
+			t.Fatalf("build again: %v", r)
+		}
+		if r := m.skiff("run", "--rm", img, "cat", "/etc/greeting"); norm(r.stdout) != "hi world \"two\"" {
+			t.Errorf("a changed here-document must give a new file: %v", r)
+		}
+	})
+}

@@ -310,6 +310,17 @@ func (b *builder) command(prev *state, args map[string]string, c instructions.Co
 			return nil, false, err
 		}
 	}
+	if e, ok := c.(instructions.SupportsSingleWordExpansionRaw); ok {
+		// a here-document's $variables, quotes left as they are (BuildKit's)
+		raw := shell.NewLex(b.o.Dockerfile.Escape)
+		raw.SkipProcessQuotes = true
+		if err := e.ExpandRaw(func(w string) (string, error) {
+			out, _, err := raw.ProcessWord(w, vars)
+			return out, err
+		}); err != nil {
+			return nil, false, err
+		}
+	}
 	st := *prev
 	st.Config = cloneConfig(prev.Config)
 	st.Layers = slices.Clone(prev.Layers)
@@ -409,22 +420,26 @@ func (b *builder) command(prev *state, args map[string]string, c instructions.Co
 		if copySrc, copyKeep, err = b.source(c.From); err != nil {
 			return nil, false, err
 		}
-		sum, err := SourcesDigest(copySrc, c.SourcePaths)
+		var sources []string
+		copySrc, sources = withHeredocs(copySrc, c.SourcesAndDest)
+		sum, err := SourcesDigest(copySrc, sources)
 		if err != nil {
 			return nil, false, err
 		}
-		extra = fmt.Sprint(sum, copyKeep, c.DestPath, c.Chown, c.Chmod, c.SourcePaths)
+		extra = fmt.Sprint(sum, copyKeep, c.DestPath, c.Chown, c.Chmod, sources)
 	case *instructions.AddCommand:
 		for _, s := range c.SourcePaths {
 			if strings.Contains(s, "://") || strings.HasPrefix(s, "git@") {
 				return nil, false, fmt.Errorf("ADD %s: remote sources are not supported: download it in a RUN step, or COPY a local file", s)
 			}
 		}
-		sum, err := SourcesDigest(b.o.Context, c.SourcePaths)
+		var sources []string
+		copySrc, sources = withHeredocs(b.o.Context, c.SourcesAndDest)
+		sum, err := SourcesDigest(copySrc, sources)
 		if err != nil {
 			return nil, false, err
 		}
-		extra = fmt.Sprint(sum, c.DestPath, c.Chown, c.Chmod, c.SourcePaths)
+		extra = fmt.Sprint(sum, c.DestPath, c.Chown, c.Chmod, sources)
 	default:
 		return nil, false, fmt.Errorf("%s is not supported", strings.ToUpper(c.Name()))
 	}
@@ -449,7 +464,7 @@ func (b *builder) command(prev *state, args map[string]string, c instructions.Co
 	case *instructions.CopyCommand:
 		layer, err = b.copyLayer(&st, copySrc, c.SourcesAndDest, c.Chown, c.Chmod, copyKeep, false)
 	case *instructions.AddCommand:
-		layer, err = b.copyLayer(&st, b.o.Context, c.SourcesAndDest, c.Chown, c.Chmod, false, true)
+		layer, err = b.copyLayer(&st, copySrc, c.SourcesAndDest, c.Chown, c.Chmod, false, true)
 	case *instructions.WorkdirCommand:
 		layer, err = b.mkdirLayer(&st, cfg.WorkingDir)
 	}

@@ -156,10 +156,8 @@ func (b *builder) source(from string) (SourceFS, bool, error) {
 
 // copyLayer makes the layer of a COPY or ADD.
 func (b *builder) copyLayer(st *state, src SourceFS, sd instructions.SourcesAndDest, chown, chmod string, keep, add bool) (*layerRef, error) {
-	if len(sd.SourceContents) > 0 {
-		return nil, fmt.Errorf("COPY/ADD of a here-document is not supported: write the file with RUN")
-	}
-	spec := CopySpec{Sources: sd.SourcePaths, Dest: sd.DestPath, WorkDir: workdir(&st.Config.Config), KeepOwner: keep, Extract: add, Epoch: &b.epoch}
+	src, sources := withHeredocs(src, sd)
+	spec := CopySpec{Sources: sources, Dest: sd.DestPath, WorkDir: workdir(&st.Config.Config), KeepOwner: keep, Extract: add, Epoch: &b.epoch}
 	if chown != "" {
 		owner, err := b.owner(st, chown)
 		if err != nil {
