@@ -342,9 +342,11 @@ func (r *Records) reserveName(name, id string) (string, error) {
 	}
 }
 
-// exists reports whether container id has a directory, made or being made.
+// exists reports whether container id has a directory, made or being made. The directory
+// being made is looked for first: its creator renames it to the other, and in the other
+// order a rename between the two looks would find neither (two containers got one name).
 func (r *Records) exists(id string) bool {
-	for _, d := range []string{id, ".new-" + id} {
+	for _, d := range []string{".new-" + id, id} {
 		if _, err := os.Lstat(r.Path(d)); err == nil {
 			return true
 		}
