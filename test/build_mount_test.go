@@ -1,10 +1,19 @@
 package integration
 
 import (
+	"archive/tar"
+	"bytes"
+	"compress/gzip"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -130,6 +139,88 @@ EOF
 		}
 		if r := m.skiff("run", "--rm", img, "cat", "/etc/greeting"); norm(r.stdout) != "hi world \"two\"" {
 			t.Errorf("a changed here-document must give a new file: %v", r)
+		}
+	})
+}
+
+// TestBuildAddURL: ADD downloads http(s) URLs as docker does: named by the URL's last part,
+// mode 0600 (or --chmod), never unpacked, checked against --checksum; a changed download runs
+// the step again; a failed one is a one-line error.
+func TestBuildAddURL(t *testing.T) {
+	var mu sync.Mutex
+	content := "remote-one\n"
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	tw := tar.NewWriter(zw)
+	tw.WriteHeader(&tar.Header{Name: "inside.txt", Mode: 0o644, Size: 3})
+	tw.Write([]byte("in\n"))
+	tw.Close()
+	zw.Close()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		defer mu.Unlock()
+		switch r.URL.Path {
+		case "/dl/file.txt":
+			io.WriteString(w, content)
+		case "/dl/arch.tar.gz":
+			w.Write(gz.Bytes())
+		default:
+			http.NotFound(w, r)
+		}
+	}))
+	defer srv.Close()
+	sum := func(s string) string { h := sha256.Sum256([]byte(s)); return hex.EncodeToString(h[:]) }
+	forModes(t, rangeModes, func(t *testing.T, m *mode) {
+		mu.Lock()
+		content = "remote-one\n"
+		mu.Unlock()
+		dockerfile := "FROM bbtest\n" +
+			"ADD " + srv.URL + "/dl/file.txt /r/\n" +
+			"ADD " + srv.URL + "/dl/arch.tar.gz /r/\n" +
+			"ADD --chmod=644 " + srv.URL + "/dl/file.txt /r/named.txt\n"
+		ctx := buildDir(t, m, "build-addurl", map[string]string{"Dockerfile": dockerfile})
+		img := "localhost/build-addurl-" + m.name
+		defer m.skiff("rmi", "-f", img)
+		if r := m.skiff("build", "-q", "-t", img, ctx); r.code != 0 {
+			t.Fatalf("build with ADD URL: %v", r)
+		}
+		check := "cat /r/file.txt /r/named.txt; stat -c '%a %n' /r/file.txt /r/named.txt /r/arch.tar.gz; test -e /r/inside.txt && echo unpacked; true"
+		want := "remote-one\nremote-one\n600 /r/file.txt\n644 /r/named.txt\n600 /r/arch.tar.gz"
+		if r := m.skiff("run", "--rm", img, "sh", "-c", check); norm(r.stdout) != want {
+			t.Errorf("ADD URL: got %q, want %q (%v)", r.stdout, want, r)
+		}
+		// a changed download is a changed step
+		mu.Lock()
+		content = "remote-two\n"
+		mu.Unlock()
+		if r := m.skiff("build", "-q", "-t", img, ctx); r.code != 0 {
+			t.Fatalf("build again: %v", r)
+		}
+		if r := m.skiff("run", "--rm", img, "cat", "/r/file.txt"); norm(r.stdout) != "remote-two" {
+			t.Errorf("ADD URL after the file changed: %v", r)
+		}
+		bad := map[string]string{
+			"ADD " + srv.URL + "/dl/missing.txt /x":                                     "404",
+			"ADD --checksum=sha256:" + sum("other") + " " + srv.URL + "/dl/file.txt /x": "digest",
+			"ADD ftp://127.0.0.1/x /x":                                                  "http",
+			"ADD " + srv.URL + "/dl/ /x":                                                "names no file",
+		}
+		for line, want := range bad {
+			if err := os.WriteFile(filepath.Join(ctx, "Bad"), []byte("FROM bbtest\n"+line+"\n"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			os.Chown(filepath.Join(ctx, "Bad"), m.uid, m.gid)
+			if r := m.skiff("build", "-q", "-f", filepath.Join(ctx, "Bad"), ctx); checkOneLineError(r) != "" || !strings.Contains(r.stderr, want) {
+				t.Errorf("%s: want a one-line error naming %q: %v (%s)", line, want, r, checkOneLineError(r))
+			}
+		}
+		good := "ADD --checksum=sha256:" + sum("remote-two\n") + " " + srv.URL + "/dl/file.txt /x\n"
+		if err := os.WriteFile(filepath.Join(ctx, "Good"), []byte("FROM bbtest\n"+good), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		os.Chown(filepath.Join(ctx, "Good"), m.uid, m.gid)
+		if r := m.skiff("build", "-q", "-f", filepath.Join(ctx, "Good"), ctx); r.code != 0 {
+			t.Errorf("ADD --checksum with the right digest: %v", r)
 		}
 	})
 }

