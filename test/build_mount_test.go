@@ -71,11 +71,8 @@ RUN --network=none sh -c 'test "$(ls /sys/class/net)" = lo'
 		look("2\nchanged\nchanged\nfrom-stage")
 
 		// a bind mount is read-only without rw: the step fails as docker's does (exit 1)
-		if err := os.WriteFile(filepath.Join(ctx, "Ro"), []byte("FROM bbtest\nRUN --mount=type=bind,source=data,target=/data touch /data/x\n"), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		os.Chown(filepath.Join(ctx, "Ro"), m.uid, m.gid)
-		if r := m.skiff("build", "-q", "-f", filepath.Join(ctx, "Ro"), ctx); r.code != 1 || !strings.Contains(r.stderr, "exited with code") {
+		ro := writeDockerfile(t, m, ctx, "Ro", "RUN --mount=type=bind,source=data,target=/data touch /data/x")
+		if r := m.skiff("build", "-q", "-f", ro, ctx); r.code != 1 || !strings.Contains(r.stderr, "exited with code") {
 			t.Errorf("a write to a read-only bind mount: want the step to fail: %v", r)
 		}
 		bad := map[string]string{
@@ -84,15 +81,7 @@ RUN --network=none sh -c 'test "$(ls /sys/class/net)" = lo'
 			"RUN --mount=type=bind,source=nope,target=/n true": "nope",
 			"RUN --network=bogus true":                         "bogus",
 		}
-		for line, want := range bad {
-			if err := os.WriteFile(filepath.Join(ctx, "Bad"), []byte("FROM bbtest\n"+line+"\n"), 0o644); err != nil {
-				t.Fatal(err)
-			}
-			os.Chown(filepath.Join(ctx, "Bad"), m.uid, m.gid)
-			if r := m.skiff("build", "-q", "-f", filepath.Join(ctx, "Bad"), ctx); checkOneLineError(r) != "" || !strings.Contains(r.stderr, want) {
-				t.Errorf("%s: want a one-line error naming %q: %v (%s)", line, want, r, checkOneLineError(r))
-			}
-		}
+		buildFails(t, m, ctx, bad)
 	})
 }
 
@@ -205,22 +194,33 @@ func TestBuildAddURL(t *testing.T) {
 			"ADD ftp://127.0.0.1/x /x":                                                  "http",
 			"ADD " + srv.URL + "/dl/ /x":                                                "names no file",
 		}
-		for line, want := range bad {
-			if err := os.WriteFile(filepath.Join(ctx, "Bad"), []byte("FROM bbtest\n"+line+"\n"), 0o644); err != nil {
-				t.Fatal(err)
-			}
-			os.Chown(filepath.Join(ctx, "Bad"), m.uid, m.gid)
-			if r := m.skiff("build", "-q", "-f", filepath.Join(ctx, "Bad"), ctx); checkOneLineError(r) != "" || !strings.Contains(r.stderr, want) {
-				t.Errorf("%s: want a one-line error naming %q: %v (%s)", line, want, r, checkOneLineError(r))
-			}
-		}
-		good := "ADD --checksum=sha256:" + sum("remote-two\n") + " " + srv.URL + "/dl/file.txt /x\n"
-		if err := os.WriteFile(filepath.Join(ctx, "Good"), []byte("FROM bbtest\n"+good), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		os.Chown(filepath.Join(ctx, "Good"), m.uid, m.gid)
-		if r := m.skiff("build", "-q", "-f", filepath.Join(ctx, "Good"), ctx); r.code != 0 {
+		buildFails(t, m, ctx, bad)
+		good := "ADD --checksum=sha256:" + sum("remote-two\n") + " " + srv.URL + "/dl/file.txt /x"
+		if r := m.skiff("build", "-q", "-f", writeDockerfile(t, m, ctx, "Good", good), ctx); r.code != 0 {
 			t.Errorf("ADD --checksum with the right digest: %v", r)
 		}
 	})
+}
+
+// writeDockerfile writes a Dockerfile of the mode's user in ctx: FROM bbtest, then body.
+func writeDockerfile(t *testing.T, m *mode, ctx, name, body string) string {
+	t.Helper()
+	p := filepath.Join(ctx, name)
+	if err := os.WriteFile(p, []byte("FROM bbtest\n"+body+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	os.Chown(p, m.uid, m.gid)
+	return p
+}
+
+// buildFails builds, for each line of bad, FROM bbtest and the line, and wants a one-line
+// error naming its word.
+func buildFails(t *testing.T, m *mode, ctx string, bad map[string]string) {
+	t.Helper()
+	for line, want := range bad {
+		r := m.skiff("build", "-q", "-f", writeDockerfile(t, m, ctx, "Bad", line), ctx)
+		if checkOneLineError(r) != "" || !strings.Contains(r.stderr, want) {
+			t.Errorf("%s: want a one-line error naming %q: %v (%s)", line, want, r, checkOneLineError(r))
+		}
+	}
 }

@@ -188,26 +188,15 @@ func (r *Records) Attach(ref string, o AttachOptions) (int, error) {
 		}
 		sendSize(conn, stdin)
 	}
-	if o.SigProxy || terminal {
-		sigs, err := signals.Catch()
-		if err != nil {
-			return 125, err
-		}
-		defer sigs.Stop()
-		go func() {
-			for sig := range sigs.C {
-				switch {
-				case sig == unix.SIGWINCH && terminal:
-					sendSize(conn, stdin)
-				case o.SigProxy:
-					_ = signalKeeper(in.State.Pid, sig.(syscall.Signal))
-				default: // caught for the window size only: the signal acts as it would have
-					sigs.Stop()
-					_ = unix.Kill(os.Getpid(), sig.(syscall.Signal))
-				}
-			}
-		}()
+	var resize func()
+	if terminal {
+		resize = func() { sendSize(conn, stdin) }
 	}
+	stop, err := forwardSignals(in.State.Pid, o.SigProxy, resize)
+	if err != nil {
+		return 125, err
+	}
+	defer stop()
 	detached := make(chan struct{})
 	if stdin != nil {
 		go func() {
@@ -275,20 +264,41 @@ func (r *Records) attachLog(in Info, ref string, o AttachOptions) (int, error) {
 	if in.Meta.LogDriver == "none" {
 		return 125, fmt.Errorf("container %s runs with --log-driver none and an older skiff's keeper: attach has nothing to show (restart it)", ref)
 	}
-	if o.SigProxy {
-		sigs, err := signals.Catch()
-		if err != nil {
-			return 125, err
-		}
-		defer sigs.Stop()
-		go func() {
-			for sig := range sigs.C {
-				_ = signalKeeper(in.State.Pid, sig.(syscall.Signal))
-			}
-		}()
+	stop, err := forwardSignals(in.State.Pid, o.SigProxy, nil)
+	if err != nil {
+		return 125, err
 	}
+	defer stop()
 	if err := r.Logs(in.ID, LogOptions{Follow: true, Tail: 0}, o.Stdout, o.Stderr); err != nil {
 		return 125, err
 	}
 	return r.Wait(in.ID)
+}
+
+// forwardSignals passes the signals skiff receives on to the container whose keeper is pid,
+// while attached (proxy: docker's --sig-proxy); with resize, SIGWINCH resizes the container's
+// terminal instead. Without proxy, a signal caught for the window size alone acts as it would
+// have. stop ends it.
+func forwardSignals(pid int, proxy bool, resize func()) (stop func(), err error) {
+	if !proxy && resize == nil {
+		return func() {}, nil
+	}
+	sigs, err := signals.Catch()
+	if err != nil {
+		return nil, err
+	}
+	go func() {
+		for sig := range sigs.C {
+			switch {
+			case sig == unix.SIGWINCH && resize != nil:
+				resize()
+			case proxy:
+				_ = signalKeeper(pid, sig.(syscall.Signal))
+			default:
+				sigs.Stop()
+				_ = unix.Kill(os.Getpid(), sig.(syscall.Signal))
+			}
+		}
+	}()
+	return sigs.Stop, nil
 }
