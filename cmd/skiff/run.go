@@ -5,8 +5,11 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"runtime"
 	"strconv"
+	"strings"
 
+	units "github.com/docker/go-units"
 	"github.com/urfave/cli/v2"
 
 	"github.com/skiff-project/skiff/pkg/container"
@@ -109,6 +112,13 @@ func runFlags() []cli.Flag {
 		&cli.StringSliceFlag{Name: "security-opt", Usage: "seccomp=unconfined|PROFILE.json, no-new-privileges"},
 		&cli.StringSliceFlag{Name: "ulimit", Usage: "set a resource limit: NAME=SOFT[:HARD]"},
 		&cli.StringSliceFlag{Name: "device", Usage: "add a host device: HOST-DEVICE[:CONTAINER-PATH][:PERMISSIONS]"},
+		&cli.StringFlag{Name: "uts", Usage: "UTS namespace: host (the host's name), or the container's own"},
+		&cli.StringFlag{Name: "ipc", Usage: "IPC namespace: private or shareable (its own), or host (the host's, and its /dev/shm)"},
+		&cli.StringFlag{Name: "pid", Usage: "PID namespace: only the container's own (host and container:NAME are not supported)"},
+		&cli.StringFlag{Name: "shm-size", Usage: "size of /dev/shm, such as 256m (64m without)"},
+		&cli.StringSliceFlag{Name: "group-add", Usage: "add the user to a group: a name in the image's /etc/group, or a gid"},
+		&cli.StringSliceFlag{Name: "expose", Usage: "expose a port or range (PORT[/PROTO], FIRST-LAST[/PROTO]) for -P"},
+		&cli.StringFlag{Name: "platform", Usage: "only linux/" + runtime.GOARCH + " (this machine's)"},
 		&cli.StringFlag{Name: "oom-score-adj", Usage: "the OOM killer's score adjustment, -1000 to 1000"},
 		&cli.BoolFlag{Name: "init", Usage: "accepted for compatibility: skiff-init is always PID 1", Hidden: true},
 		&cli.StringFlag{Name: "pull", Value: "missing", Usage: "pull the image: missing, always or never"},
@@ -156,8 +166,25 @@ func runOptions(c *cli.Context) (container.RunOptions, error) {
 			SecurityOpt: c.StringSlice("security-opt"),
 			Ulimits:     c.StringSlice("ulimit"),
 			Devices:     c.StringSlice("device"),
+			UTS:         c.String("uts"),
+			IPC:         c.String("ipc"),
+			GroupAdd:    c.StringSlice("group-add"),
 		},
 	}
+	if v := c.String("shm-size"); v != "" {
+		n, err := units.RAMInBytes(v)
+		if err != nil || n <= 0 {
+			return o, &usageError{fmt.Sprintf("invalid --shm-size %q: give a size such as 64m or 1g", v)}
+		}
+		o.Spec.ShmSize = n
+	}
+	if p := c.String("pid"); p != "" && p != "private" {
+		return o, &usageError{fmt.Sprintf("--pid %s is not supported: a skiff container always has its own PID namespace (leave --pid out)", p)}
+	}
+	if p := c.String("platform"); p != "" && p != "linux" && p != "linux/"+runtime.GOARCH && !strings.HasPrefix(p, "linux/"+runtime.GOARCH+"/") {
+		return o, &usageError{fmt.Sprintf("--platform %s: skiff runs this machine's images only (linux/%s)", p, runtime.GOARCH)}
+	}
+	o.Net.Expose = c.StringSlice("expose")
 	for _, m := range c.StringSlice("mount") {
 		v, t, err := spec.ParseMount(m)
 		if err != nil {

@@ -196,9 +196,9 @@ function __skiff_takes_value
 	switch "$argv[1]/$argv[2]"
 		case '/--root' '/--runroot' '/--storage-driver' '/--log-level'
 			return 0
-		case 'run/--log-driver' 'run/--log-opt' 'run/--restart' 'run/--name' 'run/--label' 'run/-l' 'run/--label-file' 'run/--env' 'run/-e' 'run/--env-file' 'run/--workdir' 'run/-w' 'run/--user' 'run/-u' 'run/--entrypoint' 'run/--hostname' 'run/-h' 'run/--volume' 'run/-v' 'run/--mount' 'run/--volumes-from' 'run/--tmpfs' 'run/--network' 'run/--net' 'run/--publish' 'run/-p' 'run/--dns' 'run/--dns-search' 'run/--dns-option' 'run/--network-alias' 'run/--link' 'run/--add-host' 'run/--cap-add' 'run/--cap-drop' 'run/--security-opt' 'run/--ulimit' 'run/--device' 'run/--oom-score-adj' 'run/--pull' 'run/--creds' 'run/--authfile' 'run/--memory' 'run/-m' 'run/--memory-swap' 'run/--memory-reservation' 'run/--cpus' 'run/--cpu-shares' 'run/-c' 'run/--cpu-period' 'run/--cpu-quota' 'run/--cpuset-cpus' 'run/--cpuset-mems' 'run/--pids-limit' 'run/--blkio-weight' 'run/--device-read-bps' 'run/--device-write-bps' 'run/--device-read-iops' 'run/--device-write-iops' 'run/--cgroups' 'run/--cgroup-parent' 'run/--sdnotify' 'run/--cidfile' 'run/--pidfile' 'run/--stop-timeout' 'run/--stop-signal' 'run/--health-cmd' 'run/--health-interval' 'run/--health-timeout' 'run/--health-start-period' 'run/--health-retries'
+		case 'run/--log-driver' 'run/--log-opt' 'run/--restart' 'run/--name' 'run/--label' 'run/-l' 'run/--label-file' 'run/--env' 'run/-e' 'run/--env-file' 'run/--workdir' 'run/-w' 'run/--user' 'run/-u' 'run/--entrypoint' 'run/--hostname' 'run/-h' 'run/--volume' 'run/-v' 'run/--mount' 'run/--volumes-from' 'run/--tmpfs' 'run/--network' 'run/--net' 'run/--publish' 'run/-p' 'run/--dns' 'run/--dns-search' 'run/--dns-option' 'run/--network-alias' 'run/--link' 'run/--add-host' 'run/--cap-add' 'run/--cap-drop' 'run/--security-opt' 'run/--ulimit' 'run/--device' 'run/--uts' 'run/--ipc' 'run/--pid' 'run/--shm-size' 'run/--group-add' 'run/--expose' 'run/--platform' 'run/--oom-score-adj' 'run/--pull' 'run/--creds' 'run/--authfile' 'run/--memory' 'run/-m' 'run/--memory-swap' 'run/--memory-reservation' 'run/--cpus' 'run/--cpu-shares' 'run/-c' 'run/--cpu-period' 'run/--cpu-quota' 'run/--cpuset-cpus' 'run/--cpuset-mems' 'run/--pids-limit' 'run/--blkio-weight' 'run/--device-read-bps' 'run/--device-write-bps' 'run/--device-read-iops' 'run/--device-write-iops' 'run/--cgroups' 'run/--cgroup-parent' 'run/--sdnotify' 'run/--cidfile' 'run/--pidfile' 'run/--stop-timeout' 'run/--stop-signal' 'run/--health-cmd' 'run/--health-interval' 'run/--health-timeout' 'run/--health-start-period' 'run/--health-retries'
 			return 0
-		case 'create/--log-driver' 'create/--log-opt' 'create/--restart' 'create/--name' 'create/--label' 'create/-l' 'create/--label-file' 'create/--env' 'create/-e' 'create/--env-file' 'create/--workdir' 'create/-w' 'create/--user' 'create/-u' 'create/--entrypoint' 'create/--hostname' 'create/-h' 'create/--volume' 'create/-v' 'create/--mount' 'create/--volumes-from' 'create/--tmpfs' 'create/--network' 'create/--net' 'create/--publish' 'create/-p' 'create/--dns' 'create/--dns-search' 'create/--dns-option' 'create/--network-alias' 'create/--link' 'create/--add-host' 'create/--cap-add' 'create/--cap-drop' 'create/--security-opt' 'create/--ulimit' 'create/--device' 'create/--oom-score-adj' 'create/--pull' 'create/--creds' 'create/--authfile' 'create/--memory' 'create/-m' 'create/--memory-swap' 'create/--memory-reservation' 'create/--cpus' 'create/--cpu-shares' 'create/-c' 'create/--cpu-period' 'create/--cpu-quota' 'create/--cpuset-cpus' 'create/--cpuset-mems' 'create/--pids-limit' 'create/--blkio-weight' 'create/--device-read-bps' 'create/--device-write-bps' 'create/--device-read-iops' 'create/--device-write-iops' 'create/--cgroups' 'create/--cgroup-parent' 'create/--sdnotify' 'create/--cidfile' 'create/--pidfile' 'create/--stop-timeout' 'create/--stop-signal' 'create/--health-cmd' 'create/--health-interval' 'create/--health-timeout' 'create/--health-start-period' 'create/--health-retries'
+		case 'create/--log-driver' 'create/--log-opt' 'create/--restart' 'create/--name' 'create/--label' 'create/-l' 'create/--label-file' 'create/--env' 'create/-e' 'create/--env-file' 'create/--workdir' 'create/-w' 'create/--user' 'create/-u' 'create/--entrypoint' 'create/--hostname' 'create/-h' 'create/--volume' 'create/-v' 'create/--mount' 'create/--volumes-from' 'create/--tmpfs' 'create/--network' 'create/--net' 'create/--publish' 'create/-p' 'create/--dns' 'create/--dns-search' 'create/--dns-option' 'create/--network-alias' 'create/--link' 'create/--add-host' 'create/--cap-add' 'create/--cap-drop' 'create/--security-opt' 'create/--ulimit' 'create/--device' 'create/--uts' 'create/--ipc' 'create/--pid' 'create/--shm-size' 'create/--group-add' 'create/--expose' 'create/--platform' 'create/--oom-score-adj' 'create/--pull' 'create/--creds' 'create/--authfile' 'create/--memory' 'create/-m' 'create/--memory-swap' 'create/--memory-reservation' 'create/--cpus' 'create/--cpu-shares' 'create/-c' 'create/--cpu-period' 'create/--cpu-quota' 'create/--cpuset-cpus' 'create/--cpuset-mems' 'create/--pids-limit' 'create/--blkio-weight' 'create/--device-read-bps' 'create/--device-write-bps' 'create/--device-read-iops' 'create/--device-write-iops' 'create/--cgroups' 'create/--cgroup-parent' 'create/--sdnotify' 'create/--cidfile' 'create/--pidfile' 'create/--stop-timeout' 'create/--stop-signal' 'create/--health-cmd' 'create/--health-interval' 'create/--health-timeout' 'create/--health-start-period' 'create/--health-retries'
 			return 0
 		case 'ps/--format' 'ps/--filter' 'ps/-f'
 			return 0
@@ -750,6 +750,13 @@ function __skiff_flags
 				'--security-opt	seccomp=unconfined|PROFILE.json, no-new-privileges' \
 				'--ulimit	set a resource limit: NAME=SOFT[:HARD]' \
 				'--device	add a host device: HOST-DEVICE[:CONTAINER-PATH][:PERMISSIONS]' \
+				'--uts	UTS namespace: host (the host\'s name), or the container\'s own' \
+				'--ipc	IPC namespace: private or shareable (its own), or host (the host\'s, and its /dev/shm)' \
+				'--pid	PID namespace: only the container\'s own (host and container:NAME are not supported)' \
+				'--shm-size	size of /dev/shm, such as 256m (64m without)' \
+				'--group-add	add the user to a group: a name in the image\'s /etc/group, or a gid' \
+				'--expose	expose a port or range (PORT[/PROTO], FIRST-LAST[/PROTO]) for -P' \
+				'--platform	only linux/amd64 (this machine\'s)' \
 				'--oom-score-adj	the OOM killer\'s score adjustment, -1000 to 1000' \
 				'--pull	pull the image: missing, always or never' \
 				'--tls-verify	for a pull: require HTTPS and verify certificates' \
@@ -840,6 +847,13 @@ function __skiff_flags
 				'--security-opt	seccomp=unconfined|PROFILE.json, no-new-privileges' \
 				'--ulimit	set a resource limit: NAME=SOFT[:HARD]' \
 				'--device	add a host device: HOST-DEVICE[:CONTAINER-PATH][:PERMISSIONS]' \
+				'--uts	UTS namespace: host (the host\'s name), or the container\'s own' \
+				'--ipc	IPC namespace: private or shareable (its own), or host (the host\'s, and its /dev/shm)' \
+				'--pid	PID namespace: only the container\'s own (host and container:NAME are not supported)' \
+				'--shm-size	size of /dev/shm, such as 256m (64m without)' \
+				'--group-add	add the user to a group: a name in the image\'s /etc/group, or a gid' \
+				'--expose	expose a port or range (PORT[/PROTO], FIRST-LAST[/PROTO]) for -P' \
+				'--platform	only linux/amd64 (this machine\'s)' \
 				'--oom-score-adj	the OOM killer\'s score adjustment, -1000 to 1000' \
 				'--pull	pull the image: missing, always or never' \
 				'--tls-verify	for a pull: require HTTPS and verify certificates' \

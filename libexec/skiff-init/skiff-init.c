@@ -961,6 +961,15 @@ static void join_container(const char *pid)
 			die("enter the container (%s): %s: is it still running?", path, strerror(errno));
 	}
 	for (int i = 0; i < 6; i++) {
+		/* a namespace the container shares with the host (--network host) is ours already,
+		 * and one a rootless skiff may not enter: it belongs to the host's user namespace */
+		char self[64];
+		struct stat want, have;
+		snprintf(self, sizeof self, "/proc/self/ns/%s", kinds[i]);
+		if (fstat(fds[i], &want) == 0 && stat(self, &have) == 0 && want.st_ino == have.st_ino && want.st_dev == have.st_dev) {
+			close(fds[i]);
+			continue;
+		}
 		if (setns(fds[i], 0) < 0)
 			die("join the container's %s namespace: %s", kinds[i], strerror(errno));
 		close(fds[i]);

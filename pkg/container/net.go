@@ -4,8 +4,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"github.com/skiff-project/skiff/pkg/config"
@@ -21,6 +23,7 @@ type NetOptions struct {
 	DNSSearch  []string `json:"dnsSearch,omitempty"`
 	DNSOptions []string `json:"dnsOptions,omitempty"`
 	Aliases    []string `json:"aliases,omitempty"` // --network-alias
+	Expose     []string `json:"expose,omitempty"`  // --expose PORT[/PROTO] or FIRST-LAST[/PROTO], beside the image's EXPOSE for -P
 }
 
 // NetState is what a container's network came to (net.json in its directory): the mode, its
@@ -149,6 +152,22 @@ func prepareNet(recs *Records, paths config.Paths, o *RunOptions) (*netSetup, er
 // start chooses and checks the host ports (with the image's exposed ones for -P) and
 // launches the helper, which starts while the container's root is made.
 func (n *netSetup) start(o *RunOptions, id, name string, exposed map[string]struct{}) error {
+	if len(o.Net.Expose) > 0 {
+		// --expose adds to the image's EXPOSE (docker's 80 is 80/tcp)
+		exposed = maps.Clone(exposed)
+		if exposed == nil {
+			exposed = map[string]struct{}{}
+		}
+		for _, e := range o.Net.Expose {
+			ports, err := exposeKeys(e)
+			if err != nil {
+				return err
+			}
+			for _, k := range ports {
+				exposed[k] = struct{}{}
+			}
+		}
+	}
 	if !n.mode.UsesHelper() {
 		return nil
 	}
@@ -334,4 +353,28 @@ func PortLines(s NetState, filter string) ([]string, error) {
 		return nil, fmt.Errorf("no public port %s published", filter)
 	}
 	return out, nil
+}
+
+// exposeKeys reads --expose PORT[/PROTO] or FIRST-LAST[/PROTO] as the image config's
+// ExposedPorts keys, one per port ("80/tcp").
+func exposeKeys(e string) ([]string, error) {
+	bad := fmt.Errorf("invalid --expose %s: give PORT[/tcp|udp|sctp] or FIRST-LAST[/tcp|udp|sctp]", e)
+	ports, proto, hasProto := strings.Cut(e, "/")
+	if !hasProto {
+		proto = "tcp"
+	}
+	first, last, isRange := strings.Cut(ports, "-")
+	if !isRange {
+		last = first
+	}
+	lo, err1 := strconv.Atoi(first)
+	hi, err2 := strconv.Atoi(last)
+	if err1 != nil || err2 != nil || lo < 1 || hi > 65535 || lo > hi || (proto != "tcp" && proto != "udp" && proto != "sctp") {
+		return nil, bad
+	}
+	var keys []string
+	for p := lo; p <= hi; p++ {
+		keys = append(keys, strconv.Itoa(p)+"/"+proto)
+	}
+	return keys, nil
 }

@@ -251,8 +251,8 @@ func makePlan(s *rspec.Spec, in planInput) ([]byte, error) {
 	if s.Root.Readonly {
 		p.op("rootro")
 	}
-	if s.Hostname != "" {
-		p.op("hostname", s.Hostname)
+	if s.Hostname != "" && slices.ContainsFunc(s.Linux.Namespaces, func(n rspec.LinuxNamespace) bool { return n.Type == rspec.UTSNamespace }) {
+		p.op("hostname", s.Hostname) // never with --uts host: that name is the host's
 	}
 	if err := p.process(s.Process, in); err != nil {
 		return nil, err

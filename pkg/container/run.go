@@ -263,7 +263,7 @@ func run(paths config.Paths, o RunOptions, existing *Info) (int, error) {
 		}
 	}
 	o.Spec.HostEnv = os.LookupEnv
-	if o.Spec.Network == "host" {
+	if o.Spec.Network == "host" || o.Spec.UTS == "host" {
 		o.Spec.HostHostname, _ = os.Hostname()
 	}
 	o.Spec.DeferDefaultSeccomp = true
@@ -820,7 +820,13 @@ func forkInit(o RunOptions, join bool) (*initProc, error) {
 	if o.Stdin != nil {
 		files[0] = o.Stdin.Fd()
 	}
-	flags := uintptr(unix.CLONE_NEWNS | unix.CLONE_NEWPID | unix.CLONE_NEWUTS | unix.CLONE_NEWIPC)
+	flags := uintptr(unix.CLONE_NEWNS | unix.CLONE_NEWPID)
+	if o.Spec.UTS != "host" {
+		flags |= unix.CLONE_NEWUTS
+	}
+	if o.Spec.IPC != "host" {
+		flags |= unix.CLONE_NEWIPC
+	}
 	if !o.ownCgroup() {
 		flags |= unix.CLONE_NEWCGROUP // with a cgroup skiff-init makes it once in the container's cgroup
 	}

@@ -45,6 +45,10 @@ type Options struct {
 	SecurityOpt []string
 	Ulimits     []string // name=soft[:hard]
 	Devices     []string // --device HOST[:CTR][:PERMISSIONS]
+	UTS         string   `json:",omitempty"` // --uts: "" (its own) or host
+	IPC         string   `json:",omitempty"` // --ipc: "", private or shareable (its own), or host
+	ShmSize     int64    `json:",omitempty"` // --shm-size in bytes; 0: docker's 64 MiB
+	GroupAdd    []string `json:",omitempty"` // --group-add: more groups (names in the image's /etc/group, or gids)
 	// OOMScoreAdj is --oom-score-adj (nil: the caller's).
 	OOMScoreAdj *int `json:",omitempty"`
 	// HostEnv looks up the caller's environment for -e KEY (os.LookupEnv in the CLI).
@@ -124,7 +128,18 @@ func Build(img image.ImageConfig, o Options, id string, files Files) (*rspec.Spe
 	}
 
 	// hostname
+	switch o.UTS {
+	case "", "private":
+	case "host":
+		if o.Hostname != "" {
+			return nil, errorf("--hostname and --uts host conflict: with the host's UTS namespace the container has the host's name")
+		}
+	default:
+		return nil, errorf("invalid --uts %q: use host (or leave it out for the container's own)", o.UTS)
+	}
 	switch {
+	case o.UTS == "host":
+		s.Hostname = o.HostHostname
 	case o.Hostname != "":
 		if len(o.Hostname) > 64 || strings.ContainsAny(o.Hostname, " /\t") {
 			return nil, errorf("invalid --hostname %q: use at most 64 letters, digits, '-' and '.'", o.Hostname)
@@ -148,6 +163,15 @@ func Build(img image.ImageConfig, o Options, id string, files Files) (*rspec.Spe
 		return nil, err
 	}
 	s.Process.User = u.User
+	for _, g := range o.GroupAdd {
+		gid, err := ResolveGroup(g, files)
+		if err != nil {
+			return nil, err
+		}
+		if !slices.Contains(s.Process.User.AdditionalGids, gid) {
+			s.Process.User.AdditionalGids = append(s.Process.User.AdditionalGids, gid)
+		}
+	}
 
 	// environment: image, then defaults, then -e / --env-file
 	env := slices.Clone(img.Env)
@@ -181,8 +205,17 @@ func Build(img image.ImageConfig, o Options, id string, files Files) (*rspec.Spe
 	s.Process.Env = env
 
 	// namespaces
-	s.Linux.Namespaces = []rspec.LinuxNamespace{{Type: rspec.PIDNamespace}, {Type: rspec.MountNamespace},
-		{Type: rspec.UTSNamespace}, {Type: rspec.IPCNamespace}, {Type: rspec.CgroupNamespace}}
+	s.Linux.Namespaces = []rspec.LinuxNamespace{{Type: rspec.PIDNamespace}, {Type: rspec.MountNamespace}, {Type: rspec.CgroupNamespace}}
+	if o.UTS != "host" {
+		s.Linux.Namespaces = append(s.Linux.Namespaces, rspec.LinuxNamespace{Type: rspec.UTSNamespace})
+	}
+	switch o.IPC {
+	case "", "private", "shareable":
+		s.Linux.Namespaces = append(s.Linux.Namespaces, rspec.LinuxNamespace{Type: rspec.IPCNamespace})
+	case "host":
+	default:
+		return nil, errorf("invalid --ipc %q: use private, shareable or host", o.IPC)
+	}
 	// the network namespace: the host's, another container's (entered by skiff-init), or one
 	// of its own (pkg/network checks the mode and makes the rest)
 	switch {
@@ -272,6 +305,24 @@ func Build(img image.ImageConfig, o Options, id string, files Files) (*rspec.Spe
 
 	// mounts
 	s.Mounts = DefaultMounts(o.Network != "host")
+	if o.ShmSize < 0 {
+		return nil, errorf("invalid --shm-size: give a size above 0, such as 64m")
+	}
+	if o.IPC == "host" {
+		if o.ShmSize > 0 {
+			return nil, errorf("--shm-size and --ipc host conflict: the host's /dev/shm keeps its size")
+		}
+		// the host's IPC namespace: its /dev/shm and message queues, bound (docker's --ipc host)
+		s.Mounts[3] = rspec.Mount{Destination: "/dev/shm", Type: "bind", Source: "/dev/shm", Options: []string{"rbind", "nosuid", "noexec", "nodev"}}
+		if _, err := os.Stat("/dev/mqueue"); err == nil {
+			s.Mounts[4] = rspec.Mount{Destination: "/dev/mqueue", Type: "bind", Source: "/dev/mqueue", Options: []string{"rbind", "nosuid", "noexec", "nodev"}}
+		} else {
+			// the host mounts no mqueue to share, and a new one needs the IPC namespace's owner
+			s.Mounts[4] = rspec.Mount{Destination: "/dev/mqueue", Type: "tmpfs", Source: "tmpfs", Options: []string{"nosuid", "noexec", "nodev", "mode=1777", "size=4k"}}
+		}
+	} else if o.ShmSize > 0 {
+		s.Mounts[3].Options = []string{"nosuid", "noexec", "nodev", "mode=1777", "size=" + strconv.FormatInt(o.ShmSize, 10)}
+	}
 	for _, v := range o.Volumes {
 		m, err := ParseVolume(v)
 		if err != nil {

@@ -163,6 +163,25 @@ func TestBuildOptions(t *testing.T) {
 		}, ""},
 		{"bad ulimit", Options{Ulimits: []string{"bogus"}}, nil, "invalid --ulimit"},
 		{"unknown user", Options{User: "nobody2"}, nil, "not found"},
+		{"uts host", Options{UTS: "host", HostHostname: "box"}, func(s *rspec.Spec) bool {
+			return s.Hostname == "box" && !slices.ContainsFunc(s.Linux.Namespaces, func(n rspec.LinuxNamespace) bool { return n.Type == rspec.UTSNamespace })
+		}, ""},
+		{"uts host and hostname", Options{UTS: "host", Hostname: "h"}, nil, "conflict"},
+		{"bad uts", Options{UTS: "other"}, nil, "invalid --uts"},
+		{"ipc host", Options{IPC: "host"}, func(s *rspec.Spec) bool {
+			return s.Mounts[3].Type == "bind" && s.Mounts[3].Source == "/dev/shm" &&
+				!slices.ContainsFunc(s.Linux.Namespaces, func(n rspec.LinuxNamespace) bool { return n.Type == rspec.IPCNamespace })
+		}, ""},
+		{"ipc shareable", Options{IPC: "shareable"}, func(s *rspec.Spec) bool {
+			return slices.ContainsFunc(s.Linux.Namespaces, func(n rspec.LinuxNamespace) bool { return n.Type == rspec.IPCNamespace })
+		}, ""},
+		{"bad ipc", Options{IPC: "container:x"}, nil, "invalid --ipc"},
+		{"shm size", Options{ShmSize: 1 << 20}, func(s *rspec.Spec) bool { return slices.Contains(s.Mounts[3].Options, "size=1048576") }, ""},
+		{"shm size and ipc host", Options{ShmSize: 1 << 20, IPC: "host"}, nil, "conflict"},
+		{"group-add", Options{User: "web", GroupAdd: []string{"audio", "7", "wheel"}}, func(s *rspec.Spec) bool {
+			return slices.Equal(s.Process.User.AdditionalGids, []uint32{10, 29, 7})
+		}, ""},
+		{"unknown group-add", Options{GroupAdd: []string{"nogroup2"}}, nil, "--group-add nogroup2"},
 	}
 	for _, tt := range tests {
 		s, err := Build(img, tt.o, "abc", etc)

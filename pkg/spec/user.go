@@ -139,3 +139,16 @@ func ResolveUser(spec string, files Files) (ResolvedUser, error) {
 	}
 	return r, nil
 }
+
+// ResolveGroup resolves a --group-add: a group name of the container's /etc/group, or a gid.
+func ResolveGroup(g string, files Files) (uint32, error) {
+	if gid, err := strconv.ParseUint(g, 10, 32); err == nil {
+		return uint32(gid), nil
+	}
+	for _, e := range parseGroup(read(files, "/etc/group")) {
+		if e.name == g {
+			return e.gid, nil
+		}
+	}
+	return 0, errorf("--group-add %s: no such group in the image's /etc/group: give a numeric gid instead", g)
+}
