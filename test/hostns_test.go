@@ -10,7 +10,7 @@ import (
 // TestHostNamespacesAndRunFlags: --uts host and --ipc host share the host's (no hostname is
 // set on the host), exec enters a container that shares namespaces with the host (--network
 // host, --uts host: a rootless skiff may not enter those, and need not), --shm-size,
-// --group-add, --expose with -P, --platform, and their bad values.
+// --group-add, --expose with -P, --platform, --sysctl, and their bad values.
 func TestHostNamespacesAndRunFlags(t *testing.T) {
 	host, err := os.Hostname()
 	if err != nil {
@@ -51,7 +51,18 @@ func TestHostNamespacesAndRunFlags(t *testing.T) {
 		if r := m.skiff("port", ex); !strings.Contains(r.stdout, "7777/tcp ->") || !strings.Contains(r.stdout, "8000/udp ->") || !strings.Contains(r.stdout, "8001/udp ->") {
 			t.Errorf("-P with --expose 7777 --expose 8000-8001/udp: %v", r)
 		}
+		// --sysctl: a namespaced setting in the container, not on the host; /proc/sys stays read-only
+		before, _ := os.ReadFile("/proc/sys/net/ipv4/ip_unprivileged_port_start")
+		r := m.skiff("run", "--rm", "--sysctl", "net.ipv4.ip_unprivileged_port_start=80", "--sysctl", "kernel.shmmax=123456", "bbtest",
+			"sh", "-c", "cat /proc/sys/net/ipv4/ip_unprivileged_port_start /proc/sys/kernel/shmmax; echo 1 > /proc/sys/kernel/shmmax && echo writable")
+		if norm(r.stdout) != "80\n123456" {
+			t.Errorf("--sysctl: %v", r)
+		}
+		if after, _ := os.ReadFile("/proc/sys/net/ipv4/ip_unprivileged_port_start"); string(after) != string(before) {
+			t.Errorf("--sysctl changed the host's setting: %q -> %q", before, after)
+		}
 		for _, bad := range [][]string{
+			{"--sysctl", "vm.swappiness=1"}, {"--sysctl", "net.ipv4.no_such_thing=1"}, {"--sysctl", "kernel.shmmax"},
 			{"--uts", "other"}, {"--ipc", "container:x"}, {"--pid", "host"}, {"--shm-size", "lots"},
 			{"--group-add", "no-such-group"}, {"--expose", "70000"}, {"--platform", "linux/s390x"},
 			{"--uts", "host", "--hostname", "h"}, {"--ipc", "host", "--shm-size", "1m"},

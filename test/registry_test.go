@@ -1004,6 +1004,10 @@ func TestRegistry(t *testing.T) {
 			}
 			ctr := "regprune-" + m.name
 			m.skiff("rm", "-f", ctr)
+			// images a killed run of this test left (untagged ones among them)
+			for _, id := range lines(m.skiff("images", "-q", "--no-trunc", "--filter", "label="+label).stdout) {
+				m.skiff("rmi", "-f", id)
+			}
 			cleanupImages(t, m, "localhost/regprune:tag", "localhost/regprune:used", "localhost/regprune:unused")
 			t.Cleanup(func() { m.skiff("rm", "-f", ctr) })
 			old := mk("old", "localhost/regprune:tag", "old")

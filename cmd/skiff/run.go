@@ -117,6 +117,7 @@ func runFlags() []cli.Flag {
 		&cli.StringFlag{Name: "pid", Usage: "PID namespace: only the container's own (host and container:NAME are not supported)"},
 		&cli.StringFlag{Name: "shm-size", Usage: "size of /dev/shm, such as 256m (64m without)"},
 		&cli.StringSliceFlag{Name: "group-add", Usage: "add the user to a group: a name in the image's /etc/group, or a gid"},
+		&cli.StringSliceFlag{Name: "sysctl", Usage: "set a namespaced kernel setting: KEY=VALUE (net.*, fs.mqueue.*, kernel.shm*, kernel.msg*, kernel.sem)"},
 		&cli.StringSliceFlag{Name: "expose", Usage: "expose a port or range (PORT[/PROTO], FIRST-LAST[/PROTO]) for -P"},
 		&cli.StringFlag{Name: "platform", Usage: "only linux/" + runtime.GOARCH + " (this machine's)"},
 		&cli.StringFlag{Name: "oom-score-adj", Usage: "the OOM killer's score adjustment, -1000 to 1000"},
@@ -169,6 +170,7 @@ func runOptions(c *cli.Context) (container.RunOptions, error) {
 			UTS:         c.String("uts"),
 			IPC:         c.String("ipc"),
 			GroupAdd:    c.StringSlice("group-add"),
+			Sysctl:      c.StringSlice("sysctl"),
 		},
 	}
 	if v := c.String("shm-size"); v != "" {

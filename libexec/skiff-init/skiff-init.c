@@ -584,6 +584,26 @@ static void readonly(const char *path)
 	attach(m, t, "read-only", path);
 }
 
+/* set_sysctl writes a namespaced kernel setting (--sysctl) in the container's /proc/sys,
+ * before /proc/sys is made read-only; key may use dots or slashes. */
+static void set_sysctl(const char *key, const char *value)
+{
+	char path[PATH_MAX];
+	int n = snprintf(path, sizeof path, "/proc/sys/%s", key);
+	if (n < 0 || (size_t)n >= sizeof path)
+		die("sysctl %s: name too long", key);
+	for (char *p = path + strlen("/proc/sys/"); *p; p++)
+		if (*p == '.')
+			*p = '/';
+	int fd = sys_openat2(root_fd, path, O_WRONLY | O_CLOEXEC, RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS);
+	size_t len = strlen(value);
+	if (fd < 0 && errno == ENOENT)
+		die("set sysctl %s: this kernel has no such setting: check its name", key);
+	if (fd < 0 || write(fd, value, len) != (ssize_t)len)
+		die("set sysctl %s=%s: %s: check the value", key, value, strerror(errno));
+	close(fd);
+}
+
 static void make_symlink(const char *target, const char *link)
 {
 	char dir[PATH_MAX];
@@ -1917,6 +1937,9 @@ int main(int argc, char **argv)
 			make_symlink(target, link);
 		} else if (!strcmp(op, "mkdir")) {
 			close(in_root(word(), 1, 'd'));
+		} else if (!strcmp(op, "sysctl")) { /* key value */
+			const char *key = word();
+			set_sysctl(key, word());
 		} else if (!strcmp(op, "mask")) {
 			mask(word());
 		} else if (!strcmp(op, "readonly")) {

@@ -3,6 +3,7 @@ package container
 import (
 	"bytes"
 	"fmt"
+	"maps"
 	"os"
 	"slices"
 	"strconv"
@@ -62,6 +63,7 @@ import (
 //	execdetach                             (exec -d) outlive skiff, the output discarded
 //	join     PID                           (exec) enter the namespaces of the container whose
 //	                                       skiff-init is PID, instead of making a root
+//	sysctl   KEY VALUE                     write VALUE to /proc/sys/KEY (dots or slashes) in the root
 //	logmax   BYTES                         (detached) the log starts over when it would outgrow BYTES
 //	logfiles N                             (detached, after detach) the log is rotated instead,
 //	                                       N files kept: the container's directory comes on the
@@ -239,6 +241,9 @@ func makePlan(s *rspec.Spec, in planInput) ([]byte, error) {
 		if err := p.mount(m); err != nil {
 			return nil, err
 		}
+	}
+	for _, k := range slices.Sorted(maps.Keys(s.Linux.Sysctl)) {
+		p.op("sysctl", k, s.Linux.Sysctl[k]) // in the container's /proc, before /proc/sys goes read-only
 	}
 	for _, m := range s.Linux.MaskedPaths {
 		p.op("mask", m)

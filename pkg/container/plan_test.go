@@ -17,7 +17,7 @@ func ops(plan []byte) [][]string {
 	w := strings.Split(strings.TrimSuffix(string(plan), "\x00"), "\x00")
 	arity := map[string]int{"skiff-plan-1": 0, "rootfs": 1, "mount": 4, "bind": 6, "symlink": 2, "mkdir": 1, "mask": 1,
 		"readonly": 1, "rootro": 0, "hostname": 1, "rlimit": 3, "cwd": 1, "caps": 5, "nnp": 0, "seccomp": 1, "tty": 2,
-		"env": 1, "arg": 1, "end": 0, "file": 2, "overlay": 3, "trace": 0, "nostdin": 0, "attach": 1}
+		"env": 1, "arg": 1, "end": 0, "file": 2, "overlay": 3, "trace": 0, "nostdin": 0, "attach": 1, "sysctl": 2}
 	var out [][]string
 	for i := 0; i < len(w); {
 		op := w[i]

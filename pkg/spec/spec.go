@@ -49,6 +49,7 @@ type Options struct {
 	IPC         string   `json:",omitempty"` // --ipc: "", private or shareable (its own), or host
 	ShmSize     int64    `json:",omitempty"` // --shm-size in bytes; 0: docker's 64 MiB
 	GroupAdd    []string `json:",omitempty"` // --group-add: more groups (names in the image's /etc/group, or gids)
+	Sysctl      []string `json:",omitempty"` // --sysctl KEY=VALUE: namespaced kernel settings
 	// OOMScoreAdj is --oom-score-adj (nil: the caller's).
 	OOMScoreAdj *int `json:",omitempty"`
 	// HostEnv looks up the caller's environment for -e KEY (os.LookupEnv in the CLI).
@@ -304,6 +305,9 @@ func Build(img image.ImageConfig, o Options, id string, files Files) (*rspec.Spe
 	}
 
 	// mounts
+	if err := sysctls(s, o); err != nil {
+		return nil, err
+	}
 	s.Mounts = DefaultMounts(o.Network != "host")
 	if o.ShmSize < 0 {
 		return nil, errorf("invalid --shm-size: give a size above 0, such as 64m")
@@ -520,4 +524,37 @@ func readEnvFile(name string) ([]string, error) {
 		out = append(out, line)
 	}
 	return out, sc.Err()
+}
+
+// ipcSysctls are the kernel settings of an IPC namespace (docker's list); fs.mqueue.* is too.
+var ipcSysctls = []string{"kernel.msgmax", "kernel.msgmnb", "kernel.msgmni", "kernel.sem", "kernel.shmall",
+	"kernel.shmmax", "kernel.shmmni", "kernel.shm_rmid_forced"}
+
+// sysctls checks --sysctl KEY=VALUE as docker does: only what a namespace of the container's
+// own holds (its network's net.*, its IPC's), and puts them in the spec.
+func sysctls(s *rspec.Spec, o Options) error {
+	for _, kv := range o.Sysctl {
+		k, v, ok := strings.Cut(kv, "=")
+		k = strings.ReplaceAll(strings.TrimSpace(k), "/", ".")
+		if !ok || k == "" || strings.Contains(k, "..") || strings.ContainsAny(v, "\n") {
+			return errorf("invalid --sysctl %q: use KEY=VALUE, such as net.ipv4.ip_unprivileged_port_start=80", kv)
+		}
+		switch {
+		case strings.HasPrefix(k, "net."):
+			if o.Network == "host" || strings.HasPrefix(o.Network, "container:") {
+				return errorf("--sysctl %s: with --network %s the network namespace is not the container's own: leave it out", k, o.Network)
+			}
+		case slices.Contains(ipcSysctls, k) || strings.HasPrefix(k, "fs.mqueue."):
+			if o.IPC == "host" {
+				return errorf("--sysctl %s: with --ipc host the IPC namespace is the host's: leave it out", k)
+			}
+		default:
+			return errorf("--sysctl %s is not allowed: only namespaced ones can be set in a container (net.*, fs.mqueue.*, kernel.shm*, kernel.msg*, kernel.sem)", k)
+		}
+		if s.Linux.Sysctl == nil {
+			s.Linux.Sysctl = map[string]string{}
+		}
+		s.Linux.Sysctl[k] = v
+	}
+	return nil
 }

@@ -182,6 +182,13 @@ func TestBuildOptions(t *testing.T) {
 			return slices.Equal(s.Process.User.AdditionalGids, []uint32{10, 29, 7})
 		}, ""},
 		{"unknown group-add", Options{GroupAdd: []string{"nogroup2"}}, nil, "--group-add nogroup2"},
+		{"sysctl", Options{Sysctl: []string{"net.ipv4.ip_unprivileged_port_start=80", "kernel/shmmax=1000"}}, func(s *rspec.Spec) bool {
+			return s.Linux.Sysctl["net.ipv4.ip_unprivileged_port_start"] == "80" && s.Linux.Sysctl["kernel.shmmax"] == "1000"
+		}, ""},
+		{"sysctl not namespaced", Options{Sysctl: []string{"vm.swappiness=1"}}, nil, "not allowed"},
+		{"sysctl net with host network", Options{Network: "host", Sysctl: []string{"net.core.somaxconn=1"}}, nil, "--network host"},
+		{"sysctl ipc with host ipc", Options{IPC: "host", Sysctl: []string{"kernel.shmmax=1"}}, nil, "--ipc host"},
+		{"sysctl without value", Options{Sysctl: []string{"net.core.somaxconn"}}, nil, "invalid --sysctl"},
 	}
 	for _, tt := range tests {
 		s, err := Build(img, tt.o, "abc", etc)
