@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"syscall"
 
 	"github.com/urfave/cli/v2"
 	"golang.org/x/term"
@@ -139,7 +140,10 @@ func exportCommand() *cli.Command {
 				}
 				return err
 			}
-			return out.Sync()
+			if err := out.Sync(); err != nil && !errors.Is(err, syscall.EINVAL) {
+				return err // a pipe or a terminal cannot be synced (EINVAL), and need not be
+			}
+			return nil
 		},
 	}
 }

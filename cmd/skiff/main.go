@@ -47,6 +47,7 @@ func main() {
 		printVersion() // as the command tree would, without making one
 		return
 	}
+	os.Args = containerAlias(os.Args)
 	if c := commandAt(os.Args); c == "run" || c == "create" || c == "start" {
 		go container.Warm() // on the idle CPU while the flags are parsed (see Warm)
 	}
@@ -122,6 +123,26 @@ func appFor(args []string) *cli.App {
 		}
 	}
 	return appWith(all)
+}
+
+// containerCommands are docker's `container X` that are skiff's `X` (the `container`
+// command's own subcommands are ls, prune and the like).
+var containerCommands = []string{"attach", "commit", "cp", "create", "diff", "export", "inspect", "pause",
+	"run", "unpause", "update"}
+
+// containerAlias rewrites `skiff container X ...` to `skiff X ...` for containerCommands;
+// `container inspect` inspects containers only, as docker's.
+func containerAlias(args []string) []string {
+	var skipped []string
+	i := rewriteFlags(globalFlags(), args, 1, &skipped)
+	if i+1 >= len(args) || args[i] != "container" || !slices.Contains(containerCommands, args[i+1]) {
+		return args
+	}
+	out := append(slices.Clone(args[:i]), args[i+1])
+	if args[i+1] == "inspect" {
+		out = append(out, "--type", "container")
+	}
+	return append(out, args[i+2:]...)
 }
 
 // commandAt is the word of args that names the command, after the global flags ("" for none).

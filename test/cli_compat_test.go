@@ -1,0 +1,66 @@
+package integration
+
+import (
+	"archive/tar"
+	"bytes"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestDockerArgOrder: docker takes flags after the arguments (logs NAME -f, inspect X --format
+// T, stop NAME -t 1) except where a command line follows (run, exec); `container X` is `X`
+// for docker's container commands (inspect: containers only); export writes to a pipe.
+func TestDockerArgOrder(t *testing.T) {
+	forModes(t, rangeModes, func(t *testing.T, m *mode) {
+		name := "argorder-" + m.name
+		vol := "argorder-vol-" + m.name
+		m.skiff("rm", "-f", name)
+		m.skiff("volume", "rm", vol)
+		id := runDetached(t, m, "--name", name, "bbtest", "sh", "-c", "echo line1; echo line2; sleep 1021")
+		defer m.skiff("rm", "-f", id)
+		if !waitFor(10*time.Second, func() bool { return strings.Contains(m.skiff("logs", name).stdout, "line2") }) {
+			t.Fatal("the container wrote nothing")
+		}
+		checks := []struct {
+			args []string
+			want string
+		}{
+			{[]string{"logs", name, "--tail", "1"}, "line2"},
+			{[]string{"inspect", name, "--format", "{{.Name}}"}, "/" + name},
+			{[]string{"container", "inspect", name, "-f", "{{.State.Running}}"}, "true"},
+			{[]string{"container", "run", "--rm", "bbtest", "echo", "--format"}, "--format"},
+			{[]string{"exec", name, "echo", "-t", "1"}, "-t 1"},
+			{[]string{"container", "diff", name}, ""},
+		}
+		for _, c := range checks {
+			if r := m.skiff(c.args...); r.code != 0 || norm(r.stdout) != c.want {
+				t.Errorf("skiff %s: want %q: %v", strings.Join(c.args, " "), c.want, r)
+			}
+		}
+		if r := m.skiff("container", "inspect", "bbtest"); r.code == 0 {
+			t.Errorf("container inspect of an image must fail: %v", r)
+		}
+		m.mustSkiff(t, "volume", "create", vol)
+		if r := m.skiff("volume", "inspect", vol, "--format", "{{.Name}}"); norm(r.stdout) != vol {
+			t.Errorf("volume inspect NAME --format: %v", r)
+		}
+		m.skiff("volume", "rm", vol)
+		// export to a pipe (the helper's stdout here): a tar with the container's files
+		r := m.skiff("container", "export", name)
+		tr := tar.NewReader(bytes.NewReader([]byte(r.stdout)))
+		found := false
+		for h, err := tr.Next(); err == nil; h, err = tr.Next() {
+			found = found || strings.TrimPrefix(h.Name, "./") == "bin/busybox"
+		}
+		if r.code != 0 || !found {
+			t.Errorf("container export to a pipe: want a tar with bin/busybox and exit 0: code %d, stderr %q", r.code, r.stderr)
+		}
+		if r := m.skiff("stop", name, "-t", "1"); r.code != 0 {
+			t.Errorf("stop NAME -t 1: %v", r)
+		}
+		if r := m.skiff("rm", name, "-f"); r.code != 0 || m.skiff("inspect", name).code == 0 {
+			t.Errorf("rm NAME -f: %v", r)
+		}
+	})
+}
