@@ -64,3 +64,40 @@ func TestDockerArgOrder(t *testing.T) {
 		}
 	})
 }
+
+// TestNetworkPrune: network prune removes the networks no container names, a stopped one
+// included (docker's rule), filtered by label; system prune removes them too, as its warning
+// says.
+func TestNetworkPrune(t *testing.T) {
+	forModes(t, rangeModes, func(t *testing.T, m *mode) {
+		label := "np-test=" + m.name
+		used, free, ctr := "np-used-"+m.name, "np-free-"+m.name, "npc-"+m.name
+		m.skiff("rm", "-f", ctr)
+		m.skiff("network", "rm", "-f", used, free)
+		m.mustSkiff(t, "network", "create", "--label", label, used)
+		m.mustSkiff(t, "network", "create", "--label", label, free)
+		defer m.skiff("network", "rm", "-f", used, free)
+		m.mustSkiff(t, "create", "--name", ctr, "--network", used, "bbtest", "true")
+		defer m.skiff("rm", "-f", ctr)
+		r := m.skiff("network", "prune", "-f", "--filter", "label="+label)
+		if r.code != 0 || norm(r.stdout) != "Deleted Networks:\n"+free {
+			t.Errorf("network prune: want %s alone removed (%s has a container): %v", free, used, r)
+		}
+		if ls := m.skiff("network", "ls", "-q").stdout; !strings.Contains(ls, used) || strings.Contains(ls, free) {
+			t.Errorf("network ls after prune: %q", ls)
+		}
+		m.mustSkiff(t, "rm", ctr)
+		if r := m.skiff("network", "prune", "-f", "--filter", "label="+label); norm(r.stdout) != "Deleted Networks:\n"+used {
+			t.Errorf("network prune once its container is gone: %v", r)
+		}
+		if r := m.skiff("network", "prune", "-f", "extra"); checkOneLineError(r) != "" {
+			t.Errorf("network prune with an argument: %v", r)
+		}
+		// system prune, in a store of its own
+		fresh := freshStore(t, m)
+		m.mustSkiff(t, append(fresh, "network", "create", "np-sys")...)
+		if r := m.skiff(append(fresh, "system", "prune", "-f")...); r.code != 0 || !strings.Contains(r.stdout, "Deleted Networks:\nnp-sys") {
+			t.Errorf("system prune: want the unused network removed: %v", r)
+		}
+	})
+}

@@ -5,11 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/skiff-project/skiff/pkg/catalog"
 	"github.com/skiff-project/skiff/pkg/container"
 	"github.com/skiff-project/skiff/pkg/network"
 	"github.com/skiff-project/skiff/pkg/userns"
@@ -154,6 +156,46 @@ func networkCommand() *cli.Command {
 				},
 			},
 			{
+				Name: "prune", Usage: "remove the networks no container names (running or stopped), as docker",
+				Flags: []cli.Flag{
+					&cli.BoolFlag{Name: "force", Aliases: []string{"f"}, Usage: "do not ask (skiff never asks)"},
+					&cli.StringSliceFlag{Name: "filter", Usage: pruneFilterUsage},
+				},
+				Action: func(c *cli.Context) error {
+					if c.NArg() > 0 {
+						return &usageError{"skiff network prune takes no arguments: give --filter to choose"}
+					}
+					f, err := catalog.ParsePruneFilters(c.StringSlice("filter"), time.Now())
+					if err != nil {
+						return &usageError{err.Error()}
+					}
+					ns, err := open(c)
+					if err != nil {
+						return err
+					}
+					recs, err := openRecords(c)
+					if err != nil {
+						return err
+					}
+					list, err := ns.List()
+					if err != nil {
+						return err
+					}
+					ctrs, err := recs.List()
+					if err != nil {
+						return err
+					}
+					gone := pruneNetworks(ns, list, ctrs, f)
+					if len(gone) > 0 {
+						fmt.Println("Deleted Networks:")
+						for _, n := range gone {
+							fmt.Println(n)
+						}
+					}
+					return nil
+				},
+			},
+			{
 				Name: "rm", Aliases: []string{"remove"}, Usage: "remove networks", ArgsUsage: "NAME...",
 				Flags: []cli.Flag{&cli.BoolFlag{Name: "force", Aliases: []string{"f"}, Usage: "remove the containers on them too, ignore missing ones"}},
 				Action: func(c *cli.Context) error {
@@ -189,4 +231,29 @@ func networkCommand() *cli.Command {
 			},
 		},
 	}
+}
+
+// pruneNetworks removes the networks of list that no container of ctrs names (by name or ID,
+// running or not) and f matches, and returns their names. One that a container joined
+// meanwhile stays.
+func pruneNetworks(ns *network.Store, list []network.Network, ctrs []container.Info, f *catalog.PruneFilter) []string {
+	var gone []string
+	for _, n := range list {
+		used := slices.ContainsFunc(ctrs, func(in container.Info) bool {
+			if in.Meta.Run == nil {
+				return false
+			}
+			ref := in.Meta.Run.Spec.Network
+			return ref == n.Name || (len(ref) >= 3 && strings.HasPrefix(n.ID, ref))
+		})
+		if used || (f != nil && !f.Match(n.Created, n.Labels)) {
+			continue
+		}
+		if _, err := ns.Remove(n.Name); err != nil {
+			fmt.Fprintf(os.Stderr, "network %s stays: %v\n", n.Name, err)
+			continue
+		}
+		gone = append(gone, n.Name)
+	}
+	return gone
 }

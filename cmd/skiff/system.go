@@ -24,6 +24,7 @@ import (
 	"github.com/skiff-project/skiff/pkg/cgroups"
 	"github.com/skiff-project/skiff/pkg/container"
 	"github.com/skiff-project/skiff/pkg/image"
+	"github.com/skiff-project/skiff/pkg/network"
 	"github.com/skiff-project/skiff/pkg/store"
 	"github.com/skiff-project/skiff/pkg/userns"
 	"github.com/skiff-project/skiff/pkg/volume"
@@ -522,6 +523,21 @@ func systemPruneCommand() *cli.Command {
 			}
 			if err != nil {
 				return err
+			}
+			// networks no container names any more, as the warning says
+			ns := network.Open(st.Paths.GraphRoot, userns.Current().RunDir)
+			if nets, err := ns.List(); err == nil && len(nets) > 0 {
+				rest, err := recs.List()
+				if err != nil {
+					return err
+				}
+				if gone := pruneNetworks(ns, nets, rest, f); len(gone) > 0 {
+					fmt.Println("Deleted Networks:")
+					for _, name := range gone {
+						fmt.Println(name)
+					}
+					fmt.Println()
+				}
 			}
 			if c.Bool("volumes") {
 				n, err := pruneVolumes(st.Paths.GraphRoot, recs, f)

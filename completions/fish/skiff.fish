@@ -117,6 +117,8 @@ function __skiff_sub
 			echo ls
 		case 'network/inspect'
 			echo inspect
+		case 'network/prune'
+			echo prune
 		case 'network/rm' 'network/remove'
 			echo rm
 		case 'container/ls' 'container/list' 'container/ps'
@@ -213,6 +215,8 @@ function __skiff_takes_value
 		case 'network ls/--format'
 			return 0
 		case 'network inspect/--format' 'network inspect/-f'
+			return 0
+		case 'network prune/--filter'
 			return 0
 		case 'restart/--time' 'restart/-t'
 			return 0
@@ -636,6 +640,7 @@ function __skiff_subs
 				'create	create a network' \
 				'ls	list networks' \
 				'inspect	show networks as JSON' \
+				'prune	remove the networks no container names (running or stopped), as docker' \
 				'rm	remove networks'
 		case 'container'
 			printf '%s\n' \
@@ -980,6 +985,12 @@ function __skiff_flags
 			printf '%s\n' \
 				'--format	Go template applied to each network (docker\'s field names), or json' \
 				'-f	Go template applied to each network (docker\'s field names), or json' \
+				'--help	show help'
+		case 'network prune'
+			printf '%s\n' \
+				'--force	do not ask (skiff never asks)' \
+				'-f	do not ask (skiff never asks)' \
+				'--filter	until=TIME (24h, a Unix time, 2006-01-02T15:04:05), label=KEY[=VALUE], label!=KEY[=VALUE]: prune only what matches' \
 				'--help	show help'
 		case 'network rm'
 			printf '%s\n' \
