@@ -3,6 +3,7 @@ package integration
 import (
 	"archive/tar"
 	"bytes"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -98,6 +99,78 @@ func TestNetworkPrune(t *testing.T) {
 		m.mustSkiff(t, append(fresh, "network", "create", "np-sys")...)
 		if r := m.skiff(append(fresh, "system", "prune", "-f")...); r.code != 0 || !strings.Contains(r.stdout, "Deleted Networks:\nnp-sys") {
 			t.Errorf("system prune: want the unused network removed: %v", r)
+		}
+	})
+}
+
+// TestPsFiltersAndLast: docker's ps -l, -n N, --filter before=|since=|volume=|network=|health=,
+// and logs --until.
+func TestPsFiltersAndLast(t *testing.T) {
+	forModes(t, rangeModes, func(t *testing.T, m *mode) {
+		p := func(i int) string { return fmt.Sprintf("psf-%s-%d", m.name, i) }
+		vol := "psf-vol-" + m.name
+		for i := 1; i <= 3; i++ {
+			m.skiff("rm", "-f", p(i))
+		}
+		m.skiff("volume", "rm", "-f", vol)
+		m.mustSkiff(t, "create", "--name", p(1), "bbtest", "true")
+		time.Sleep(20 * time.Millisecond) // distinct creation times
+		id2 := runDetached(t, m, "--name", p(2), "--network", "none", "-v", vol+":/data", "bbtest", "sh", "-c", "echo early; sleep 1; echo late; sleep 1023")
+		time.Sleep(20 * time.Millisecond)
+		m.mustSkiff(t, "create", "--name", p(3), "bbtest", "true")
+		defer func() {
+			for i := 1; i <= 3; i++ {
+				m.skiff("rm", "-f", p(i))
+			}
+			m.skiff("volume", "rm", "-f", vol)
+		}()
+		names := func(args ...string) string {
+			t.Helper()
+			r := m.skiff(append(append([]string{"ps"}, args...), "--format", "{{.Names}}")...)
+			if r.code != 0 {
+				t.Errorf("ps %s: %v", strings.Join(args, " "), r)
+			}
+			return strings.Join(lines(r.stdout), " ")
+		}
+		mine := "name=psf-" + m.name + "-"
+		for _, c := range []struct {
+			args []string
+			want string
+		}{
+			{[]string{"-l"}, p(3)},
+			{[]string{"-n", "2"}, p(3) + " " + p(2)},
+			{[]string{"-a", "--filter", mine, "--filter", "before=" + p(3)}, p(2) + " " + p(1)},
+			{[]string{"-a", "--filter", mine, "--filter", "since=" + p(1)}, p(3) + " " + p(2)},
+			{[]string{"-a", "--filter", mine, "--filter", "before=" + p(3), "--filter", "since=" + p(1)}, p(2)},
+			{[]string{"--filter", mine, "--filter", "volume=" + vol}, p(2)},
+			{[]string{"--filter", mine, "--filter", "volume=/data"}, p(2)},
+			{[]string{"-a", "--filter", mine, "--filter", "network=none"}, p(2)},
+			{[]string{"--filter", mine, "--filter", "health=none"}, p(2)},
+			{[]string{"--filter", mine, "--filter", "health=healthy"}, ""},
+		} {
+			if got := names(c.args...); got != c.want {
+				t.Errorf("ps %s: got %q, want %q", strings.Join(c.args, " "), got, c.want)
+			}
+		}
+		for _, bad := range []string{"health=bad", "before=no-such-container-x", "since="} {
+			if r := m.skiff("ps", "--filter", bad); checkOneLineError(r) != "" {
+				t.Errorf("ps --filter %s: want a one-line error: %v", bad, r)
+			}
+		}
+		// logs --until: the lines before a time (the second line's own time shows the first alone)
+		if !waitFor(10*time.Second, func() bool { return strings.Contains(m.skiff("logs", id2).stdout, "late") }) {
+			t.Fatal("the container never wrote its second line")
+		}
+		ts := lines(m.skiff("logs", "-t", id2).stdout)
+		if len(ts) != 2 {
+			t.Fatalf("logs -t: %q", ts)
+		}
+		second, _, _ := strings.Cut(ts[1], " ")
+		if r := m.skiff("logs", "--until", second, id2); norm(r.stdout) != "early" {
+			t.Errorf("logs --until %s: want the first line alone: %v", second, r)
+		}
+		if r := m.skiff("logs", "--until", "soon", id2); checkOneLineError(r) != "" || !strings.Contains(r.stderr, "--until") {
+			t.Errorf("logs --until soon: %v", r)
 		}
 	})
 }

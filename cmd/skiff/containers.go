@@ -46,8 +46,10 @@ func psCommand() *cli.Command {
 			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "print only IDs"},
 			&cli.BoolFlag{Name: "no-trunc", Usage: "do not truncate IDs and commands"},
 			&cli.StringFlag{Name: "format", Usage: "Go template, 'table TEMPLATE' or json"},
-			&cli.StringSliceFlag{Name: "filter", Aliases: []string{"f"}, Usage: "name=, id=, status=, ancestor=, exited=, label=KEY[=VALUE] (same key: any, but every label; keys: all)"},
+			&cli.StringSliceFlag{Name: "filter", Aliases: []string{"f"}, Usage: "name=, id=, status=, ancestor=, exited=, label=KEY[=VALUE], before=, since=, network=, volume=, health= (same key: any, but every label, before and since; keys: all)"},
 			&cli.BoolFlag{Name: "size", Aliases: []string{"s"}, Usage: "show what each container wrote, and with its image's size (virtual)"},
+			&cli.IntFlag{Name: "last", Aliases: []string{"n"}, Value: -1, Usage: "show the N containers created last (all states)"},
+			&cli.BoolFlag{Name: "latest", Aliases: []string{"l"}, Usage: "show the container created last (all states)"},
 		},
 		Action: func(c *cli.Context) error {
 			match, err := containerFilter(c.StringSlice("filter"))
@@ -62,19 +64,36 @@ func psCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
+			if err := match.resolve(list); err != nil {
+				return &usageError{err.Error()}
+			}
+			last := c.Int("last")
+			if c.Bool("latest") {
+				last = 1
+			}
+			all := c.Bool("all") || last >= 0 // docker's -n and -l show every state
+			if last >= 0 {
+				// the newest first, as ps lists them
+				slices.SortStableFunc(list, func(a, b container.Info) int { return b.Meta.Created.Compare(a.Meta.Created) })
+			}
 			// sizes are counted only when asked for (-s, or a format that shows them, as docker)
 			var sizes func(container.Info) (string, error)
 			if c.Bool("size") || strings.Contains(c.String("format"), ".Size") {
 				sizes = sizeColumn(c, recs)
 			}
 			var rows []containerRow
+			shown := 0
 			for _, in := range list {
-				if !in.Running && !c.Bool("all") && !match.wantsStopped {
+				if !in.Running && !all && !match.wantsStopped {
 					continue
 				}
 				if !match.ok(in) {
 					continue
 				}
+				if last >= 0 && shown >= last {
+					break
+				}
+				shown++
 				id, cmd := in.ID, strings.Join(in.Meta.Command, " ")
 				if !c.Bool("no-trunc") {
 					id = id[:12]
@@ -178,10 +197,28 @@ func removeEach(refs []string, force bool, remove func(ref string) ([]string, er
 // psFilter is ps --filter: the values given for one key are alternatives, keys all apply.
 type psFilter struct {
 	keys         map[string][]string
-	wantsStopped bool // a status or exited filter lists stopped containers without -a
+	wantsStopped bool                 // a status or exited filter lists stopped containers without -a
+	created      map[string]time.Time // before= and since=: their containers' creation times
 }
 
-var psFilterKeys = []string{"name", "id", "status", "ancestor", "exited", "label"}
+var psFilterKeys = []string{"name", "id", "status", "ancestor", "exited", "label", "before", "since", "network", "volume", "health"}
+
+// resolve finds the containers before= and since= name, in list.
+func (f *psFilter) resolve(list []container.Info) error {
+	f.created = map[string]time.Time{}
+	for _, k := range []string{"before", "since"} {
+		for _, v := range f.keys[k] {
+			i := slices.IndexFunc(list, func(in container.Info) bool {
+				return slices.Contains(in.Names, v) || (len(v) >= 3 && strings.HasPrefix(in.ID, v))
+			})
+			if i < 0 {
+				return fmt.Errorf("--filter %s=%s: no such container: see skiff ps -a", k, v)
+			}
+			f.created[v] = list[i].Meta.Created
+		}
+	}
+	return nil
+}
 
 func containerFilter(args []string) (*psFilter, error) {
 	f := &psFilter{keys: map[string][]string{}}
@@ -205,6 +242,10 @@ func containerFilter(args []string) (*psFilter, error) {
 			if strings.HasPrefix(v, "=") {
 				return nil, fmt.Errorf("invalid --filter %q: name the label: label=KEY or label=KEY=VALUE", a)
 			}
+		case "health":
+			if !slices.Contains([]string{"starting", "healthy", "unhealthy", "none"}, v) {
+				return nil, fmt.Errorf("invalid --filter %q: health is starting, healthy, unhealthy or none", a)
+			}
 		}
 		f.keys[k] = append(f.keys[k], v)
 	}
@@ -216,6 +257,16 @@ func (f *psFilter) ok(in container.Info) bool {
 		if k == "label" {
 			// docker's label filters all apply, even for the same key
 			if slices.ContainsFunc(vals, func(v string) bool { return !container.MatchLabel(in.Meta.Labels, v) }) {
+				return false
+			}
+			continue
+		}
+		if k == "before" || k == "since" {
+			// docker's: created before (or after) each container named
+			if slices.ContainsFunc(vals, func(v string) bool {
+				t := f.created[v]
+				return (k == "before" && !in.Meta.Created.Before(t)) || (k == "since" && !in.Meta.Created.After(t))
+			}) {
 				return false
 			}
 			continue
@@ -241,6 +292,26 @@ func psMatch(key, v string, in container.Info) bool {
 		// the image as the container was run with it, or an image ID (prefix)
 		id := strings.TrimPrefix(v, "sha256:")
 		return in.Meta.Image == v || len(id) >= 3 && strings.HasPrefix(strings.TrimPrefix(in.Meta.ImageID, "sha256:"), id)
+	case "health":
+		if in.Health == nil {
+			return v == "none"
+		}
+		return in.Health.Status == v
+	case "network":
+		n := ""
+		if in.Meta.Run != nil {
+			n = in.Meta.Run.Spec.Network
+		}
+		return n == v || (n == "" && (v == "pasta" || v == "default"))
+	case "volume":
+		// a volume's name, or a mount's source or destination
+		if in.Meta.Run == nil {
+			return false
+		}
+		return slices.ContainsFunc(in.Meta.Run.Spec.Volumes, func(m string) bool {
+			parts := strings.Split(m, ":")
+			return len(parts) >= 2 && (parts[0] == v || parts[1] == v || strings.HasSuffix(parts[0], "/"+v+"/_data"))
+		})
 	}
 	return false
 }

@@ -23,6 +23,7 @@ func logsCommand() *cli.Command {
 			&cli.BoolFlag{Name: "follow", Aliases: []string{"f"}, Usage: "keep printing until the container stops"},
 			&cli.StringFlag{Name: "tail", Value: "all", Usage: "the last N lines only"},
 			&cli.StringFlag{Name: "since", Usage: "lines since a time (RFC 3339) or a duration ago (10m)"},
+			&cli.StringFlag{Name: "until", Usage: "lines before a time (RFC 3339) or a duration ago (10m)"},
 			&cli.BoolFlag{Name: "timestamps", Aliases: []string{"t"}, Usage: "print each line's time"},
 		},
 		Action: func(c *cli.Context) error {
@@ -43,6 +44,13 @@ func logsCommand() *cli.Command {
 					return &usageError{err.Error()}
 				}
 				o.Since = since
+			}
+			if s := c.String("until"); s != "" {
+				until, err := parseSince(s, time.Now())
+				if err != nil {
+					return &usageError{strings.Replace(err.Error(), "--since", "--until", 1)}
+				}
+				o.Until = until
 			}
 			recs, err := openRecords(c)
 			if err != nil {

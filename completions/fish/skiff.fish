@@ -202,7 +202,7 @@ function __skiff_takes_value
 			return 0
 		case 'create/--log-driver' 'create/--log-opt' 'create/--restart' 'create/--name' 'create/--label' 'create/-l' 'create/--label-file' 'create/--env' 'create/-e' 'create/--env-file' 'create/--workdir' 'create/-w' 'create/--user' 'create/-u' 'create/--entrypoint' 'create/--hostname' 'create/-h' 'create/--volume' 'create/-v' 'create/--mount' 'create/--volumes-from' 'create/--tmpfs' 'create/--network' 'create/--net' 'create/--publish' 'create/-p' 'create/--dns' 'create/--dns-search' 'create/--dns-option' 'create/--network-alias' 'create/--link' 'create/--add-host' 'create/--cap-add' 'create/--cap-drop' 'create/--security-opt' 'create/--ulimit' 'create/--device' 'create/--uts' 'create/--ipc' 'create/--pid' 'create/--shm-size' 'create/--group-add' 'create/--sysctl' 'create/--expose' 'create/--platform' 'create/--oom-score-adj' 'create/--pull' 'create/--creds' 'create/--authfile' 'create/--memory' 'create/-m' 'create/--memory-swap' 'create/--memory-reservation' 'create/--cpus' 'create/--cpu-shares' 'create/-c' 'create/--cpu-period' 'create/--cpu-quota' 'create/--cpuset-cpus' 'create/--cpuset-mems' 'create/--pids-limit' 'create/--blkio-weight' 'create/--device-read-bps' 'create/--device-write-bps' 'create/--device-read-iops' 'create/--device-write-iops' 'create/--cgroups' 'create/--cgroup-parent' 'create/--sdnotify' 'create/--cidfile' 'create/--pidfile' 'create/--stop-timeout' 'create/--stop-signal' 'create/--health-cmd' 'create/--health-interval' 'create/--health-timeout' 'create/--health-start-period' 'create/--health-retries'
 			return 0
-		case 'ps/--format' 'ps/--filter' 'ps/-f'
+		case 'ps/--format' 'ps/--filter' 'ps/-f' 'ps/--last' 'ps/-n'
 			return 0
 		case 'exec/--env' 'exec/-e' 'exec/--user' 'exec/-u' 'exec/--workdir' 'exec/-w'
 			return 0
@@ -224,11 +224,11 @@ function __skiff_takes_value
 			return 0
 		case 'attach/--detach-keys'
 			return 0
-		case 'container ls/--format' 'container ls/--filter' 'container ls/-f'
+		case 'container ls/--format' 'container ls/--filter' 'container ls/-f' 'container ls/--last' 'container ls/-n'
 			return 0
 		case 'container prune/--filter'
 			return 0
-		case 'container logs/--tail' 'container logs/--since'
+		case 'container logs/--tail' 'container logs/--since' 'container logs/--until'
 			return 0
 		case 'container stop/--time' 'container stop/-t'
 			return 0
@@ -242,7 +242,7 @@ function __skiff_takes_value
 			return 0
 		case 'container restart/--time' 'container restart/-t'
 			return 0
-		case 'logs/--tail' 'logs/--since'
+		case 'logs/--tail' 'logs/--since' 'logs/--until'
 			return 0
 		case 'stop/--time' 'stop/-t'
 			return 0
@@ -909,10 +909,14 @@ function __skiff_flags
 				'-q	print only IDs' \
 				'--no-trunc	do not truncate IDs and commands' \
 				'--format	Go template, \'table TEMPLATE\' or json' \
-				'--filter	name=, id=, status=, ancestor=, exited=, label=KEY[=VALUE] (same key: any, but every label; keys: all)' \
-				'-f	name=, id=, status=, ancestor=, exited=, label=KEY[=VALUE] (same key: any, but every label; keys: all)' \
+				'--filter	name=, id=, status=, ancestor=, exited=, label=KEY[=VALUE], before=, since=, network=, volume=, health= (same key: any, but every label, before and since; keys: all)' \
+				'-f	name=, id=, status=, ancestor=, exited=, label=KEY[=VALUE], before=, since=, network=, volume=, health= (same key: any, but every label, before and since; keys: all)' \
 				'--size	show what each container wrote, and with its image\'s size (virtual)' \
 				'-s	show what each container wrote, and with its image\'s size (virtual)' \
+				'--last	show the N containers created last (all states)' \
+				'-n	show the N containers created last (all states)' \
+				'--latest	show the container created last (all states)' \
+				'-l	show the container created last (all states)' \
 				'--help	show help'
 		case 'rm'
 			printf '%s\n' \
@@ -1049,10 +1053,14 @@ function __skiff_flags
 				'-q	print only IDs' \
 				'--no-trunc	do not truncate IDs and commands' \
 				'--format	Go template, \'table TEMPLATE\' or json' \
-				'--filter	name=, id=, status=, ancestor=, exited=, label=KEY[=VALUE] (same key: any, but every label; keys: all)' \
-				'-f	name=, id=, status=, ancestor=, exited=, label=KEY[=VALUE] (same key: any, but every label; keys: all)' \
+				'--filter	name=, id=, status=, ancestor=, exited=, label=KEY[=VALUE], before=, since=, network=, volume=, health= (same key: any, but every label, before and since; keys: all)' \
+				'-f	name=, id=, status=, ancestor=, exited=, label=KEY[=VALUE], before=, since=, network=, volume=, health= (same key: any, but every label, before and since; keys: all)' \
 				'--size	show what each container wrote, and with its image\'s size (virtual)' \
 				'-s	show what each container wrote, and with its image\'s size (virtual)' \
+				'--last	show the N containers created last (all states)' \
+				'-n	show the N containers created last (all states)' \
+				'--latest	show the container created last (all states)' \
+				'-l	show the container created last (all states)' \
 				'--help	show help'
 		case 'container prune'
 			printf '%s\n' \
@@ -1075,6 +1083,7 @@ function __skiff_flags
 				'-f	keep printing until the container stops' \
 				'--tail	the last N lines only' \
 				'--since	lines since a time (RFC 3339) or a duration ago (10m)' \
+				'--until	lines before a time (RFC 3339) or a duration ago (10m)' \
 				'--timestamps	print each line\'s time' \
 				'-t	print each line\'s time' \
 				'--help	show help'
@@ -1142,6 +1151,7 @@ function __skiff_flags
 				'-f	keep printing until the container stops' \
 				'--tail	the last N lines only' \
 				'--since	lines since a time (RFC 3339) or a duration ago (10m)' \
+				'--until	lines before a time (RFC 3339) or a duration ago (10m)' \
 				'--timestamps	print each line\'s time' \
 				'-t	print each line\'s time' \
 				'--help	show help'

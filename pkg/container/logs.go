@@ -20,6 +20,7 @@ type LogOptions struct {
 	Follow     bool      // keep printing until the container stops
 	Tail       int       // the last Tail lines only; < 0 for all
 	Since      time.Time // lines logged at or after Since only
+	Until      time.Time // lines logged before Until only (zero: no end)
 	Timestamps bool      // each line starts with its time (RFC 3339)
 }
 
@@ -51,6 +52,9 @@ func (r *Records) Logs(ref string, o LogOptions, stdout, stderr io.Writer) error
 	defer func() { lr.f.Close() }()
 	emit := func(e LogEntry) error {
 		if !o.Since.IsZero() && e.Time.Before(o.Since) {
+			return nil
+		}
+		if !o.Until.IsZero() && !e.Time.Before(o.Until) {
 			return nil
 		}
 		w := stdout
