@@ -4,6 +4,7 @@ import (
 	"archive/tar"
 	"bytes"
 	"fmt"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -171,6 +172,25 @@ func TestPsFiltersAndLast(t *testing.T) {
 		}
 		if r := m.skiff("logs", "--until", "soon", id2); checkOneLineError(r) != "" || !strings.Contains(r.stderr, "--until") {
 			t.Errorf("logs --until soon: %v", r)
+		}
+	})
+}
+
+// TestPsPortsNetworksMounts: ps --format's docker fields .Ports, .Networks and .Mounts.
+func TestPsPortsNetworksMounts(t *testing.T) {
+	forModes(t, rangeModes, func(t *testing.T, m *mode) {
+		name, vol := "psports-"+m.name, "psports-vol-"+m.name
+		m.skiff("rm", "-f", name)
+		m.skiff("volume", "rm", "-f", vol)
+		id := runDetached(t, m, "--name", name, "-p", "127.0.0.1::80", "-v", vol+":/data", "bbtest", "sleep", "1025")
+		defer func() { m.skiff("rm", "-f", id); m.skiff("volume", "rm", "-f", vol) }()
+		r := m.skiff("ps", "--filter", "name="+name, "--format", "{{.Ports}}|{{.Networks}}|{{.Mounts}}")
+		if !regexp.MustCompile(`^127\.0\.0\.1:\d+->80/tcp\|pasta\|` + regexp.QuoteMeta(vol) + `$`).MatchString(norm(r.stdout)) {
+			t.Errorf("ps --format {{.Ports}}|{{.Networks}}|{{.Mounts}}: %v", r)
+		}
+		m.mustSkiff(t, "stop", "-t", "1", name)
+		if r := m.skiff("ps", "-a", "--filter", "name="+name, "--format", "{{.Ports}}|{{.Networks}}"); norm(r.stdout) != "|pasta" {
+			t.Errorf("a stopped container publishes nothing: %v", r)
 		}
 	})
 }

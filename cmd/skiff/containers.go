@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/skiff-project/skiff/pkg/catalog"
 	"github.com/skiff-project/skiff/pkg/container"
+	"github.com/skiff-project/skiff/pkg/network"
 )
 
 // containerRow is what ps --format templates see (docker's field names).
@@ -27,8 +29,11 @@ type containerRow struct {
 	Status     string `json:"Status"`
 	State      string `json:"State"`
 	ExitCode   int    `json:"ExitCode"`
-	Labels     string `json:"Labels"` // k=v,k2=v2
-	Size       string `json:"Size"`   // with -s: "12B (virtual 2.13MB)"
+	Labels     string `json:"Labels"`   // k=v,k2=v2
+	Size       string `json:"Size"`     // with -s: "12B (virtual 2.13MB)"
+	Ports      string `json:"Ports"`    // docker's "0.0.0.0:8080->80/tcp, ...": a running container's published ports
+	Networks   string `json:"Networks"` // the network it was run on (pasta when none was given)
+	Mounts     string `json:"Mounts"`   // its volumes' names and bind mounts' host paths
 
 	labels map[string]string
 }
@@ -115,6 +120,10 @@ func psCommand() *cli.Command {
 						return err
 					}
 				}
+				if f := c.String("format"); strings.Contains(f, ".Ports") || strings.Contains(f, "json") {
+					row.Ports = psPorts(in, recs)
+				}
+				row.Networks, row.Mounts = psNetworks(in), psMounts(in)
 				rows = append(rows, row)
 			}
 			if c.Bool("quiet") {
@@ -372,4 +381,45 @@ func containerStatus(in container.Info) string {
 		s += " " + units.HumanDuration(time.Since(in.State.FinishedAt)) + " ago"
 	}
 	return s
+}
+
+// psPorts is docker's PORTS column: a running container's published ports.
+func psPorts(in container.Info, recs *container.Records) string {
+	if !in.Running {
+		return ""
+	}
+	var out []string
+	for _, p := range container.ReadNetState(recs.Path(in.ID)).Ports {
+		p.Each(func(q network.Port) {
+			out = append(out, fmt.Sprintf("%s->%d/%s", q.HostAddr(), q.ContainerPort, q.Protocol))
+		})
+	}
+	return strings.Join(out, ", ")
+}
+
+// psNetworks is the network a container was run on (docker's NETWORKS).
+func psNetworks(in container.Info) string {
+	if in.Meta.Run == nil {
+		return ""
+	}
+	if n := in.Meta.Run.Spec.Network; n != "" {
+		return n
+	}
+	return "pasta"
+}
+
+// psMounts are a container's volumes by name and bind mounts by host path (docker's MOUNTS).
+func psMounts(in container.Info) string {
+	if in.Meta.Run == nil {
+		return ""
+	}
+	var out []string
+	for _, v := range in.Meta.Run.Spec.Volumes {
+		src, _, _ := strings.Cut(v, ":")
+		if dir, data := filepath.Split(src); data == "_data" {
+			src = filepath.Base(dir) // a volume: <store>/skiff-volumes/NAME/_data
+		}
+		out = append(out, src)
+	}
+	return strings.Join(out, ",")
 }
